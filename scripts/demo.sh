@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The README's run command: set up (idempotent), then run the server with the demo pages, an
+# embedded redis-server (data in ./var/redis) and development tokens on.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+source scripts/node24.sh
+export DEV_TOKENS="${DEV_TOKENS:-true}"
+export JWT_SECRET="${JWT_SECRET:-dev-only-secret-change-me-in-production}"
+export PORT="${PORT:-3000}"
+exec npm start

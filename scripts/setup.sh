@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Idempotent setup shared by the demo run, the test run, CI and the Dockerfile:
+# Node 24, system packages (when root), npm dependencies. Each step is skipped when done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/node24.sh
+
+# System packages the server and tests need at run time.
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "[setup] apt-get install ${need[*]}" >&2
+    apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >&2
+  else
+    echo "[setup] missing: ${need[*]} — install them (apt-get install ${need[*]}) and rerun" >&2
+    exit 1
+  fi
+fi
+
+# npm dependencies; skipped when node_modules matches the lockfile.
+if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.lc-lock-stamp; then
+  echo "[setup] npm ci" >&2
+  npm ci --no-audit --no-fund >&2
+  cp package-lock.json node_modules/.lc-lock-stamp
+fi

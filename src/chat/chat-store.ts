@@ -1,0 +1,123 @@
+/**
+ * Chat history and sending. One Lua script decides a message atomically — ban, mute, blocked
+ * words, rate limit, slow mode — then appends it to the room's capped Redis Stream and counts it
+ * toward engagement, in a single round trip.
+ */
+import type { Redis } from 'ioredis';
+import type { ChatMessage, ErrorCode, UserRef } from '../protocol/index.js';
+import { AppError } from '../core/errors.js';
+import { ENGAGEMENT_WEIGHTS, roomKey, roomStatsKey } from '../core/keys.js';
+import { RATE_LIMIT_LUA } from '../core/rate-limit.js';
+import { streamFields } from '../core/redis-util.js';
+import { moderationKeys } from './moderation-store.js';
+
+// KEYS: stream, stats, mutes, bans, settings, rate key, slow key
+// ARGV: userId, name, text, lowercased text, now, maxlen, rlMax, rlWindowMs, weight, slow-exempt
+const SEND_SCRIPT = `
+if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1 then return {'ERR', 'BANNED'} end
+local now = tonumber(ARGV[5])
+local mutedUntil = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+if mutedUntil > now then return {'ERR', 'MUTED', mutedUntil} end
+local settings = redis.call('HMGET', KEYS[5], 'slow', 'words')
+if settings[2] then
+  for w in string.gmatch(settings[2], '[^\\n]+') do
+    if string.find(ARGV[4], w, 1, true) then return {'ERR', 'BLOCKED_WORD', w} end
+  end
+end
+local rlKey, rlMax, rlWindowMs = KEYS[6], tonumber(ARGV[7]), tonumber(ARGV[8])
+${RATE_LIMIT_LUA}
+local slow = tonumber(settings[1] or '0')
+if slow > 0 and ARGV[10] ~= '1' then
+  if not redis.call('SET', KEYS[7], '1', 'PX', slow * 1000, 'NX') then
+    return {'ERR', 'SLOW_MODE', redis.call('PTTL', KEYS[7])}
+  end
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], '*', 'u', ARGV[1], 'n', ARGV[2], 't', ARGV[3], 'at', ARGV[5])
+redis.call('HINCRBY', KEYS[2], 'chatMessages', 1)
+redis.call('HINCRBY', KEYS[2], 'engagement', ARGV[9])
+return {'OK', id}
+`;
+
+type SendReply = [string, string | number, (string | number)?];
+
+interface ChatCommands {
+  chatSend(...args: (string | number)[]): Promise<SendReply>;
+}
+
+export interface ChatLimits {
+  historyMax: number;
+  ratePer10s: number;
+}
+
+export const chatStreamKey = (roomId: string) => roomKey(roomId, 'chat');
+
+export class ChatStore {
+  private readonly cmd: ChatCommands;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly limits: ChatLimits,
+  ) {
+    redis.defineCommand('chatSend', { numberOfKeys: 7, lua: SEND_SCRIPT });
+    this.cmd = redis as unknown as ChatCommands;
+  }
+
+  /** Append a message or throw the reason it was refused. */
+  async send(roomId: string, user: UserRef, text: string, slowModeExempt: boolean, now = Date.now()): Promise<ChatMessage> {
+    const k = moderationKeys(roomId);
+    const reply = await this.cmd.chatSend(
+      chatStreamKey(roomId),
+      roomStatsKey(roomId),
+      k.mutes,
+      k.bans,
+      k.settings,
+      roomKey(roomId, `rl:chat:${user.id}`),
+      roomKey(roomId, `slow:${user.id}`),
+      user.id,
+      user.name,
+      text,
+      text.toLowerCase(),
+      now,
+      this.limits.historyMax,
+      this.limits.ratePer10s,
+      10_000,
+      ENGAGEMENT_WEIGHTS.comment,
+      slowModeExempt ? '1' : '0',
+    );
+    if (reply[0] === 'OK') return { id: String(reply[1]), user, text, at: now };
+    throw refusal(reply[1] as ErrorCode, reply[2], this.limits.ratePer10s);
+  }
+
+  /** Newest `limit` messages before `before` (exclusive), oldest first. */
+  async history(roomId: string, limit: number, before?: string): Promise<ChatMessage[]> {
+    const end = before ? `(${before}` : '+';
+    const rows = await this.redis.xrevrange(chatStreamKey(roomId), end, '-', 'COUNT', limit);
+    return rows.reverse().map(([id, fields]) => toMessage(id, fields));
+  }
+
+  async delete(roomId: string, messageId: string): Promise<boolean> {
+    return (await this.redis.xdel(chatStreamKey(roomId), messageId)) === 1;
+  }
+}
+
+function toMessage(id: string, fields: string[]): ChatMessage {
+  const f = streamFields(fields);
+  return { id, user: { id: f.u ?? '', name: f.n ?? '' }, text: f.t ?? '', at: Number(f.at ?? 0) };
+}
+
+function refusal(code: ErrorCode, detail: string | number | undefined, ratePer10s: number): AppError {
+  switch (code) {
+    case 'BANNED':
+      return new AppError('BANNED', 'you are banned from this room');
+    case 'MUTED':
+      return new AppError('MUTED', `you are muted until ${new Date(Number(detail)).toISOString()}`);
+    case 'BLOCKED_WORD':
+      return new AppError('BLOCKED_WORD', `message contains a blocked word: "${String(detail)}"`);
+    case 'SLOW_MODE':
+      return new AppError('SLOW_MODE', `slow mode: wait ${Math.ceil(Number(detail) / 1000)} s`);
+    case 'RATE_LIMITED':
+      return new AppError('RATE_LIMITED', `at most ${ratePer10s} messages per 10 seconds`);
+    default:
+      return new AppError('INTERNAL', 'chat script answered unexpectedly');
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The contract between the composition root (server.ts) and each domain. Domains never import
+ * each other: what one needs of another (the room record, evicting a user) arrives here as an
+ * interface, and what each contributes to a join (guards, snapshot parts) is collected here.
+ */
+import type { Redis } from 'ioredis';
+import type { Router } from 'express';
+import type { Role, Room, UserRef } from '../protocol/index.js';
+import type { Config } from '../config.js';
+import type { Logger } from './logger.js';
+import type { EventRouter, LiveServer, LiveSocket } from './socket-kit.js';
+
+/** Read access to room records, implemented by the rooms domain. */
+export interface RoomDirectory {
+  get(roomId: string): Promise<Room | null>;
+  /** The room, or NOT_FOUND. */
+  require(roomId: string): Promise<Room>;
+}
+
+/** Removing users from a room on every node, implemented by the rooms domain. */
+export interface RoomMembership {
+  /** userId null: everyone (room ended). */
+  evict(roomId: string, userId: string | null, reason: 'banned' | 'ended'): Promise<void>;
+}
+
+export interface DomainDeps {
+  io: LiveServer;
+  redis: Redis;
+  log: Logger;
+  config: Config;
+  rooms: RoomDirectory;
+  membership: RoomMembership;
+}
+
+export interface Domain {
+  readonly name: string;
+  registerEvents?(router: EventRouter): void;
+  registerHttp?(router: Router): void;
+  /** Throw an AppError to refuse a join (bans). */
+  joinGuard?(room: Room, user: UserRef | null): Promise<void>;
+  /** This domain's part of the join snapshot, merged into the ack. */
+  snapshotPart?(room: Room, user: UserRef | null, role: Role): Promise<Record<string, unknown>>;
+  onJoined?(socket: LiveSocket, room: Room): Promise<void>;
+  onLeft?(socket: LiveSocket, roomId: string): Promise<void>;
+  close?(): Promise<void>;
+}

@@ -1,0 +1,29 @@
+/**
+ * Adds to a room's engagement (CES) score once per member of a set — a follow per user, a save
+ * per user and product — atomically, so double taps and retries never count twice.
+ */
+import type { Redis } from 'ioredis';
+import { roomStatsKey } from './keys.js';
+
+// KEYS: stats, dedupe set. ARGV: member, weight. → {'OK', score, alreadyCounted}
+const ONCE_SCRIPT = `
+if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then
+  return {'OK', tonumber(redis.call('HGET', KEYS[1], 'engagement') or '0'), 1}
+end
+return {'OK', redis.call('HINCRBY', KEYS[1], 'engagement', ARGV[2]), 0}
+`;
+
+interface OnceCommand {
+  engageOnce(stats: string, set: string, member: string, weight: number): Promise<[string, number, number]>;
+}
+
+export class EngagementCounter {
+  constructor(private readonly redis: Redis) {
+    redis.defineCommand('engageOnce', { numberOfKeys: 2, lua: ONCE_SCRIPT });
+  }
+
+  async once(roomId: string, setKey: string, member: string, weight: number): Promise<{ engagement: number; already: boolean }> {
+    const [, engagement, already] = await (this.redis as unknown as OnceCommand).engageOnce(roomStatsKey(roomId), setKey, member, weight);
+    return { engagement: Number(engagement), already: already === 1 };
+  }
+}

@@ -1,0 +1,52 @@
+import type { ErrorBody, ErrorCode } from '../protocol/index.js';
+
+/** An error meant for the client: its code and message are sent as-is. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  BANNED: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  ROOM_ENDED: 409,
+  ROOM_NOT_LIVE: 409,
+  SALE_NOT_STARTED: 409,
+  SALE_ENDED: 409,
+  SOLD_OUT: 409,
+  LIMIT_EXCEEDED: 409,
+  HOLD_EXPIRED: 410,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+export const httpStatusOf = (code: ErrorCode): number => HTTP_STATUS[code] ?? 400;
+
+/** Is this error Redis being unreachable (connection refused, closed, command timed out)? */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return /Connection is closed|ECONNREFUSED|ECONNRESET|Command timed out|max retries|Stream isn't writeable|enableOfflineQueue/i.test(
+    err.message,
+  );
+}
+
+/** Turn anything thrown into the error body a client gets; unknown errors never leak details. */
+export function toErrorBody(err: unknown): ErrorBody {
+  if (err instanceof AppError) return { code: err.code, message: err.message };
+  if (isRedisUnavailable(err)) return { code: 'UNAVAILABLE', message: 'storage is unreachable, try again' };
+  return { code: 'INTERNAL', message: 'internal error' };
+}
+
+export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
+export const forbidden = (why: string) => new AppError('FORBIDDEN', why);

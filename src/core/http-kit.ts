@@ -1,0 +1,51 @@
+/** HTTP boundary helpers: zod-validated bodies and the JSON error format `{ error: { code, message } }`. */
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { z } from 'zod';
+import { AppError, httpStatusOf, toErrorBody } from './errors.js';
+import type { UserRef } from '../protocol/index.js';
+import type { Logger } from './logger.js';
+import { formatZodError } from './socket-kit.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set by the auth middleware: the signed-in user, or null for a guest. */
+    user?: UserRef | null;
+  }
+}
+
+export function requireHttpUser(req: Request): UserRef {
+  if (!req.user) throw new AppError('UNAUTHORIZED', 'sign in (Authorization: Bearer <token>)');
+  return req.user;
+}
+
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) throw new AppError('BAD_REQUEST', formatZodError(parsed.error));
+  return parsed.data;
+}
+
+/** Express 5 forwards rejected promises to the error handler; this only types the handler. */
+export type AsyncHandler = (req: Request, res: Response, next: NextFunction) => Promise<void>;
+export const handle = (fn: AsyncHandler): RequestHandler => fn;
+
+export function jsonErrors(log: Logger): ErrorRequestHandler {
+  return (err: unknown, _req, res, _next) => {
+    // body-parser errors: malformed JSON, too large
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e?.type === 'entity.too.large') {
+      res.status(413).json({ error: { code: 'PAYLOAD_TOO_LARGE', message: 'request body too large' } });
+      return;
+    }
+    if (e?.type === 'entity.parse.failed') {
+      res.status(400).json({ error: { code: 'BAD_REQUEST', message: 'malformed JSON body' } });
+      return;
+    }
+    const body = toErrorBody(err);
+    if (body.code === 'INTERNAL') log.error({ err }, 'http handler failed');
+    res.status(httpStatusOf(body.code)).json({ error: body });
+  };
+}
+
+export const notFoundRoute: RequestHandler = (_req, res) => {
+  res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such route' } });
+};

@@ -1,0 +1,19 @@
+/**
+ * Redis key layout. Every key of one room carries the hash tag `{room:<id>}` so all of a room's
+ * keys sit in one Redis Cluster slot and a Lua script may touch them together. Global indexes
+ * (room lists) are separate keys and are never touched from inside a room's script.
+ */
+export const roomTag = (roomId: string): string => `{room:${roomId}}`;
+export const roomKey = (roomId: string, part: string): string => `${roomTag(roomId)}:${part}`;
+
+/** Counters shared by several domains: hearts, engagement (CES), chat messages, peak viewers. */
+export const roomStatsKey = (roomId: string): string => roomKey(roomId, 'stats');
+
+/** Socket.IO room names. */
+export const roomChannel = (roomId: string): string => `room:${roomId}`;
+export const userChannel = (userId: string): string => `user:${userId}`;
+/** Host and moderators of a room: dashboards and moderation notices go here. */
+export const staffChannel = (roomId: string): string => `staff:${roomId}`;
+
+/** CES-style weights of live interactions, used to rank the live room list. */
+export const ENGAGEMENT_WEIGHTS = { heart: 1, save: 1, comment: 4, share: 4, follow: 8 } as const;

@@ -1,0 +1,106 @@
+/**
+ * The one boundary where socket events enter: every event is looked up, its payload validated by
+ * the protocol's zod schema, the handler run, and the outcome acked as `{ ok, data | error }`.
+ * Handlers never see unvalidated input and never have to catch their own errors.
+ */
+import type { Server, Socket } from 'socket.io';
+import { z } from 'zod';
+import {
+  clientEventSchemas,
+  isClientEvent,
+  type Ack,
+  type ClientEventName,
+  type ClientEventResults,
+  type ClientToServerEvents,
+  type ParsedPayload,
+  type ServerToClientEvents,
+  type SocketData,
+} from '../protocol/index.js';
+import { AppError, toErrorBody } from './errors.js';
+import type { Logger } from './logger.js';
+
+/** Messages between server nodes (io.serverSideEmit), carried by the Redis adapter. */
+export interface InterServerEvents {
+  evict: (msg: { roomId: string; userId: string | null; reason: 'banned' | 'ended' }) => void;
+}
+
+export type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+export type EventHandler<E extends ClientEventName> = (
+  socket: LiveSocket,
+  payload: ParsedPayload<E>,
+) => Promise<ClientEventResults[E]>;
+
+/** Payloads above this many bytes of JSON are refused before validation. */
+export const MAX_EVENT_PAYLOAD_BYTES = 8 * 1024;
+
+export function formatZodError(err: z.ZodError): string {
+  const issue = err.issues[0];
+  if (!issue) return 'invalid payload';
+  const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+  return `${where}${issue.message}`;
+}
+
+export class EventRouter {
+  private readonly handlers = new Map<string, EventHandler<ClientEventName>>();
+
+  constructor(private readonly log: Logger) {}
+
+  on<E extends ClientEventName>(event: E, handler: EventHandler<E>): void {
+    if (this.handlers.has(event)) throw new Error(`handler for ${event} registered twice`);
+    this.handlers.set(event, handler as unknown as EventHandler<ClientEventName>);
+  }
+
+  /** Route every event of this socket through validation and acks. */
+  attach(socket: LiveSocket): void {
+    socket.onAny((event: string, ...args: unknown[]) => {
+      const last = args[args.length - 1];
+      const ack = typeof last === 'function' ? (last as (res: Ack<unknown>) => void) : undefined;
+      const payload = ack ? (args.length > 1 ? args[0] : undefined) : args[0];
+      void this.dispatch(socket, event, payload).then((res) => ack?.(res));
+    });
+  }
+
+  /** Validate and run one event; always resolves to an ack body. */
+  async dispatch(socket: LiveSocket, event: string, payload: unknown): Promise<Ack<unknown>> {
+    try {
+      if (!isClientEvent(event)) throw new AppError('UNKNOWN_EVENT', `unknown event "${event.slice(0, 64)}"`);
+      const handler = this.handlers.get(event);
+      if (!handler) throw new AppError('UNKNOWN_EVENT', `event "${event}" is not enabled on this server`);
+      if (payload !== undefined && jsonSize(payload) > MAX_EVENT_PAYLOAD_BYTES) {
+        throw new AppError('PAYLOAD_TOO_LARGE', `payload larger than ${MAX_EVENT_PAYLOAD_BYTES} bytes`);
+      }
+      const parsed = clientEventSchemas[event].safeParse(payload);
+      if (!parsed.success) throw new AppError('BAD_REQUEST', formatZodError(parsed.error));
+      const data = await handler(socket, parsed.data as ParsedPayload<ClientEventName>);
+      return { ok: true, data };
+    } catch (err) {
+      const body = toErrorBody(err);
+      if (body.code === 'INTERNAL') this.log.error({ err, event }, 'socket handler failed');
+      return { ok: false, error: body };
+    }
+  }
+}
+
+function jsonSize(value: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(value) ?? '');
+  } catch {
+    return Number.POSITIVE_INFINITY; // cyclic or otherwise unserialisable: refuse
+  }
+}
+
+/** The joined room of this socket, or NOT_IN_ROOM. Membership is checked against the live
+ * Socket.IO room too, so a user removed remotely (ban) cannot keep acting. */
+export function joinedRoom(socket: LiveSocket): string {
+  const roomId = socket.data.roomId;
+  if (!roomId || !socket.rooms.has(`room:${roomId}`)) throw new AppError('NOT_IN_ROOM', 'join a room first');
+  return roomId;
+}
+
+export function requireUser(socket: LiveSocket, action: string) {
+  const user = socket.data.user;
+  if (!user) throw new AppError('UNAUTHORIZED', `sign in to ${action}`);
+  return user;
+}

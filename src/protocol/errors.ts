@@ -1,0 +1,38 @@
+/**
+ * Every error the server can answer with. Clients switch on `code`; `message` is for humans.
+ * One list for socket acks and HTTP bodies so a client needs one error handler.
+ */
+export const ERROR_CODES = [
+  'BAD_REQUEST',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'NOT_IN_ROOM',
+  'ROOM_ENDED',
+  'ROOM_NOT_LIVE',
+  'BANNED',
+  'MUTED',
+  'SLOW_MODE',
+  'BLOCKED_WORD',
+  'RATE_LIMITED',
+  'PAYLOAD_TOO_LARGE',
+  'UNKNOWN_EVENT',
+  'SALE_NOT_STARTED',
+  'SALE_ENDED',
+  'SOLD_OUT',
+  'LIMIT_EXCEEDED',
+  'HOLD_EXPIRED',
+  'MEDIA_ERROR',
+  'UNAVAILABLE',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
+
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };

@@ -1,0 +1,60 @@
+/** Request bodies and query strings of the HTTP API, validated at the route boundary. */
+import { z } from 'zod';
+import { idSchema } from './live-events.js';
+
+const currency = z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'ISO 4217 code like USD');
+const optionalText = (max: number) => z.string().trim().max(max).nullable().optional();
+
+export const createRoomBody = z
+  .object({
+    title: z.string().trim().min(1).max(120),
+    description: z.string().trim().max(2000).default(''),
+    hostKind: z.enum(['buyer', 'manager']).default('manager'),
+    isPublic: z.boolean().default(true),
+    scheduledStart: z.number().int().positive().nullable().default(null),
+  })
+  .strict();
+
+export const listRoomsQuery = z
+  .object({
+    status: z.enum(['live', 'scheduled', 'all']).default('all'),
+    sort: z.enum(['trending', 'viewers', 'recent', 'scheduled']).default('trending'),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .strict();
+
+export const productBody = z
+  .object({
+    id: idSchema.optional(),
+    title: z.string().trim().min(1).max(200),
+    imageUrl: z.string().trim().url().max(2000).nullable().default(null),
+    price: z.number().int().min(0).max(1_000_000_000),
+    currency,
+    merchant: optionalText(120).transform((v) => v ?? null),
+    brand: optionalText(120).transform((v) => v ?? null),
+  })
+  .strict();
+
+export const productPatchBody = z
+  .object({
+    title: z.string().trim().min(1).max(200),
+    imageUrl: z.string().trim().url().max(2000).nullable(),
+    price: z.number().int().min(0).max(1_000_000_000),
+    currency,
+    merchant: z.string().trim().max(120).nullable(),
+    brand: z.string().trim().max(120).nullable(),
+  })
+  .partial()
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'nothing to update');
+
+export const devTokenBody = z
+  .object({
+    userId: idSchema.optional(),
+    name: z.string().trim().min(1).max(40),
+  })
+  .strict();
+
+export const roomIdParams = z.object({ roomId: idSchema });
+export const roomUserParams = z.object({ roomId: idSchema, userId: idSchema });
+export const roomProductParams = z.object({ roomId: idSchema, productId: idSchema });

@@ -1,0 +1,39 @@
+/**
+ * The one protocol module: zod schemas for every client event and the typed event maps derived
+ * from them. The server, the tests and client-demo import it, so a payload change is a compile
+ * error everywhere it matters. Each domain's events live in their own file and are merged here.
+ */
+import type { z } from 'zod';
+import type { Ack } from './errors.js';
+import { liveEventSchemas, type LiveEventResults, type LiveServerEvents } from './live-events.js';
+import type { UserRef } from './models.js';
+
+export * from './errors.js';
+export * from './models.js';
+export * from './live-events.js';
+
+export const clientEventSchemas = {
+  ...liveEventSchemas,
+};
+
+export interface ClientEventResults extends LiveEventResults {}
+
+export type ClientEventName = keyof typeof clientEventSchemas;
+export type ClientPayload<E extends ClientEventName> = z.input<(typeof clientEventSchemas)[E]>;
+export type ParsedPayload<E extends ClientEventName> = z.output<(typeof clientEventSchemas)[E]>;
+
+export type ClientToServerEvents = {
+  [E in ClientEventName]: (payload: ClientPayload<E>, ack: (res: Ack<ClientEventResults[E]>) => void) => void;
+};
+
+export interface ServerToClientEvents extends LiveServerEvents {}
+
+export interface SocketData {
+  user: UserRef | null;
+  /** The live room this connection has joined; one room per connection. */
+  roomId: string | null;
+}
+
+export const isClientEvent = (name: string): name is ClientEventName =>
+  Object.prototype.hasOwnProperty.call(clientEventSchemas, name);
+export * from './http-schemas.js';

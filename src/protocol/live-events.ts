@@ -1,0 +1,111 @@
+/**
+ * Live-room events: rooms, chat, hearts, engagement, pins, moderation. index.ts merges this with
+ * the other domains' event files into the one protocol.
+ */
+import { z } from 'zod';
+import type {
+  AuditEntry,
+  ChatMessage,
+  JoinSnapshot,
+  ModerationSettings,
+  PinState,
+  PresenceCounts,
+  Product,
+  Room,
+  RoomStats,
+  UserRef,
+} from './models.js';
+
+// Ids are opaque strings we generate; bound their size so they can't bloat keys or logs.
+export const idSchema = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'invalid id');
+
+// C0/C1 control characters and bidi overrides: they break layouts or spoof text in chat.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+export const stripControlChars = (s: string): string => s.replace(CONTROL_CHARS, '');
+
+export const chatTextSchema = z
+  .string()
+  .max(2000, 'message too long')
+  .transform(stripControlChars)
+  .pipe(z.string().trim().min(1, 'message is empty').max(500, 'message longer than 500 characters'));
+
+const empty = z.object({}).strict().optional().default({});
+
+/** Client → server events, each with the schema of its payload. */
+export const liveEventSchemas = {
+  'room:join': z.object({ roomId: idSchema }).strict(),
+  'room:leave': empty,
+  'room:stats': empty,
+
+  'chat:send': z.object({ text: chatTextSchema }).strict(),
+  'chat:history': z
+    .object({ before: z.string().max(64).optional(), limit: z.number().int().min(1).max(100).default(50) })
+    .strict(),
+
+  'heart:tap': z.object({ count: z.number().int().min(1).max(20).default(1) }).strict().optional().default({ count: 1 }),
+
+  'engage:share': empty,
+  'engage:follow': empty,
+  'engage:save': z.object({ productId: idSchema }).strict(),
+
+  'pin:set': z.object({ productId: idSchema }).strict(),
+  'pin:clear': empty,
+  'pin:history': z.object({ limit: z.number().int().min(1).max(100).default(20) }).strict().optional().default({ limit: 20 }),
+
+  'mod:delete': z.object({ messageId: z.string().min(1).max(64) }).strict(),
+  'mod:mute': z.object({ userId: idSchema, seconds: z.number().int().min(1).max(7 * 24 * 3600) }).strict(),
+  'mod:unmute': z.object({ userId: idSchema }).strict(),
+  'mod:ban': z.object({ userId: idSchema, reason: z.string().trim().max(200).optional() }).strict(),
+  'mod:unban': z.object({ userId: idSchema }).strict(),
+  'mod:slow-mode': z.object({ seconds: z.number().int().min(0).max(3600) }).strict(),
+  'mod:blocked-words': z
+    .object({ words: z.array(z.string().trim().toLowerCase().min(1).max(50)).max(200) })
+    .strict(),
+  'mod:audit': z.object({ limit: z.number().int().min(1).max(500).default(100) }).strict().optional().default({ limit: 100 }),
+} satisfies Record<string, z.ZodType>;
+
+export interface PinHistoryEntry {
+  productId: string | null;
+  by: string;
+  at: number;
+}
+
+/** What each client event's ack carries on success. */
+export interface LiveEventResults {
+  'room:join': JoinSnapshot;
+  'room:leave': { left: boolean };
+  'room:stats': RoomStats;
+  'chat:send': ChatMessage;
+  'chat:history': ChatMessage[];
+  'heart:tap': { counted: number };
+  'engage:share': { engagement: number };
+  'engage:follow': { engagement: number; alreadyFollowing: boolean };
+  'engage:save': { engagement: number; alreadySaved: boolean };
+  'pin:set': PinState;
+  'pin:clear': PinState;
+  'pin:history': PinHistoryEntry[];
+  'mod:delete': { deleted: boolean };
+  'mod:mute': { userId: string; until: number };
+  'mod:unmute': { userId: string };
+  'mod:ban': { userId: string };
+  'mod:unban': { userId: string };
+  'mod:slow-mode': ModerationSettings;
+  'mod:blocked-words': ModerationSettings;
+  'mod:audit': AuditEntry[];
+}
+
+/** Server → client events. */
+export interface LiveServerEvents {
+  'chat:message': (msg: ChatMessage) => void;
+  'chat:deleted': (p: { messageId: string }) => void;
+  'hearts:update': (p: { total: number }) => void;
+  'presence:update': (p: PresenceCounts) => void;
+  'pin:changed': (p: PinState) => void;
+  'bag:changed': (p: { bag: Product[] }) => void;
+  'room:status': (p: { room: Room }) => void;
+  'room:settings': (p: ModerationSettings) => void;
+  'room:removed': (p: { roomId: string; reason: 'banned' | 'ended' }) => void;
+  'user:muted': (p: { roomId: string; until: number }) => void;
+  'error:event': (p: { event: string; code: string; message: string }) => void;
+}

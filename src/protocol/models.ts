@@ -1,0 +1,103 @@
+/**
+ * Shapes the server sends to clients. Plain TypeScript types: the server produces them, so they
+ * need no runtime validation; clients (tests, client-demo) import them for typing.
+ */
+
+export type Role = 'host' | 'moderator' | 'viewer' | 'guest';
+
+export interface UserRef {
+  id: string;
+  name: string;
+}
+
+export type RoomStatus = 'scheduled' | 'live' | 'ended';
+
+export interface Room {
+  id: string;
+  title: string;
+  description: string;
+  hostId: string;
+  hostName: string;
+  /** 'buyer' curates other merchants' goods, 'manager' sells their own brand. */
+  hostKind: 'buyer' | 'manager';
+  isPublic: boolean;
+  status: RoomStatus;
+  moderatorIds: string[];
+  scheduledStart: number | null;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+/** A room in listings: the record plus its live counters. */
+export interface RoomSummary extends Room {
+  viewers: number;
+  peakViewers: number;
+  hearts: number;
+  engagement: number;
+}
+
+export interface Product {
+  id: string;
+  title: string;
+  imageUrl: string | null;
+  /** Price in minor units (cents, fen) to avoid float rounding. */
+  price: number;
+  currency: string;
+  merchant: string | null;
+  brand: string | null;
+}
+
+export interface ChatMessage {
+  id: string;
+  user: UserRef;
+  text: string;
+  at: number;
+}
+
+export interface PinState {
+  product: Product | null;
+  by: string | null;
+  at: number | null;
+}
+
+export interface AuditEntry {
+  id: string;
+  action: string;
+  actor: UserRef;
+  targetUserId: string | null;
+  detail: Record<string, unknown>;
+  at: number;
+}
+
+export interface PresenceCounts {
+  viewers: number;
+  peak: number;
+}
+
+export interface RoomStats extends PresenceCounts {
+  hearts: number;
+  engagement: number;
+  chatMessages: number;
+}
+
+export interface ModerationSettings {
+  slowModeSeconds: number;
+  blockedWords: string[];
+}
+
+/**
+ * What room:join answers with. Each domain contributes its part; `parts` grows as domains
+ * (flash sales, media) are added without touching the others.
+ */
+export interface JoinSnapshot {
+  room: Room;
+  role: Role;
+  you: UserRef | null;
+  presence: PresenceCounts;
+  hearts: number;
+  engagement: number;
+  chat: { messages: ChatMessage[]; moderation: ModerationSettings };
+  commerce: { bag: Product[]; pinned: PinState };
+  [part: string]: unknown;
+}

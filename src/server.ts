@@ -1,0 +1,141 @@
+/**
+ * The composition root: one HTTP server carrying the express API and Socket.IO, wired to Redis
+ * (state and the Streams adapter, which keeps connection state recovery working across nodes)
+ * and to every domain. main.ts runs it; tests start several of these against one Redis.
+ */
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import express from 'express';
+import { Redis } from 'ioredis';
+import { Server } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import type { Config } from './config.js';
+import { bearerAuth, mountDevTokens } from './auth/auth-http.js';
+import { installSocketAuth } from './auth/auth-socket.js';
+import { TokenService } from './auth/tokens.js';
+import type { Domain, DomainDeps } from './core/domain.js';
+import { jsonErrors, notFoundRoute } from './core/http-kit.js';
+import { roomChannel, userChannel } from './core/keys.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { EventRouter, type LiveServer, type LiveSocket } from './core/socket-kit.js';
+import { createDomains } from './domains.js';
+import { RoomsDomain } from './rooms/rooms-domain.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  io: LiveServer;
+  redis: Redis;
+  tokens: TokenService;
+  domains: Domain[];
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, redisUrl: string, log: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningServer> {
+  // Fail fast instead of queueing forever: a request while Redis is down gets UNAVAILABLE.
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableAutoPipelining: true, lazyConnect: true });
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
+  await redis.connect();
+  const adapterRedis = new Redis(redisUrl, { lazyConnect: true });
+  adapterRedis.on('error', (err) => log.warn({ err: err.message }, 'redis (adapter) error'));
+  await adapterRedis.connect();
+
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer: HttpServer = createServer(app);
+  const io: LiveServer = new Server(httpServer, {
+    adapter: createAdapter(adapterRedis, { maxLen: 100_000, onlyPlaintext: true }),
+    connectionStateRecovery: { maxDisconnectionDuration: config.RECOVERY_WINDOW_MS, skipMiddlewares: true },
+    maxHttpBufferSize: 64 * 1024, // hard cap per frame; payloads over 8 KB already get an error ack
+    serveClient: false,
+  });
+
+  const tokens = new TokenService(config.JWT_SECRET, config.JWT_ISSUER);
+  const rooms = new RoomsDomain(io, redis, log, config.HEART_RATE_PER_SEC);
+  const deps: DomainDeps = { io, redis, log, config, rooms: rooms.store, membership: rooms };
+  const others = createDomains(deps);
+  rooms.peers = others;
+  const domains: Domain[] = [rooms, ...others];
+
+  // Socket side: auth, then every event through the one validating router.
+  const router = new EventRouter(log);
+  for (const d of domains) d.registerEvents?.(router);
+  installSocketAuth(io, tokens);
+  io.on('connection', (socket) => void onConnection(socket));
+
+  async function onConnection(socket: LiveSocket): Promise<void> {
+    router.attach(socket);
+    if (socket.data.user) void socket.join(userChannel(socket.data.user.id));
+    socket.on('disconnect', () => {
+      rooms.leave(socket).catch((err) => log.warn({ err }, 'leave on disconnect failed'));
+    });
+    if (socket.recovered && socket.data.roomId) await resumeAfterRecovery(socket, socket.data.roomId);
+  }
+
+  /** A recovered connection keeps its room, unless it was banned or the room ended meanwhile. */
+  async function resumeAfterRecovery(socket: LiveSocket, roomId: string): Promise<void> {
+    try {
+      const room = await rooms.store.require(roomId);
+      if (room.status === 'ended') throw new Error('ended');
+      for (const d of others) await d.joinGuard?.(room, socket.data.user);
+      await rooms.presence.enter(socket, roomId);
+      for (const d of others) await d.onJoined?.(socket, room);
+    } catch {
+      socket.data.roomId = null;
+      await socket.leave(roomChannel(roomId));
+      socket.emit('room:removed', { roomId, reason: 'ended' });
+    }
+  }
+
+  // HTTP side.
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await redis.ping();
+      res.json({ ok: true });
+    } catch {
+      res.status(503).json({ error: { code: 'UNAVAILABLE', message: 'redis is unreachable' } });
+    }
+  });
+  const api = express.Router();
+  api.use(express.json({ limit: '16kb' }));
+  api.use(bearerAuth(tokens));
+  if (config.DEV_TOKENS) mountDevTokens(api, tokens);
+  for (const d of domains) d.registerHttp?.(api);
+  app.use(api);
+  if (config.DEMO_DIR) {
+    const dir = resolve(config.DEMO_DIR);
+    if (!existsSync(dir)) log.warn({ dir }, 'DEMO_DIR does not exist; demo pages not served');
+    app.use(express.static(dir));
+  }
+  app.use(notFoundRoute);
+  app.use(jsonErrors(log));
+
+  await new Promise<void>((ok, fail) => {
+    httpServer.once('error', fail);
+    httpServer.listen(config.PORT, config.HOST, () => ok());
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
+  log.info({ url }, 'live-commerce server listening');
+
+  return {
+    url,
+    port,
+    io,
+    redis,
+    tokens,
+    domains,
+    async close() {
+      for (const d of domains) await d.close?.();
+      io.disconnectSockets(true);
+      await new Promise<void>((ok) => io.close(() => ok()));
+      redis.disconnect();
+      adapterRedis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * Test stack: a private redis-server on a free port (never the shared 6379) and one or more real
+ * servers on it, in this process or as separate OS processes. Everything is real.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { loadConfig, type Config } from '../../src/config.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/core/embedded-redis.js';
+import { createLogger } from '../../src/core/logger.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+
+export const TEST_SECRET = 'test-secret-test-secret-0123456789';
+
+export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}): Config {
+  return loadConfig({}, { JWT_SECRET: TEST_SECRET, DEV_TOKENS: 'true', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...overrides });
+}
+
+export interface Stack {
+  redis: EmbeddedRedis;
+  servers: RunningServer[];
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: { nodes?: number; config?: Partial<Record<keyof Config, string>> } = {}): Promise<Stack> {
+  const redis = await startEmbeddedRedis({ persist: false });
+  const servers: RunningServer[] = [];
+  for (let i = 0; i < (opts.nodes ?? 1); i++) {
+    const config = testConfig(opts.config);
+    servers.push(await startServer(config, redis.url, createLogger(config.LOG_LEVEL)));
+  }
+  return {
+    redis,
+    servers,
+    url: servers[0]!.url,
+    async stop() {
+      for (const s of servers) await s.close();
+      await redis.stop();
+    },
+  };
+}
+
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** A server as its own OS process (src/main.ts via tsx), for multi-node tests. */
+export function spawnServerProcess(redisUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: {
+      ...process.env,
+      REDIS_URL: redisUrl,
+      JWT_SECRET: TEST_SECRET,
+      DEV_TOKENS: 'true',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((ok, fail) => {
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /"url":"(http:\/\/[^"]+)"[^\n]*listening/.exec(out);
+      if (m?.[1]) {
+        child.stdout!.removeAllListeners('data');
+        child.stdout!.resume();
+        ok({
+          url: m[1],
+          child,
+          stop: () =>
+            new Promise<void>((done) => {
+              if (child.exitCode !== null) return done();
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    });
+    child.once('exit', (code) => fail(new Error(`server process exited (${code}):\n${out}\n${err}`)));
+  });
+}

@@ -22,6 +22,8 @@ fi
 # npm dependencies; skipped when node_modules matches the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.lc-lock-stamp; then
   echo "[setup] npm ci" >&2
-  npm ci --no-audit --no-fund >&2
+  # --ignore-scripts: mediasoup's postinstall would try to download a worker from GitHub;
+  # scripts/build-mediasoup-worker.sh builds it from source instead. No other dependency needs one.
+  npm ci --ignore-scripts --no-audit --no-fund >&2
   cp package-lock.json node_modules/.lc-lock-stamp
 fi

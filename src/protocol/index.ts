@@ -6,17 +6,20 @@
 import type { z } from 'zod';
 import type { Ack } from './errors.js';
 import { liveEventSchemas, type LiveEventResults, type LiveServerEvents } from './live-events.js';
+import { saleEventSchemas, type SaleEventResults, type SaleServerEvents } from './sales-events.js';
 import type { UserRef } from './models.js';
 
 export * from './errors.js';
 export * from './models.js';
 export * from './live-events.js';
+export * from './sales-events.js';
 
 export const clientEventSchemas = {
   ...liveEventSchemas,
+  ...saleEventSchemas,
 };
 
-export interface ClientEventResults extends LiveEventResults {}
+export interface ClientEventResults extends LiveEventResults, SaleEventResults {}
 
 export type ClientEventName = keyof typeof clientEventSchemas;
 export type ClientPayload<E extends ClientEventName> = z.input<(typeof clientEventSchemas)[E]>;
@@ -26,7 +29,7 @@ export type ClientToServerEvents = {
   [E in ClientEventName]: (payload: ClientPayload<E>, ack: (res: Ack<ClientEventResults[E]>) => void) => void;
 };
 
-export interface ServerToClientEvents extends LiveServerEvents {}
+export interface ServerToClientEvents extends LiveServerEvents, SaleServerEvents {}
 
 export interface SocketData {
   user: UserRef | null;

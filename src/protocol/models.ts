@@ -2,6 +2,7 @@
  * Shapes the server sends to clients. Plain TypeScript types: the server produces them, so they
  * need no runtime validation; clients (tests, client-demo) import them for typing.
  */
+import type { SalesSnapshot } from './sales-events.js';
 
 export type Role = 'host' | 'moderator' | 'viewer' | 'guest';
 
@@ -99,5 +100,6 @@ export interface JoinSnapshot {
   engagement: number;
   chat: { messages: ChatMessage[]; moderation: ModerationSettings };
   commerce: { bag: Product[]; pinned: PinState };
+  sales: SalesSnapshot;
   [part: string]: unknown;
 }

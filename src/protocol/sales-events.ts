@@ -1,0 +1,180 @@
+/**
+ * Flash-sale events: the host starts, stops and restocks a sale on a product of the room's bag;
+ * viewers reserve units (a hold with an expiry), check the hold out into an order, or release it.
+ * index.ts merges this with the other domains' event files into the one protocol.
+ */
+import { z } from 'zod';
+import { idSchema } from './live-events.js';
+
+/**
+ * Chosen by the client, one per tap: sending the same requestId again returns the first answer.
+ * At least 8 characters so two taps of one user do not collide by accident (use a UUID).
+ */
+export const requestIdSchema = z
+  .string()
+  .min(8, 'requestId needs at least 8 characters (use a UUID)')
+  .max(64)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'invalid requestId');
+
+const HOUR = 3600;
+
+export const saleStartSchema = z
+  .object({
+    productId: idSchema,
+    /** Sale price in minor units (cents), like Product.price. */
+    price: z.number().int().min(0).max(1_000_000_000),
+    quantity: z.number().int().min(1).max(1_000_000),
+    perUserLimit: z.number().int().min(1).max(100).default(1),
+    /** 0 opens the sale at once; otherwise viewers see a countdown to startsAt. */
+    startInSec: z.number().int().min(0).max(24 * HOUR).default(0),
+    /** Give exactly one of durationSec (counted from the start) or endsAt (epoch ms). */
+    durationSec: z.number().int().min(1).max(7 * 24 * HOUR).optional(),
+    endsAt: z.number().int().positive().optional(),
+    /** How long a reservation holds its units before they go back to stock. */
+    holdSec: z.number().int().min(1).max(HOUR).default(120),
+  })
+  .strict()
+  .refine((b) => (b.durationSec === undefined) !== (b.endsAt === undefined), 'give either durationSec or endsAt');
+
+/** Client → server events of flash sales. */
+export const saleEventSchemas = {
+  'sale:start': saleStartSchema,
+  'sale:stop': z.object({ saleId: idSchema }).strict(),
+  'sale:restock': z.object({ saleId: idSchema, quantity: z.number().int().min(1).max(1_000_000) }).strict(),
+  'sale:reserve': z
+    .object({ saleId: idSchema, qty: z.number().int().min(1).max(100).default(1), requestId: requestIdSchema })
+    .strict(),
+  'sale:checkout': z.object({ holdId: idSchema, requestId: requestIdSchema }).strict(),
+  'sale:release': z.object({ holdId: idSchema }).strict(),
+  'sale:stats': z.object({}).strict().optional().default({}),
+} satisfies Record<string, z.ZodType>;
+
+/** HTTP path parameters of the per-sale routes. */
+export const roomSaleParams = z.object({ roomId: idSchema, saleId: idSchema });
+
+export type SaleStatus = 'scheduled' | 'live' | 'ended';
+export type SaleEndReason = 'stopped' | 'time';
+
+/** Units of a sale right now. initial + added = available + held + sold, always. */
+export interface SaleStock {
+  saleId: string;
+  available: number;
+  held: number;
+  sold: number;
+}
+
+export interface FlashSale extends SaleStock {
+  id: string;
+  roomId: string;
+  productId: string;
+  title: string;
+  imageUrl: string | null;
+  /** The product's regular price, for the strike-through. */
+  listPrice: number;
+  price: number;
+  currency: string;
+  initial: number;
+  added: number;
+  perUserLimit: number;
+  startsAt: number;
+  endsAt: number;
+  holdSeconds: number;
+  status: SaleStatus;
+  endReason: SaleEndReason | null;
+  createdAt: number;
+}
+
+export interface SaleHold {
+  holdId: string;
+  saleId: string;
+  qty: number;
+  expiresAt: number;
+}
+
+export interface SaleOrder {
+  orderId: string;
+  saleId: string;
+  holdId: string;
+  productId: string;
+  qty: number;
+  unitPrice: number;
+  amount: number;
+  currency: string;
+  createdAt: number;
+}
+
+export interface SaleFigures {
+  saleId: string;
+  orders: number;
+  unitsSold: number;
+  /** Gross merchandise value in minor units. */
+  gmv: number;
+  buyers: number;
+  /** buyers ÷ unique viewers of the room (0 when nobody watched). */
+  conversion: number;
+}
+
+export interface RoomSaleFigures {
+  roomId: string;
+  uniqueViewers: number;
+  orders: number;
+  unitsSold: number;
+  gmv: number;
+  /** Distinct users who bought in any sale of the room. */
+  buyers: number;
+  conversion: number;
+  sales: SaleFigures[];
+}
+
+/** The join snapshot's `sales` part. */
+export interface SalesSnapshot {
+  /** Sales counting down or open, with their stock. */
+  active: FlashSale[];
+  /** The joining user's unexpired holds (empty for guests). */
+  myHolds: SaleHold[];
+}
+
+/** GET /api/rooms/:roomId/sales/:saleId/ledger: the counters, recounted from the records. */
+export interface SaleLedger {
+  saleId: string;
+  initial: number;
+  added: number;
+  available: number;
+  held: number;
+  sold: number;
+  perUserLimit: number;
+  /** Recounted from the individual holds and purchases, independently of the counters. */
+  recount: { held: number; sold: number; bought: number; activeHolds: number };
+  maxUnitsPerUser: number;
+  checks: {
+    balanced: boolean;
+    availableNonNegative: boolean;
+    countersMatchRecords: boolean;
+    withinLimit: boolean;
+  };
+  ok: boolean;
+}
+
+export interface SaleEventResults {
+  'sale:start': FlashSale;
+  'sale:stop': FlashSale;
+  'sale:restock': SaleStock & { added: number };
+  'sale:reserve': SaleHold & { remaining: number };
+  'sale:checkout': SaleOrder;
+  'sale:release': { holdId: string; released: boolean; remaining: number };
+  'sale:stats': RoomSaleFigures;
+}
+
+export interface SaleServerEvents {
+  /** A sale was created; it opens at sale.startsAt (countdown against serverTime). */
+  'sale:started': (p: { sale: FlashSale; serverTime: number }) => void;
+  /** Coalesced: at most 5 per second per sale. */
+  'sale:stock': (p: SaleStock) => void;
+  /** Sent at once when the last available unit is taken. */
+  'sale:sold-out': (p: { saleId: string }) => void;
+  'sale:ended': (p: { saleId: string; reason: SaleEndReason; sold: number }) => void;
+  /** "Someone just bought": the buyer's name shortened, like "A***e". */
+  'sale:bought': (p: { saleId: string; name: string; qty: number }) => void;
+  /** Host and moderators only: live figures, at most once a second. */
+  'sale:stats': (p: RoomSaleFigures) => void;
+}

@@ -81,7 +81,8 @@ export class ChatDomain implements Domain {
     });
 
     router.on('mod:unmute', async (socket, { userId }) => {
-      const { roomId, actor } = await this.staff(socket, 'unmute');
+      // Same rank rules as muting: otherwise a moderator the host muted could lift their own mute.
+      const { roomId, actor } = await this.staffOver(socket, userId, 'unmute');
       await this.moderation.unmute(roomId, userId);
       await this.moderation.audit(roomId, actor, 'unmute', userId, {});
       return { userId };
@@ -96,7 +97,7 @@ export class ChatDomain implements Domain {
     });
 
     router.on('mod:unban', async (socket, { userId }) => {
-      const { roomId, actor } = await this.staff(socket, 'unban');
+      const { roomId, actor } = await this.staffOver(socket, userId, 'unban');
       if (!(await this.moderation.unban(roomId, userId))) throw new AppError('NOT_FOUND', 'user is not banned');
       await this.moderation.audit(roomId, actor, 'unban', userId, {});
       return { userId };

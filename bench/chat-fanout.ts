@@ -1,0 +1,329 @@
+/**
+ * Chat fan-out: VIEWERS viewers in one live room receive RATE chat messages per second sent by
+ * the host with `chat:send`, for SECONDS seconds after WARMUP seconds of warm-up. Measures
+ * deliveries per second and the send→receive latency on the viewers, then does the same against
+ * a plain `ws` server relaying frames of the same size to the same number of plain `ws` clients,
+ * and prints ours/baseline ratios. Servers run in a child process (bench/fanout-server.ts) so
+ * the clients don't share their event loop. Last line: `RESULT {json}`.
+ *
+ *   VIEWERS=2000 RATE=20 SECONDS=10 npm run bench:chat-fanout
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { WebSocket } from 'ws';
+import { TokenService } from '../src/auth/tokens.js';
+import { newId } from '../src/core/ids.js';
+import type { ChatMessage } from '../src/protocol/index.js';
+import {
+  FanoutRecorder,
+  LatencyHistogram,
+  benchText,
+  connectSocketIo,
+  connectWs,
+  inBatches,
+  joinRoom,
+  paceMessages,
+  socketIoViewer,
+  wsViewer,
+  type ViewerSocket,
+} from './fanout-clients.js';
+import type { ChildMessage, ParentMessage, ServerMode, ServerUsage } from './fanout-server.js';
+
+const env = z
+  .object({
+    VIEWERS: z.coerce.number().int().min(1).max(20_000).default(2000),
+    // The server caps CHAT_RATE_PER_10S at 1000, so one host can send at most 100 messages/s.
+    RATE: z.coerce.number().min(0.5).max(100).default(20),
+    SECONDS: z.coerce.number().min(1).max(600).default(10),
+    WARMUP: z.coerce.number().min(0).max(120).default(3),
+    CONNECT_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(50),
+    /** Extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+    BENCH_SERVER_NODE_ARGS: z.string().default(''),
+  })
+  .parse(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== '')));
+
+const DRAIN_TIMEOUT_MS = 10_000;
+const CHILD_START_TIMEOUT_MS = 60_000;
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const JWT_SECRET = randomBytes(24).toString('base64url');
+const JWT_ISSUER = 'live-commerce'; // the config default, which the server process keeps
+
+const warmupCount = Math.round(env.RATE * env.WARMUP);
+const measuredCount = Math.round(env.RATE * env.SECONDS);
+const expectedDeliveries = env.VIEWERS * measuredCount;
+
+interface PhaseResult {
+  deliveriesPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxBucketMs: number;
+  lostDeliveries: number;
+  malformed: number;
+  server: ServerUsage;
+  clientCores: number;
+  clientElu: number;
+}
+
+/** A server child process, reachable over IPC. */
+interface Child {
+  url: string;
+  wsUrl: string;
+  request(msg: ParentMessage): void;
+  usage(): Promise<ServerUsage>;
+  stop(): Promise<void>;
+}
+
+function startChild(mode: ServerMode): Promise<Child> {
+  const extra = env.BENCH_SERVER_NODE_ARGS.split(/\s+/).filter(Boolean);
+  const child: ChildProcess = fork(resolve(ROOT, 'bench/fanout-server.ts'), [mode], {
+    cwd: ROOT,
+    execArgv: ['--import', 'tsx', ...extra],
+    env: { ...process.env, BENCH_JWT_SECRET: JWT_SECRET },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${mode} server did not start in time`)), CHILD_START_TIMEOUT_MS);
+    child.once('exit', (code) => fail(new Error(`${mode} server exited early (${code})`)));
+    child.on('message', (msg: ChildMessage) => {
+      if (msg.type === 'error') fail(new Error(`${mode} server failed: ${msg.message}`));
+      if (msg.type !== 'ready') return;
+      clearTimeout(timer);
+      ok({
+        url: msg.url,
+        wsUrl: msg.wsUrl,
+        request: (m) => child.send(m),
+        usage: () =>
+          new Promise((got) => {
+            const onMsg = (m: ChildMessage) => {
+              if (m.type !== 'usage') return;
+              child.off('message', onMsg);
+              got(m.usage);
+            };
+            child.on('message', onMsg);
+            child.send({ type: 'usage-stop' } satisfies ParentMessage);
+          }),
+        async stop() {
+          if (child.exitCode === null && child.signalCode === null) child.send({ type: 'stop' } satisfies ParentMessage);
+          const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+          await exited;
+          clearTimeout(killer);
+        },
+      });
+    });
+  });
+}
+
+// The recorder used by the phase currently running; viewers are wired to it once, at connect time.
+let current: FanoutRecorder | null = null;
+const onText = (text: string) => current?.onText(text);
+
+/**
+ * Warm up, then measure one window: the sender sends warm-up + measured messages on schedule;
+ * server and client CPU are sampled over exactly the measured window; then wait for every
+ * measured message to reach every viewer (or the drain timeout).
+ */
+async function measure(child: Child, viewers: number, send: (seq: number) => void): Promise<PhaseResult> {
+  const recorder = new FanoutRecorder(warmupCount, warmupCount + measuredCount);
+  current = recorder;
+  let clientAtStart = { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization() };
+  let windowEnd = 0;
+  const timers: NodeJS.Timeout[] = [];
+  const windowDone = new Promise<{ cpu: NodeJS.CpuUsage; elu: number }>((done) => {
+    void paceMessages(env.RATE, warmupCount + measuredCount, send, (t0) => {
+      const windowStart = t0 + (warmupCount * 1000) / env.RATE;
+      windowEnd = windowStart + env.SECONDS * 1000;
+      recorder.setWindow(windowStart, windowEnd);
+      timers.push(
+        setTimeout(() => {
+          child.request({ type: 'usage-start' });
+          clientAtStart = { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization() };
+        }, windowStart - performance.now()),
+        setTimeout(() => {
+          done({
+            cpu: process.cpuUsage(clientAtStart.cpu),
+            elu: performance.eventLoopUtilization(clientAtStart.elu).utilization,
+          });
+        }, windowEnd - performance.now()),
+      );
+    });
+  });
+  const client = await windowDone;
+  const server = await child.usage();
+  const target = viewers * measuredCount;
+  await recorder.waitForDeliveries(target, DRAIN_TIMEOUT_MS);
+  for (const t of timers) clearTimeout(t);
+  return {
+    deliveriesPerSec: recorder.deliveriesInWindow / env.SECONDS,
+    p50Ms: recorder.latency.quantile(0.5),
+    p99Ms: recorder.latency.quantile(0.99),
+    maxBucketMs: recorder.latency.quantile(1),
+    lostDeliveries: target - recorder.measuredDeliveries,
+    malformed: recorder.malformed,
+    server,
+    clientCores: (client.cpu.user + client.cpu.system) / 1e6 / env.SECONDS,
+    clientElu: client.elu,
+  };
+}
+
+async function http(url: string, path: string, token: string, body?: unknown): Promise<any> {
+  const res = await fetch(url + path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** Our server: a host with a live room, VIEWERS signed-in viewers, the host sends chat:send. */
+async function runOurs(): Promise<{ result: PhaseResult; sample: ChatMessage; ack: LatencyHistogram; ackErrors: Map<string, number> }> {
+  const child = await startChild('socketio');
+  const sockets: ViewerSocket[] = [];
+  try {
+    const tokens = new TokenService(JWT_SECRET, JWT_ISSUER);
+    const hostToken = await tokens.sign({ id: newId('u_'), name: 'Host' });
+    const { room } = await http(child.url, '/api/rooms', hostToken, { title: 'Fan-out bench', hostKind: 'buyer' });
+    await http(child.url, `/api/rooms/${room.id}/live`, hostToken);
+    const host = await connectSocketIo(child.url, hostToken);
+    sockets.push(host);
+    const joined = await joinRoom(host, room.id);
+    if (!joined.ok) throw new Error(`host join failed: ${joined.error.message}`);
+
+    const started = performance.now();
+    await inBatches(env.VIEWERS, env.CONNECT_CONCURRENCY, async (i) => {
+      const token = await tokens.sign({ id: newId('u_'), name: `Viewer ${i}` });
+      sockets.push(await socketIoViewer(child.url, token, room.id, onText));
+    });
+    log(`  ${env.VIEWERS} socket.io viewers connected and joined in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+    const ack = new LatencyHistogram();
+    const ackErrors = new Map<string, number>();
+    let sample: ChatMessage | null = null;
+    const result = await measure(child, env.VIEWERS, (seq) => {
+      const sentAt = performance.now();
+      host.emit('chat:send', { text: benchText(seq) }, (res) => {
+        if (seq >= warmupCount) ack.record(performance.now() - sentAt);
+        if (res.ok) sample ??= res.data;
+        else ackErrors.set(res.error.code, (ackErrors.get(res.error.code) ?? 0) + 1);
+      });
+    });
+    if (!sample) throw new Error(`no chat:send succeeded: ${JSON.stringify([...ackErrors])}`);
+    return { result, sample, ack, ackErrors };
+  } finally {
+    for (const s of sockets) s.disconnect();
+    await child.stop();
+  }
+}
+
+/** The same frame our server broadcasts for a chat message (`42["chat:message",msg,offset]`). */
+function socketIoFrame(msg: ChatMessage, offset: string): string {
+  return `42${JSON.stringify(['chat:message', msg, offset])}`;
+}
+
+/** Baseline: a plain ws relay, VIEWERS plain ws clients, the host sends frames shaped like ours. */
+async function runBaseline(sample: ChatMessage): Promise<PhaseResult> {
+  const child = await startChild('ws');
+  const sockets: WebSocket[] = [];
+  try {
+    const host = await connectWs(child.wsUrl);
+    sockets.push(host);
+    const started = performance.now();
+    await inBatches(env.VIEWERS, env.CONNECT_CONCURRENCY, async () => {
+      sockets.push(await wsViewer(child.wsUrl, onText));
+    });
+    log(`  ${env.VIEWERS} ws viewers connected in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    return await measure(child, env.VIEWERS, (seq) => {
+      const id = `${Date.now()}-0`; // shaped like the Redis stream ids our frames carry
+      host.send(socketIoFrame({ id, user: sample.user, text: benchText(seq), at: Date.now() }, id));
+    });
+  } finally {
+    for (const s of sockets) s.terminate();
+    await child.stop();
+  }
+}
+
+function log(line: string): void {
+  console.log(line);
+}
+
+const r2 = (n: number) => Math.round(n * 100) / 100;
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function describe(name: string, r: PhaseResult): string {
+  const redis = r.server.redisCores === null ? '' : `, redis ${fmt(r.server.redisCores)} cores`;
+  return (
+    `${name} deliveries/s ${int(r.deliveriesPerSec)}  p50 ${fmt(r.p50Ms)} ms  p99 ${fmt(r.p99Ms)} ms  ` +
+    `max ${fmt(r.maxBucketMs, 1)} ms  lost ${int(r.lostDeliveries)}\n` +
+    `${' '.repeat(name.length)} server ${fmt(r.server.serverCores)} cores (event loop ${fmt(r.server.serverElu * 100, 0)} % busy)${redis}; ` +
+    `clients ${fmt(r.clientCores)} cores (event loop ${fmt(r.clientElu * 100, 0)} % busy)`
+  );
+}
+
+async function main(): Promise<void> {
+  const load = loadavg();
+  log(
+    `chat-fanout: ${env.VIEWERS} viewers x ${env.RATE} msg/s, ${env.WARMUP} s warm-up + ${env.SECONDS} s measured ` +
+      `(${int(expectedDeliveries)} deliveries expected); load average ${load.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`,
+  );
+  log('ours: src/server.ts (socket.io + redis streams adapter) on an embedded redis-server');
+  const ours = await runOurs();
+  log('baseline: plain ws WebSocketServer relaying each frame to every client');
+  const base = await runBaseline(ours.sample);
+
+  const ratio = ours.result.deliveriesPerSec / base.deliveriesPerSec;
+  const p99Ratio = ours.result.p99Ms / base.p99Ms;
+  const frameBytes = Buffer.byteLength(socketIoFrame(ours.sample, ours.sample.id));
+  const sendErrors = Object.fromEntries(ours.ackErrors);
+  log(describe('ours    ', ours.result));
+  log(`         chat:send ack p50 ${fmt(ours.ack.quantile(0.5))} ms  p99 ${fmt(ours.ack.quantile(0.99))} ms; refused ${JSON.stringify(sendErrors)}`);
+  log(describe('baseline', base));
+  log(`frame ~${frameBytes} bytes in both runs`);
+  log(`ratio ours/baseline: deliveries/s ${fmt(ratio)}x, p99 ${fmt(p99Ratio)}x`);
+  const meetsTarget = ratio >= 0.6 && ours.result.p99Ms <= 150;
+  log(`target (ratio >= 0.6, p99 <= 150 ms): ${meetsTarget ? 'met' : 'MISSED'}`);
+  const result = {
+    viewers: env.VIEWERS,
+    rate: env.RATE,
+    seconds: env.SECONDS,
+    warmupSeconds: env.WARMUP,
+    expectedDeliveries,
+    deliveriesPerSec: r2(ours.result.deliveriesPerSec),
+    p50Ms: r2(ours.result.p50Ms),
+    p99Ms: r2(ours.result.p99Ms),
+    lostDeliveries: ours.result.lostDeliveries,
+    baselineDeliveriesPerSec: r2(base.deliveriesPerSec),
+    baselineP50Ms: r2(base.p50Ms),
+    baselineP99Ms: r2(base.p99Ms),
+    baselineLostDeliveries: base.lostDeliveries,
+    ratio: r2(ratio),
+    p99Ratio: r2(p99Ratio),
+    meetsTarget,
+    frameBytes,
+    sendAckP50Ms: r2(ours.ack.quantile(0.5)),
+    sendAckP99Ms: r2(ours.ack.quantile(0.99)),
+    sendErrors,
+    serverCores: r2(ours.result.server.serverCores),
+    serverElu: r2(ours.result.server.serverElu),
+    redisCores: ours.result.server.redisCores === null ? null : r2(ours.result.server.redisCores),
+    clientCores: r2(ours.result.clientCores),
+    baselineServerCores: r2(base.server.serverCores),
+    baselineClientCores: r2(base.clientCores),
+    loadAvg1: r2(load[0] ?? 0),
+  };
+  log(`RESULT ${JSON.stringify(result)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

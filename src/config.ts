@@ -2,6 +2,7 @@
  * Configuration from environment variables, parsed by one zod schema at start-up. A bad value
  * stops the server with a message naming the variable.
  */
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const bool = z
@@ -24,10 +25,41 @@ export const configSchema = z.object({
   CHAT_HISTORY_MAX: z.coerce.number().int().min(50).max(100_000).default(1000),
   CHAT_RATE_PER_10S: z.coerce.number().int().min(1).max(1000).default(10),
   HEART_RATE_PER_SEC: z.coerce.number().int().min(1).max(1000).default(20),
+  /** How often every node sweeps expired flash-sale holds back to stock and notices sale ends. */
+  SALE_SWEEP_MS: z.coerce.number().int().min(20).max(60_000).default(250),
+  /** Reserve attempts per user per sale per second. */
+  SALE_RESERVE_RATE_PER_SEC: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Consumer group created on every room's orders stream for the merchant's order service. */
+  SALE_ORDERS_GROUP: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/).default('merchant'),
   RECOVERY_WINDOW_MS: z.coerce.number().int().min(0).max(30 * 60_000).default(2 * 60_000),
+  /** Video through mediasoup. Off: media events answer UNKNOWN_EVENT and no worker is started. */
+  MEDIA_ENABLED: bool.default(true),
+  /** mediasoup worker processes (each uses at most one core). */
+  MEDIA_WORKERS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
+  /** Address the media sockets bind to (0.0.0.0 in containers). */
+  MEDIA_LISTEN_IP: z.union([z.ipv4(), z.ipv6()]).default('127.0.0.1'),
+  /** Address or hostname announced to peers in ICE candidates and ingest answers (NAT, cloud). */
+  MEDIA_ANNOUNCED_ADDRESS: z.string().max(253).optional(),
+  /** Worker i's WebRtcServer takes UDP and TCP port BASE+i; 0 picks free ports from the RTC range. */
+  MEDIA_PORT_BASE: z.coerce.number().int().min(0).max(65535).default(40000),
+  /** Ports for RTP ingest (PlainTransports), and for WebRtcServers when MEDIA_PORT_BASE=0. */
+  MEDIA_RTC_MIN_PORT: z.coerce.number().int().min(1024).max(65535).default(40100),
+  MEDIA_RTC_MAX_PORT: z.coerce.number().int().min(1024).max(65535).default(40999),
+  /** Consumers per router before a room's producers are piped to a router on another worker. */
+  MEDIA_CONSUMERS_PER_ROUTER: z.coerce.number().int().min(1).max(100_000).default(400),
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** Cross-field rules a field schema cannot express. */
+function checkConfig(c: Config): string[] {
+  const problems: string[] = [];
+  if (c.MEDIA_RTC_MIN_PORT > c.MEDIA_RTC_MAX_PORT) problems.push('  MEDIA_RTC_MIN_PORT: must not exceed MEDIA_RTC_MAX_PORT');
+  if (c.MEDIA_PORT_BASE > 0 && c.MEDIA_PORT_BASE + c.MEDIA_WORKERS - 1 > 65535) {
+    problems.push('  MEDIA_PORT_BASE: MEDIA_PORT_BASE + MEDIA_WORKERS - 1 exceeds 65535');
+  }
+  return problems;
+}
 
 export class ConfigError extends Error {}
 
@@ -42,5 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
+  const problems = checkConfig(parsed.data);
+  if (problems.length) throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
   return parsed.data;
 }

@@ -7,19 +7,22 @@ import type { z } from 'zod';
 import type { Ack } from './errors.js';
 import { liveEventSchemas, type LiveEventResults, type LiveServerEvents } from './live-events.js';
 import { saleEventSchemas, type SaleEventResults, type SaleServerEvents } from './sales-events.js';
+import { mediaEventSchemas, type MediaEventResults, type MediaServerEvents } from './media-events.js';
 import type { UserRef } from './models.js';
 
 export * from './errors.js';
 export * from './models.js';
 export * from './live-events.js';
 export * from './sales-events.js';
+export * from './media-events.js';
 
 export const clientEventSchemas = {
   ...liveEventSchemas,
   ...saleEventSchemas,
+  ...mediaEventSchemas,
 };
 
-export interface ClientEventResults extends LiveEventResults, SaleEventResults {}
+export interface ClientEventResults extends LiveEventResults, SaleEventResults, MediaEventResults {}
 
 export type ClientEventName = keyof typeof clientEventSchemas;
 export type ClientPayload<E extends ClientEventName> = z.input<(typeof clientEventSchemas)[E]>;
@@ -29,7 +32,7 @@ export type ClientToServerEvents = {
   [E in ClientEventName]: (payload: ClientPayload<E>, ack: (res: Ack<ClientEventResults[E]>) => void) => void;
 };
 
-export interface ServerToClientEvents extends LiveServerEvents, SaleServerEvents {}
+export interface ServerToClientEvents extends LiveServerEvents, SaleServerEvents, MediaServerEvents {}
 
 export interface SocketData {
   user: UserRef | null;

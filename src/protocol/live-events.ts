@@ -30,6 +30,10 @@ export const chatTextSchema = z
   .transform(stripControlChars)
   .pipe(z.string().trim().min(1, 'message is empty').max(500, 'message longer than 500 characters'));
 
+// Chat message ids are Redis Stream ids (`<ms>-<seq>`); anything else handed to XRANGE or
+// XDEL makes Redis answer an error, so it is refused here as a bad request.
+export const messageIdSchema = z.string().regex(/^\d{1,19}-\d{1,19}$/, 'invalid message id');
+
 const empty = z.object({}).strict().optional().default({});
 
 /** Client → server events, each with the schema of its payload. */
@@ -40,7 +44,7 @@ export const liveEventSchemas = {
 
   'chat:send': z.object({ text: chatTextSchema }).strict(),
   'chat:history': z
-    .object({ before: z.string().max(64).optional(), limit: z.number().int().min(1).max(100).default(50) })
+    .object({ before: messageIdSchema.optional(), limit: z.number().int().min(1).max(100).default(50) })
     .strict(),
 
   'heart:tap': z.object({ count: z.number().int().min(1).max(20).default(1) }).strict().optional().default({ count: 1 }),
@@ -53,7 +57,7 @@ export const liveEventSchemas = {
   'pin:clear': empty,
   'pin:history': z.object({ limit: z.number().int().min(1).max(100).default(20) }).strict().optional().default({ limit: 20 }),
 
-  'mod:delete': z.object({ messageId: z.string().min(1).max(64) }).strict(),
+  'mod:delete': z.object({ messageId: messageIdSchema }).strict(),
   'mod:mute': z.object({ userId: idSchema, seconds: z.number().int().min(1).max(7 * 24 * 3600) }).strict(),
   'mod:unmute': z.object({ userId: idSchema }).strict(),
   'mod:ban': z.object({ userId: idSchema, reason: z.string().trim().max(200).optional() }).strict(),

@@ -40,6 +40,14 @@ export function jsonErrors(log: Logger): ErrorRequestHandler {
       res.status(400).json({ error: { code: 'BAD_REQUEST', message: 'malformed JSON body' } });
       return;
     }
+    // Other client errors that express and body-parser raise with a 4xx status (a path with bad
+    // percent-encoding, an unsupported charset or content-encoding, an aborted body) are the
+    // client's fault: answer that status, not a 500 and an error log line.
+    if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+      const exposed = (err as { expose?: boolean }).expose === true && e.message;
+      res.status(e.status).json({ error: { code: 'BAD_REQUEST', message: exposed || 'malformed request' } });
+      return;
+    }
     const body = toErrorBody(err);
     if (body.code === 'INTERNAL') log.error({ err }, 'http handler failed');
     res.status(httpStatusOf(body.code)).json({ error: body });

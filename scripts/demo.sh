@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's run command: set up (idempotent), then run the server with the demo pages, an
+# The README's run command: set up (idempotent), build the demo pages, then run the server with them, an
 # embedded redis-server (data in ./var/redis) and development tokens on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,4 +8,7 @@ source scripts/node24.sh
 export DEV_TOKENS="${DEV_TOKENS:-true}"
 export JWT_SECRET="${JWT_SECRET:-dev-only-secret-change-me-in-production}"
 export PORT="${PORT:-3000}"
+# The pages at `/`: built fresh each run (about a second), so they always match the server's protocol.
+npm run --silent build:demo
+export DEMO_DIR="${DEMO_DIR:-client-demo/dist}"
 exec npm start

@@ -1,0 +1,110 @@
+/** A few DOM helpers, so the pages stay plain TypeScript without a framework. */
+
+type Child = Node | string | number | null | undefined | false;
+type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
+
+/** h('button', { type: 'button', onclick: fn }, 'Pin') — attributes, `on*` listeners, children. */
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (typeof value === 'function') el.addEventListener(name.slice(2), value);
+    else if (value === true) el.setAttribute(name, '');
+    else el.setAttribute(name, String(value));
+  }
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(typeof c === 'number' ? String(c) : c);
+  }
+  return el;
+}
+
+/** The element with this id, or a loud error: a missing id is a bug in the page's HTML. */
+export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`#${id} missing from the page`);
+  return el as T;
+}
+
+export function show(el: HTMLElement, visible: boolean): void {
+  el.hidden = !visible;
+}
+
+/** Toasts go to one aria-live region so screen readers announce them too. */
+export function toast(text: string, kind: 'info' | 'success' | 'error' = 'info', ms = 4000): void {
+  let region = document.getElementById('toasts');
+  if (!region) {
+    region = h('div', { id: 'toasts', class: 'toasts', role: 'status', 'aria-live': 'polite' });
+    document.body.append(region);
+  }
+  const item = h('div', { class: `toast toast-${kind}` }, text);
+  region.append(item);
+  setTimeout(() => item.remove(), ms);
+}
+
+const fractionDigits = new Map<string, number>();
+
+/** Prices travel in minor units (cents); the currency says how many digits that is. */
+export function minorDigits(currency: string): number {
+  let digits = fractionDigits.get(currency);
+  if (digits === undefined) {
+    try {
+      digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    } catch {
+      digits = 2;
+    }
+    fractionDigits.set(currency, digits);
+  }
+  return digits;
+}
+
+export function formatMoney(minor: number, currency: string): string {
+  const value = minor / 10 ** minorDigits(currency);
+  try {
+    return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(value);
+  } catch {
+    return `${value.toFixed(2)} ${currency}`;
+  }
+}
+
+/** "1:05" for 65 000 ms; never negative. */
+export function formatCountdown(ms: number): string {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const m = Math.floor(total / 60);
+  const s = total % 60;
+  return `${m}:${String(s).padStart(2, '0')}`;
+}
+
+export function formatTime(at: number): string {
+  return new Date(at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+}
+
+/** Read a form's named fields as strings. */
+export function formValues(form: HTMLFormElement): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of new FormData(form)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+/** Disable a button while its async action runs, so double clicks can't double-submit. */
+export async function busy<T>(button: HTMLButtonElement | null, run: () => Promise<T>): Promise<T | undefined> {
+  if (button) button.disabled = true;
+  try {
+    return await run();
+  } catch (err) {
+    toast(err instanceof Error ? err.message : String(err), 'error');
+    return undefined;
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+export function roomParam(): string | null {
+  return new URLSearchParams(location.search).get('room');
+}
+
+export function setRoomParam(roomId: string): void {
+  const url = new URL(location.href);
+  url.searchParams.set('room', roomId);
+  history.replaceState(null, '', url);
+}

@@ -1,0 +1,149 @@
+/**
+ * The page's one Socket.IO connection, typed by the protocol module. Every request is checked
+ * against the server's own zod schema before it is sent, and answered through its ack.
+ * Reconnection is visible: after a drop the page shows "reconnecting"; on return it either
+ * resumes (connection state recovery replays what it missed) or joins its room again and
+ * re-renders from the fresh snapshot.
+ */
+import { io, type Socket } from 'socket.io-client';
+import {
+  clientEventSchemas,
+  type Ack,
+  type ClientEventName,
+  type ClientEventResults,
+  type ClientPayload,
+  type ClientToServerEvents,
+  type JoinSnapshot,
+  type ServerToClientEvents,
+} from '../../src/protocol/index.js';
+import { describeIssue } from './session.js';
+
+export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+export type ConnectionState = 'connecting' | 'online' | 'reconnecting';
+
+export class RequestError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const ACK_TIMEOUT_MS = 10_000;
+
+export interface LiveClientHooks {
+  /** A (re)join answered: render everything from it. */
+  onSnapshot(snap: JoinSnapshot): void;
+  /** Banned, room ended, or a rejoin was refused: the page should stop acting in the room. */
+  onRemoved(reason: string): void;
+}
+
+export class LiveClient {
+  readonly socket: LiveSocket;
+  private roomId: string | null = null;
+  private removed = false;
+  private everConnected = false;
+  private readonly banner: HTMLElement | null;
+
+  constructor(
+    token: string | null,
+    private readonly hooks: LiveClientHooks,
+  ) {
+    this.socket = io({
+      auth: token ? { token } : {},
+      transports: ['websocket'],
+      // A live show: come back fast after a blip, but don't hammer a server that is down.
+      reconnectionDelay: 300,
+      reconnectionDelayMax: 2000,
+    });
+    this.banner = document.getElementById('connection');
+    this.socket.on('connect', () => void this.onConnect());
+    this.socket.on('disconnect', (reason) => {
+      if (reason !== 'io client disconnect') this.setState('reconnecting');
+    });
+    this.socket.on('connect_error', () => {
+      if (this.everConnected) this.setState('reconnecting');
+    });
+    this.socket.on('room:removed', ({ roomId, reason }) => {
+      if (roomId !== this.roomId) return;
+      this.removed = true;
+      hooks.onRemoved(reason === 'banned' ? 'You were removed from this room by a moderator.' : 'This live has ended.');
+    });
+    this.setState('connecting');
+  }
+
+  get connected(): boolean {
+    return this.socket.connected;
+  }
+
+  /** Send one event and resolve with its data, or reject with the server's error code and message. */
+  async request<E extends ClientEventName>(event: E, payload: ClientPayload<E>): Promise<ClientEventResults[E]> {
+    const parsed = clientEventSchemas[event].safeParse(payload);
+    if (!parsed.success) throw new RequestError('BAD_REQUEST', describeIssue(parsed.error));
+    await this.ready();
+    const emit = this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck as (e: string, p: unknown) => Promise<Ack<ClientEventResults[E]>>;
+    let res: Ack<ClientEventResults[E]>;
+    try {
+      // The raw payload goes out: the server parses it with the same schema, and its word counts.
+      res = await emit.call(this.socket, event, payload);
+    } catch {
+      throw new RequestError('UNAVAILABLE', 'The server did not answer in time.');
+    }
+    if (!res.ok) throw new RequestError(res.error.code, res.error.message);
+    return res.data;
+  }
+
+  /** Join a room; also remembered, so a reconnection that could not resume joins again. */
+  async join(roomId: string): Promise<JoinSnapshot> {
+    this.roomId = roomId;
+    this.removed = false;
+    const snap = await this.request('room:join', { roomId });
+    this.hooks.onSnapshot(snap);
+    return snap;
+  }
+
+  /** Sign-in changed: reconnect with the new token and rejoin as that user. */
+  reauthenticate(token: string): void {
+    this.socket.auth = { token };
+    this.socket.disconnect().connect();
+  }
+
+  private async ready(): Promise<void> {
+    if (this.socket.connected) return;
+    if (this.everConnected) throw new RequestError('UNAVAILABLE', 'Reconnecting… try again in a moment.');
+    await new Promise<void>((ok, fail) => {
+      const timer = setTimeout(() => fail(new RequestError('UNAVAILABLE', 'Could not reach the server.')), ACK_TIMEOUT_MS);
+      this.socket.once('connect', () => {
+        clearTimeout(timer);
+        ok();
+      });
+    });
+  }
+
+  private async onConnect(): Promise<void> {
+    const first = !this.everConnected;
+    this.everConnected = true;
+    if (first || this.socket.recovered || !this.roomId || this.removed) {
+      this.setState('online');
+      return;
+    }
+    // The server forgot this connection (too long away, or restarted): join again to catch up.
+    try {
+      const snap = await this.request('room:join', { roomId: this.roomId });
+      this.hooks.onSnapshot(snap);
+      this.setState('online');
+    } catch (err) {
+      this.setState('online');
+      this.removed = true;
+      this.hooks.onRemoved(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private setState(state: ConnectionState): void {
+    document.body.dataset.connection = state;
+    if (!this.banner) return;
+    this.banner.hidden = state === 'online';
+    this.banner.textContent = state === 'reconnecting' ? 'Connection lost — reconnecting…' : state === 'connecting' ? 'Connecting…' : '';
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The moderator console: the room's chat with delete / mute / ban on every message, slow mode,
+ * blocked words, unban and the audit log. The host appoints moderators by user id, which this
+ * page shows so it can be passed on.
+ */
+import './styles.css';
+import { idSchema } from '../../src/protocol/index.js';
+import { ChatPanel } from './chat-panel.js';
+import { busy, byId, formValues, roomParam, setRoomParam, show } from './dom.js';
+import { LiveClient } from './live-client.js';
+import { ModerationPanel } from './moderation-panel.js';
+import { check, mountAccount, type Session } from './session.js';
+
+mountAccount((session) => {
+  show(byId('signin-hint'), false);
+  byId('my-id-copy').textContent = session.user.id;
+  const roomId = roomParam();
+  if (roomId) open(session, roomId);
+  else pick(session);
+});
+if (!byId('account').querySelector('[data-testid="me"]')) show(byId('signin-hint'), true);
+
+function pick(session: Session): void {
+  show(byId('pick'), true);
+  const form = byId<HTMLFormElement>('pick-room');
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void busy(form.querySelector('button'), async () => {
+      const roomId = check(idSchema, formValues(form).roomId ?? '');
+      setRoomParam(roomId);
+      show(byId('pick'), false);
+      open(session, roomId);
+    });
+  });
+}
+
+function open(_session: Session, roomId: string): void {
+  const client = new LiveClient(_session.token, {
+    onSnapshot: (snap) => {
+      show(byId('console'), true);
+      byId('room-name').textContent = snap.room.title;
+      byId('viewer-count').textContent = String(snap.presence.viewers);
+      byId('my-role').textContent = snap.role;
+      const staff = snap.role === 'host' || snap.role === 'moderator';
+      const notice = byId('not-staff');
+      notice.textContent = staff ? '' : `You are not a moderator of this room yet. Ask the host to appoint your user id ${snap.you?.id ?? ''}, then reload.`;
+      show(notice, !staff);
+      show(moderation.root, staff);
+      chat.load(snap);
+      if (staff) moderation.load(snap);
+    },
+    onRemoved: (why) => {
+      const notice = byId('removed');
+      notice.textContent = why;
+      show(notice, true);
+      show(byId('console'), false);
+    },
+  });
+  const chat = new ChatPanel(client, { moderation: true, onModerated: () => void moderation.refreshAudit() });
+  const moderation = new ModerationPanel(client);
+  byId('chat-slot').replaceWith(chat.root);
+  byId('moderation-slot').replaceWith(moderation.root);
+  client.socket.on('presence:update', (p) => (byId('viewer-count').textContent = String(p.viewers)));
+  client.join(roomId).catch((err: Error) => {
+    const notice = byId('removed');
+    notice.textContent = `Could not open this room: ${err.message}`;
+    show(notice, true);
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * The demo pages: plain TypeScript + a few DOM helpers, one HTML entry per role. Built into
+ * client-demo/dist, which the server serves at `/` when DEMO_DIR points there.
+ */
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+// `vite build --config client-demo/vite.config.ts` runs from the repo root; anchor paths here.
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  root: here('.'),
+  base: '/',
+  // Relative asset URLs would break on /viewer.html?room=…; absolute ones are fine behind `/`.
+  build: {
+    outDir: here('./dist'),
+    emptyOutDir: true,
+    target: 'es2022',
+    sourcemap: true,
+    rolldownOptions: {
+      input: {
+        index: here('./index.html'),
+        host: here('./host.html'),
+        viewer: here('./viewer.html'),
+        moderator: here('./moderator.html'),
+      },
+    },
+  },
+  server: {
+    // `vite --config client-demo/vite.config.ts` for page work: API and socket go to a running server.
+    proxy: {
+      '/api': 'http://127.0.0.1:3000',
+      '/socket.io': { target: 'ws://127.0.0.1:3000', ws: true },
+    },
+  },
+});

@@ -8,6 +8,10 @@ source scripts/node24.sh
 # System packages the server and tests need at run time.
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
+# The e2e tests drive Debian's chromium (playwright-core, no bundled browser download).
+command -v chromium >/dev/null || need+=(chromium)
+# Media tests and the RTP ingest example send test video with ffmpeg.
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "[setup] apt-get install ${need[*]}" >&2

@@ -1,0 +1,171 @@
+/**
+ * The demo pages end to end, in real Chromium against a real server and Redis: a host goes live
+ * with a (fake) camera, viewers watch, pin, chat and hearts flow, a moderator deletes and bans,
+ * and a viewer whose network drops reconnects and catches up. Each step waits on DOM state.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { startStack, type Stack } from '../helpers/stack.js';
+import { buildDemo, DESKTOP, launchChromium, newActor, PHONE, screenshot, signIn, type Actor } from './browser.js';
+
+let stack: Stack;
+let demo: Awaited<ReturnType<typeof buildDemo>>;
+let browser: Browser;
+let host: Actor;
+let alice: Actor;
+let bob: Actor;
+let maya: Actor;
+let roomId = '';
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  demo = await buildDemo();
+  stack = await startStack({ config: { DEMO_DIR: demo.dir } });
+  browser = await launchChromium();
+  host = await newActor(browser, stack.url, 'Hana', DESKTOP);
+  alice = await newActor(browser, stack.url, 'Alice', PHONE);
+  bob = await newActor(browser, stack.url, 'Bob', PHONE);
+  maya = await newActor(browser, stack.url, 'Maya', { width: 1024, height: 800 });
+  for (const a of [host, alice, bob, maya]) a.page.setDefaultTimeout(15_000);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await demo?.remove();
+});
+
+afterEach(() => {
+  const errors = [host, alice, bob, maya].flatMap((a) => a?.errors.splice(0) ?? []);
+  expect(errors).toEqual([]);
+});
+
+/** Wait until this element's text matches. */
+const hasText = (locator: Locator, text: string | RegExp) => locator.filter({ hasText: text }).first().waitFor();
+
+async function addProduct(page: Page, title: string, price: string, brand: string) {
+  await page.getByLabel('Name', { exact: true }).fill(title);
+  await page.getByLabel('Price').fill(price);
+  await page.getByLabel('Brand').fill(brand);
+  await page.getByRole('button', { name: 'Add product' }).click();
+  await page.getByTestId('products').getByText(title).waitFor();
+}
+
+describe('demo pages in Chromium', () => {
+  it('host signs in, creates a room, adds products and goes live; a viewer finds it', async () => {
+    const { page } = host;
+    await page.goto('/host.html');
+    ids.host = await signIn(host);
+    await page.getByLabel('Title').fill('Spring scarves live');
+    await page.getByRole('button', { name: 'Create room' }).click();
+    await page.getByRole('heading', { name: /On air/ }).waitFor();
+    roomId = new URL(page.url()).searchParams.get('room') ?? '';
+    expect(roomId).toMatch(/^r_/);
+
+    await addProduct(page, 'Silk scarf', '29.99', 'Loom');
+    await addProduct(page, 'Wool beanie', '15', 'Knitty');
+    await page.getByRole('button', { name: 'Go live' }).click();
+    await page.locator('#live-badge').waitFor({ state: 'visible' });
+    await hasText(page.locator('#media-status'), 'Camera on');
+
+    await alice.page.goto('/viewer.html');
+    ids.alice = await signIn(alice);
+    await alice.page.getByRole('link', { name: 'Spring scarves live' }).click();
+    await alice.page.getByRole('heading', { name: 'Spring scarves live' }).waitFor();
+    await alice.page.locator('#room-live').waitFor({ state: 'visible' });
+    await hasText(host.page.locator('#stat-viewers'), /^[12]$/);
+    await screenshot(host, '01-host-live');
+    await screenshot(alice, '02-viewer-joined');
+  });
+
+  it('host pins a product: the viewer sees the card; unpin removes it', async () => {
+    await host.page.getByRole('button', { name: 'Pin Silk scarf' }).click();
+    const card = alice.page.getByTestId('pinned').locator('article[aria-label="Silk scarf"]');
+    await card.waitFor();
+    expect(await card.textContent()).toContain('$29.99');
+    await screenshot(alice, '03-viewer-pinned');
+    await host.page.getByRole('button', { name: 'Unpin Silk scarf' }).click();
+    await card.waitFor({ state: 'detached' });
+    await host.page.getByRole('button', { name: 'Pin Silk scarf' }).click();
+    await card.waitFor();
+  });
+
+  it('chat and hearts reach everyone; the dashboard counts them', async () => {
+    await alice.page.getByLabel('Message', { exact: true }).fill('Is the scarf real silk?');
+    await alice.page.getByLabel('Message', { exact: true }).press('Enter');
+    await host.page.getByTestId('chat-list').getByText('Is the scarf real silk?').waitFor();
+    await host.page.getByLabel('Message', { exact: true }).fill('Yes, 100% mulberry silk');
+    await host.page.getByRole('button', { name: 'Send' }).click();
+    await alice.page.getByTestId('chat-list').getByText('Yes, 100% mulberry silk').waitFor();
+
+    const heart = alice.page.getByRole('button', { name: 'Send a heart' });
+    for (let i = 0; i < 3; i++) await heart.click();
+    await hasText(alice.page.getByTestId('hearts-total'), /^3$/);
+    await hasText(host.page.locator('#stat-hearts'), /^3$/);
+    // CES: 3 hearts (1 each) + 2 comments (4 each), polled from room:stats.
+    await hasText(host.page.locator('#stat-engagement'), /^11$/);
+    await hasText(host.page.locator('#stat-chat'), /^2$/);
+  });
+
+  it('a moderator deletes a message for everyone and bans a viewer, with an audit trail', async () => {
+    await maya.page.goto('/moderator.html');
+    ids.maya = await signIn(maya);
+    await host.page.getByLabel(/Appoint a moderator/).fill(ids.maya);
+    await host.page.getByRole('button', { name: 'Appoint' }).click();
+    await host.page.locator('#moderators').getByText(ids.maya).waitFor();
+    await maya.page.getByLabel('Room id').fill(roomId);
+    await maya.page.getByRole('button', { name: 'Open room' }).click();
+    await hasText(maya.page.locator('#my-role'), 'moderator');
+
+    await bob.page.goto(`/viewer.html?room=${roomId}`);
+    ids.bob = await signIn(bob);
+    await bob.page.getByLabel('Message', { exact: true }).waitFor();
+    await hasText(bob.page.locator('#room-title'), 'Spring scarves live');
+    // Signing in after joining as a guest reconnects as Bob; wait until chat is enabled.
+    await bob.page.waitForFunction('!document.querySelector("#chat-input").disabled');
+    await bob.page.getByLabel('Message', { exact: true }).fill('cheap scarves at spam.example');
+    await bob.page.getByLabel('Message', { exact: true }).press('Enter');
+    for (const a of [alice, host, maya]) await a.page.getByTestId('chat-list').getByText('cheap scarves at spam.example').waitFor();
+    await screenshot(maya, '04-moderator-console');
+
+    await maya.page.getByRole('button', { name: 'Delete message from Bob' }).click();
+    for (const a of [alice, host, maya, bob]) {
+      await a.page.getByTestId('chat-list').getByText('cheap scarves at spam.example').waitFor({ state: 'detached' });
+    }
+
+    await bob.page.getByLabel('Message', { exact: true }).fill('you cannot stop me');
+    await bob.page.getByLabel('Message', { exact: true }).press('Enter');
+    await maya.page.getByTestId('chat-list').getByText('you cannot stop me').waitFor();
+    await maya.page.getByRole('button', { name: 'Ban Bob from this room' }).click();
+    await hasText(bob.page.getByRole('alert'), 'You were removed from this room');
+    await bob.page.locator('#watch').waitFor({ state: 'hidden' });
+    await hasText(maya.page.getByTestId('audit-log').locator('li[data-action="ban"]'), 'Maya');
+    await maya.page.getByTestId('audit-log').locator('li[data-action="delete"]').waitFor();
+    await screenshot(bob, '05-viewer-banned');
+    await screenshot(maya, '06-moderator-audit');
+
+    // Coming back does not help: the join is refused.
+    await bob.page.reload();
+    await hasText(bob.page.getByRole('alert'), /banned/);
+  });
+
+  it("a viewer's network drops: it shows reconnecting, then catches up on what it missed", async () => {
+    const server = stack.servers[0]!;
+    await alice.context.setOffline(true);
+    // Cut the live connection from the server side, as a dropped network would.
+    for (const socket of server.io.of('/').sockets.values()) if (socket.data.user?.id === ids.alice) socket.conn.close();
+    await hasText(alice.page.locator('#connection'), 'reconnecting');
+    await screenshot(alice, '07-viewer-reconnecting');
+
+    await host.page.getByLabel('Message', { exact: true }).fill('Beanies are next!');
+    await host.page.getByRole('button', { name: 'Send' }).click();
+    await host.page.getByRole('button', { name: 'Pin Wool beanie' }).click();
+    await host.page.getByRole('button', { name: 'Unpin Wool beanie' }).waitFor();
+
+    await alice.context.setOffline(false);
+    await alice.page.locator('#connection').waitFor({ state: 'hidden' });
+    await alice.page.getByTestId('chat-list').getByText('Beanies are next!').waitFor();
+    await alice.page.getByTestId('pinned').locator('article[aria-label="Wool beanie"]').waitFor();
+    await screenshot(alice, '08-viewer-caught-up');
+  });
+});

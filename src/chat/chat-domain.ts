@@ -64,11 +64,12 @@ export class ChatDomain implements Domain {
 
     router.on('mod:delete', async (socket, { messageId }) => {
       const { roomId, actor } = await this.staff(socket, 'delete messages');
-      const deleted = await this.chat.delete(roomId, messageId);
-      if (!deleted) throw new AppError('NOT_FOUND', 'message not found');
+      const author = await this.chat.delete(roomId, messageId);
+      if (author === null) throw new AppError('NOT_FOUND', 'message not found');
       io.to(roomChannel(roomId)).emit('chat:deleted', { messageId });
-      await this.moderation.audit(roomId, actor, 'delete', null, { messageId });
-      return { deleted };
+      // The author is the target: an audit must show whose messages get removed.
+      await this.moderation.audit(roomId, actor, 'delete', author || null, { messageId });
+      return { deleted: true };
     });
 
     router.on('mod:mute', async (socket, { userId, seconds }) => {

@@ -95,8 +95,16 @@ export class ChatStore {
     return rows.reverse().map(([id, fields]) => toMessage(id, fields));
   }
 
-  async delete(roomId: string, messageId: string): Promise<boolean> {
-    return (await this.redis.xdel(chatStreamKey(roomId), messageId)) === 1;
+  /** Deletes a message; returns its author's id (for the audit log), or null if there was none. */
+  async delete(roomId: string, messageId: string): Promise<string | null> {
+    const key = chatStreamKey(roomId);
+    // One transaction, so the author we report is the author of the entry we removed.
+    const [[, rows], [, removed]] = (await this.redis.multi().xrange(key, messageId, messageId).xdel(key, messageId).exec()) as [
+      [unknown, [string, string[]][]],
+      [unknown, number],
+    ];
+    const entry = rows[0];
+    return removed === 1 && entry ? (streamFields(entry[1]).u ?? '') : null;
   }
 }
 

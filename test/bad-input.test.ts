@@ -94,7 +94,7 @@ let roomId: string;
 const enabled = new Set<ClientEventName>();
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ config: { MEDIA_ENABLED: 'false' } }); // rooms only, no mediasoup workers
   viewer = await devUser(stack.url, 'Val');
   outsider = await connect(stack.url, viewer);
   const live = await liveRoom(stack.url, 'Hugo');

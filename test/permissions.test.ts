@@ -33,7 +33,8 @@ const sockets = {} as Record<Caller, TestSocket>;
 
 beforeAll(async () => {
   // Generous chat limit: the host posts a message before every mod:delete case.
-  stack = await startStack({ config: { CHAT_RATE_PER_10S: '1000' } });
+  // No video here: these tests are about rooms, so they don't start mediasoup workers.
+  stack = await startStack({ config: { CHAT_RATE_PER_10S: '1000', MEDIA_ENABLED: 'false' } });
   ({ host, roomId, productId } = await liveRoom(stack.url, 'Hana'));
   [moderator, moderator2, viewer, target] = await Promise.all(
     ['Mo', 'Mira', 'Vic', 'Tess'].map((n) => devUser(stack.url, n)),

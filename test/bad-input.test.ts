@@ -8,7 +8,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { clientEventSchemas, liveEventSchemas, type ClientEventName, type ClientPayload } from '../src/protocol/index.js';
-import { closeAllSockets, connect, devUser, http, liveRoom, ok, request, requestRaw, type TestSocket, type TestUser } from './helpers/clients.js';
+import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, requestRaw, type TestSocket, type TestUser } from './helpers/clients.js';
 import { startStack, TEST_SECRET, type Stack } from './helpers/stack.js';
 
 const EVENTS = Object.keys(clientEventSchemas) as ClientEventName[];
@@ -212,7 +212,7 @@ describe('socket events: unknown and ack-less', () => {
     const fresh = await connect(stack.url, await devUser(stack.url, 'Fresh'));
     const snap = await ok(fresh, 'room:join', { roomId });
     expect(snap.role).toBe('viewer');
-    const seen = new Promise((resolve) => hostSocket.once('chat:message', resolve));
+    const seen = nextEvent(hostSocket, 'chat:message', (m) => m.text === 'still alive?');
     const sent = await ok(fresh, 'chat:send', { text: 'still alive?' });
     expect(await seen).toEqual(sent);
   });

@@ -17,7 +17,8 @@ import { installSocketAuth } from './auth/auth-socket.js';
 import { TokenService } from './auth/tokens.js';
 import type { Domain, DomainDeps } from './core/domain.js';
 import { jsonErrors, notFoundRoute } from './core/http-kit.js';
-import { roomChannel, userChannel } from './core/keys.js';
+import { AppError } from './core/errors.js';
+import { roomChannel, staffChannel, userChannel } from './core/keys.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { EventRouter, type LiveServer, type LiveSocket } from './core/socket-kit.js';
 import { createDomains } from './domains.js';
@@ -82,10 +83,13 @@ export async function startServer(config: Config, redisUrl: string, log: Logger 
       for (const d of others) await d.joinGuard?.(room, socket.data.user);
       await rooms.presence.enter(socket, roomId);
       for (const d of others) await d.onJoined?.(socket, room);
-    } catch {
+    } catch (err) {
+      // Say why (banned is not the end of the live), and drop staff channels too: a recovered
+      // session brings back every channel the socket had.
       socket.data.roomId = null;
-      await socket.leave(roomChannel(roomId));
-      socket.emit('room:removed', { roomId, reason: 'ended' });
+      await Promise.all([socket.leave(roomChannel(roomId)), socket.leave(staffChannel(roomId))]);
+      const reason = err instanceof AppError && err.code === 'BANNED' ? 'banned' : 'ended';
+      socket.emit('room:removed', { roomId, reason });
     }
   }
 

@@ -62,7 +62,7 @@ async function dropAndReturn(viewer: TestSocket, proxy: TcpProxy, whileAway: () 
   expect(viewer.connected).toBe(false); // what happened above really happened while away
 
   if (nextNode) proxy.target(nextNode.url);
-  const back = new Promise((r) => viewer.once('connect', r));
+  const back = new Promise<void>((r) => viewer.once('connect', () => r()));
   proxy.release();
   await back;
 }

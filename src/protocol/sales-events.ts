@@ -168,6 +168,8 @@ export interface SaleEventResults {
 export interface SaleServerEvents {
   /** A sale was created; it opens at sale.startsAt (countdown against serverTime). */
   'sale:started': (p: { sale: FlashSale; serverTime: number }) => void;
+  /** A counted-down sale opened (sent by the sweeper, within SALE_SWEEP_MS of startsAt). */
+  'sale:opened': (p: { saleId: string }) => void;
   /** Coalesced: at most 5 per second per sale. */
   'sale:stock': (p: SaleStock) => void;
   /** Sent at once when the last available unit is taken. */

@@ -1,0 +1,193 @@
+/**
+ * Pure rules of flash sales: what a new sale looks like, how a stored sale reads back, what each
+ * answer of the Lua scripts means, and how a buyer's name is shown. No I/O here, so every rule
+ * can be tested without Redis.
+ */
+import type { z } from 'zod';
+import type {
+  ErrorCode,
+  FlashSale,
+  Product,
+  SaleEndReason,
+  SaleHold,
+  SaleOrder,
+  SaleStatus,
+  saleStartSchema,
+} from '../../protocol/index.js';
+import { AppError } from '../../core/errors.js';
+
+export type SaleStartInput = z.output<typeof saleStartSchema>;
+
+/** After a sale is over and its last hold is gone, its keys live this much longer (ledger,
+ * idempotent replays), then Redis drops them. */
+export const SALE_RETENTION_MS = 7 * 24 * 3600_000;
+/** Expired holds one script call gives back at most, so no call blocks Redis for long. */
+export const SWEEP_BATCH = 500;
+
+/** Static fields written once when the sale is created (the counters start beside them). */
+export function saleFields(saleId: string, roomId: string, product: Product, input: SaleStartInput, by: string): Record<string, string | number> {
+  return {
+    id: saleId,
+    roomId,
+    productId: product.id,
+    title: product.title,
+    imageUrl: product.imageUrl ?? '',
+    listPrice: product.price,
+    price: input.price,
+    currency: product.currency,
+    initial: input.quantity,
+    limit: input.perUserLimit,
+    holdMs: input.holdSec * 1000,
+    createdBy: by,
+  };
+}
+
+/** When the sale opens and closes, as offsets the create script applies to Redis's clock. */
+export function saleWindow(input: SaleStartInput): { startInMs: number; durationMs: number | null; endsAt: number | null } {
+  return {
+    startInMs: input.startInSec * 1000,
+    durationMs: input.durationSec !== undefined ? input.durationSec * 1000 : null,
+    endsAt: input.endsAt ?? null,
+  };
+}
+
+export function saleStatus(now: number, startsAt: number, endsAt: number): SaleStatus {
+  if (now >= endsAt) return 'ended';
+  return now < startsAt ? 'scheduled' : 'live';
+}
+
+const num = (v: string | undefined): number => (v === undefined || v === '' ? 0 : Number(v));
+
+/** A sale's Redis hash as the client sees it; null when the hash is empty (no such sale). */
+export function saleFromHash(h: Record<string, string>, now: number): FlashSale | null {
+  if (!h.id) return null;
+  const startsAt = num(h.startsAt);
+  const endsAt = num(h.endsAt);
+  return {
+    id: h.id,
+    roomId: h.roomId ?? '',
+    productId: h.productId ?? '',
+    title: h.title ?? '',
+    imageUrl: h.imageUrl || null,
+    listPrice: num(h.listPrice),
+    price: num(h.price),
+    currency: h.currency ?? '',
+    initial: num(h.initial),
+    added: num(h.added),
+    available: num(h.available),
+    held: num(h.held),
+    sold: num(h.sold),
+    perUserLimit: num(h.limit),
+    startsAt,
+    endsAt,
+    holdSeconds: num(h.holdMs) / 1000,
+    status: saleStatus(now, startsAt, endsAt),
+    endReason: (h.endReason || null) as SaleEndReason | null,
+    createdAt: num(h.createdAt),
+    saleId: h.id,
+  };
+}
+
+/** Hold ids carry their sale (`<saleId>.<random>`), so checkout and release need only the hold. */
+export const holdIdFor = (saleId: string, random: string): string => `${saleId}.${random}`;
+
+export function saleIdOfHold(holdId: string): string {
+  const dot = holdId.lastIndexOf('.');
+  if (dot <= 0 || dot === holdId.length - 1) throw new AppError('NOT_FOUND', 'hold not found');
+  return holdId.slice(0, dot);
+}
+
+/**
+ * "Alice" → "A***e": enough for the room to feel the rush, not enough to identify a buyer.
+ * Counts code points so emoji and CJK names are not cut in half.
+ */
+export function shortenName(name: string): string {
+  const chars = Array.from(name.trim());
+  if (chars.length === 0) return '***';
+  if (chars.length === 1) return `${chars[0]}***`;
+  return `${chars[0]}***${chars[chars.length - 1]}`;
+}
+
+// ---- Answers of the scripts -------------------------------------------------------------
+// A script's first answer to a request is stored as one string and replayed verbatim for a
+// repeated requestId, so the parsing below is the one place that knows the formats.
+
+export type Refusal = { ok: false; code: ErrorCode; available: number };
+
+export type ReserveAnswer = ({ ok: true; remaining: number } & SaleHold) | Refusal;
+
+/** `OK|holdId|qty|expiresAt|remaining` or `ERR|CODE|available`. */
+export function parseReserveAnswer(saleId: string, answer: string): ReserveAnswer {
+  const p = answer.split('|');
+  if (p[0] === 'OK') {
+    return { ok: true, holdId: p[1]!, saleId, qty: Number(p[2]), expiresAt: Number(p[3]), remaining: Number(p[4]) };
+  }
+  return refusal(p);
+}
+
+export type CheckoutAnswer = ({ ok: true } & SaleOrder) | Refusal;
+
+/** `OK|orderId|holdId|qty|unitPrice|amount|createdAt|productId|currency` or `ERR|CODE|available`. */
+export function parseCheckoutAnswer(saleId: string, answer: string): CheckoutAnswer {
+  const p = answer.split('|');
+  if (p[0] === 'OK') {
+    return {
+      ok: true,
+      orderId: p[1]!,
+      saleId,
+      holdId: p[2]!,
+      qty: Number(p[3]),
+      unitPrice: Number(p[4]),
+      amount: Number(p[5]),
+      createdAt: Number(p[6]),
+      productId: p[7]!,
+      currency: p[8]!,
+    };
+  }
+  return refusal(p);
+}
+
+/** A release either gives the units back (released: false when it already had) or is refused. */
+export type ReleaseAnswer = { ok: true; released: boolean; remaining: number } | Refusal;
+
+function refusal(p: string[]): Refusal {
+  return { ok: false, code: (p[1] ?? 'INTERNAL') as ErrorCode, available: Number(p[2] ?? 0) };
+}
+
+const MESSAGES: Partial<Record<ErrorCode, (available: number) => string>> = {
+  SALE_NOT_STARTED: () => 'the sale has not started yet',
+  SALE_ENDED: () => 'the sale has ended',
+  SOLD_OUT: (n) => (n > 0 ? `only ${n} left` : 'sold out'),
+  LIMIT_EXCEEDED: () => 'that would exceed the per-person limit of this sale',
+  HOLD_EXPIRED: () => 'the hold expired and its units went back to stock; reserve again',
+  RATE_LIMITED: () => 'too many attempts; slow down',
+  CONFLICT: () => 'this hold was already checked out',
+};
+
+/** The client-facing error of a refusal. */
+export function refusalError(r: Refusal, notFoundWhat: 'sale' | 'hold'): AppError {
+  if (r.code === 'NOT_FOUND') return new AppError('NOT_FOUND', `${notFoundWhat} not found`);
+  const message = MESSAGES[r.code]?.(r.available) ?? r.code.toLowerCase().replace(/_/g, ' ');
+  return new AppError(r.code, message);
+}
+
+/** Conversion as a ratio with 4 decimals; 0 when there is no audience to divide by. */
+export const conversionOf = (buyers: number, viewers: number): number =>
+  viewers > 0 ? Math.round((buyers / viewers) * 10_000) / 10_000 : 0;
+
+export type HoldState = 'held' | 'sold' | 'released' | 'expired';
+
+export interface HoldRecord {
+  state: HoldState;
+  userId: string;
+  qty: number;
+  expiresAt: number;
+  orderId: string;
+}
+
+/** A hold as the scripts store it: `state|userId|qty|expiresAt|orderId|at`. */
+export function parseHoldRecord(raw: string): HoldRecord | null {
+  const p = raw.split('|');
+  if (p.length !== 6) return null;
+  return { state: p[0] as HoldState, userId: p[1]!, qty: Number(p[2]), expiresAt: Number(p[3]), orderId: p[4]! };
+}

@@ -1,0 +1,116 @@
+/**
+ * Reads of flash sales: the room's sales, the join snapshot's part, the staff figures and the
+ * ledger. Writes never happen here; they all go through the scripts in sale-store.ts.
+ */
+import type { Redis } from 'ioredis';
+import type { FlashSale, RoomSaleFigures, SaleFigures, SaleHold, SaleLedger, SalesSnapshot } from '../../protocol/index.js';
+import { computeLedger } from './sale-ledger.js';
+import { roomSalesKeys, saleKeys } from './sale-keys.js';
+import { conversionOf, parseHoldRecord, saleFromHash } from './sale-model.js';
+
+type Results = [Error | null, unknown][] | null;
+function values<T>(results: Results): T[] {
+  return (results ?? []).map(([err, v]) => {
+    if (err) throw err;
+    return v as T;
+  });
+}
+
+export class SaleQueries {
+  constructor(
+    private readonly redis: Redis,
+    private readonly now: () => number,
+  ) {}
+
+  /** Every sale of the room, oldest first (sales past their retention are gone). */
+  async list(roomId: string): Promise<FlashSale[]> {
+    return this.load(roomId, await this.redis.zrange(roomSalesKeys(roomId).all, 0, -1));
+  }
+
+  /** Sales counting down or open, oldest first. */
+  async active(roomId: string): Promise<FlashSale[]> {
+    const sales = await this.load(roomId, await this.redis.smembers(roomSalesKeys(roomId).active));
+    // The sweeper may not have noticed an end yet; the clock decides.
+    return sales.filter((s) => s.status !== 'ended').sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  private async load(roomId: string, saleIds: string[]): Promise<FlashSale[]> {
+    if (saleIds.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of saleIds) pipe.hgetall(saleKeys(roomId, id).sale);
+    const now = this.now();
+    return values<Record<string, string>>(await pipe.exec()).flatMap((h) => saleFromHash(h, now) ?? []);
+  }
+
+  /** The user's holds that are still held and unexpired, in the given sales. */
+  async holdsOf(roomId: string, userId: string, saleIds: string[]): Promise<SaleHold[]> {
+    const now = this.now();
+    const perSale = await Promise.all(
+      saleIds.map(async (saleId) => {
+        const k = saleKeys(roomId, saleId);
+        const members = await this.redis.zrangebylex(k.heldBy, `[${userId}|`, `[${userId}|\x7f`);
+        const holdIds = members.map((m) => m.slice(userId.length + 1));
+        if (holdIds.length === 0) return [];
+        const raws = await this.redis.hmget(k.holds, ...holdIds);
+        return holdIds.flatMap((holdId, i): SaleHold[] => {
+          const h = raws[i] ? parseHoldRecord(raws[i]!) : null;
+          return h && h.state === 'held' && h.expiresAt > now ? [{ holdId, saleId, qty: h.qty, expiresAt: h.expiresAt }] : [];
+        });
+      }),
+    );
+    return perSale.flat().sort((a, b) => a.expiresAt - b.expiresAt);
+  }
+
+  async snapshot(roomId: string, userId: string | null): Promise<SalesSnapshot> {
+    const active = await this.active(roomId);
+    const myHolds = userId ? await this.holdsOf(roomId, userId, active.map((s) => s.id)) : [];
+    return { active, myHolds };
+  }
+
+  /** Counts a non-staff viewer once (user id, or `guest:<socket id>`) for conversion. */
+  async addViewer(roomId: string, viewerKey: string): Promise<void> {
+    await this.redis.sadd(roomSalesKeys(roomId).viewers, viewerKey);
+  }
+
+  async figures(roomId: string): Promise<RoomSaleFigures> {
+    const room = roomSalesKeys(roomId);
+    const saleIds = await this.redis.zrange(room.all, 0, -1);
+    const pipe = this.redis.pipeline().scard(room.viewers).scard(room.buyers);
+    for (const id of saleIds) pipe.hmget(saleKeys(roomId, id).sale, 'orders', 'sold', 'gmv', 'buyers');
+    const [viewers, buyers, ...rows] = values<unknown>(await pipe.exec());
+    const uniqueViewers = Number(viewers);
+    const sales: SaleFigures[] = (rows as (string | null)[][]).flatMap((row, i) => {
+      if (row[0] === null) return []; // past its retention
+      const saleBuyers = Number(row[3]);
+      return [{
+        saleId: saleIds[i]!,
+        orders: Number(row[0]),
+        unitsSold: Number(row[1]),
+        gmv: Number(row[2]),
+        buyers: saleBuyers,
+        conversion: conversionOf(saleBuyers, uniqueViewers),
+      }];
+    });
+    const sum = (f: (s: SaleFigures) => number) => sales.reduce((acc, s) => acc + f(s), 0);
+    return {
+      roomId,
+      uniqueViewers,
+      orders: sum((s) => s.orders),
+      unitsSold: sum((s) => s.unitsSold),
+      gmv: sum((s) => s.gmv),
+      buyers: Number(buyers),
+      conversion: conversionOf(Number(buyers), uniqueViewers),
+      sales,
+    };
+  }
+
+  /** Counters and records read in one MULTI, so the recount sees a consistent moment. */
+  async ledger(roomId: string, saleId: string): Promise<SaleLedger | null> {
+    const k = saleKeys(roomId, saleId);
+    const [sale, holds, quota, bought] = values<Record<string, string>>(
+      await this.redis.multi().hgetall(k.sale).hgetall(k.holds).hgetall(k.quota).hgetall(k.bought).exec(),
+    );
+    if (!sale?.id) return null;
+    return computeLedger(saleId, { sale, holds: holds ?? {}, quota: quota ?? {}, bought: bought ?? {} });
+  }
+}

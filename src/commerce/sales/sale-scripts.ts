@@ -1,0 +1,236 @@
+/**
+ * The Lua scripts that own a sale's units. Each runs atomically inside Redis, so whatever the
+ * number of nodes and buyers, every unit is in exactly one of available / held / sold and
+ * initial + added = available + held + sold after every script.
+ *
+ * Conventions shared by all scripts:
+ * - KEYS[1..5] are always the sale hash, holds, quota, held-by and expiries (see sale-keys.ts);
+ *   script-specific keys follow. All carry the room's hash tag.
+ * - Time comes from ARGV (tests drive a virtual clock) or, when that is '', from Redis TIME, so
+ *   every node agrees on when a sale opens and a hold expires whatever its own clock says.
+ * - A hold record is `state|userId|qty|expiresAt|orderId|at`; state is held, sold, released or
+ *   expired. Records stay after the hold ends so a late checkout can tell HOLD_EXPIRED apart.
+ * - Scripts that answer a client request store their first answer under the requestId and
+ *   return {'NEW', answer, unitsSwept} the first time, {'REPLAY', answer, 0} afterwards;
+ *   {'ERR', CODE} means nothing was recorded or changed (no such sale, rate limited).
+ */
+import { RATE_LIMIT_LUA } from '../../core/rate-limit.js';
+
+const PRELUDE = `
+local function clock(arg)
+  if arg and arg ~= '' then return tonumber(arg) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function int(n) return string.format('%d', n) end
+local function unpackHold(raw)
+  local st, u, q, e, o, a = string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+  return { state = st, user = u, qty = tonumber(q), exp = tonumber(e), order = o, at = a }
+end
+local function packHold(h)
+  return h.state .. '|' .. h.user .. '|' .. int(h.qty) .. '|' .. int(h.exp) .. '|' .. h.order .. '|' .. h.at
+end
+-- A hold leaves 'held' (expired or released): its units are available again at once.
+local function returnHold(holdId, h, state)
+  h.state = state
+  redis.call('HSET', KEYS[2], holdId, packHold(h))
+  redis.call('HINCRBY', KEYS[1], 'available', h.qty)
+  redis.call('HINCRBY', KEYS[1], 'held', -h.qty)
+  redis.call('HINCRBY', KEYS[3], h.user, -h.qty)
+  redis.call('ZREM', KEYS[4], h.user .. '|' .. holdId)
+  redis.call('ZREM', KEYS[5], holdId)
+end
+-- Expire up to batch holds that are due; returns the units given back.
+local function sweepDue(now, batch)
+  local units = 0
+  for _, holdId in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', int(now), 'LIMIT', 0, batch)) do
+    local raw = redis.call('HGET', KEYS[2], holdId)
+    local h = raw and unpackHold(raw)
+    if h and h.state == 'held' then
+      returnHold(holdId, h, 'expired')
+      units = units + h.qty
+    else
+      redis.call('ZREM', KEYS[5], holdId)
+    end
+  end
+  return units
+end
+`;
+
+// KEYS: 1-5, 6 active set, 7 room's sale list. ARGV: now, startInMs, durationMs|'', endsAt|'',
+// saleId, then field, value, ... of the definition. → {'OK', startsAt, endsAt} | {'ERR', code}
+export const CREATE_SCRIPT = `${PRELUDE}
+if redis.call('EXISTS', KEYS[1]) == 1 then return {'ERR', 'CONFLICT'} end
+local now = clock(ARGV[1])
+local startsAt = now + tonumber(ARGV[2])
+local endsAt = ARGV[3] ~= '' and startsAt + tonumber(ARGV[3]) or tonumber(ARGV[4])
+if endsAt <= startsAt then return {'ERR', 'BAD_REQUEST'} end
+local fields = {}
+for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('HSET', KEYS[1], 'startsAt', int(startsAt), 'endsAt', int(endsAt), 'createdAt', int(now),
+  'added', 0, 'available', redis.call('HGET', KEYS[1], 'initial'), 'held', 0, 'sold', 0,
+  'orders', 0, 'gmv', 0, 'buyers', 0, 'opened', ARGV[2] == '0' and 1 or 0, 'ended', 0, 'endReason', '')
+redis.call('SADD', KEYS[6], ARGV[5])
+redis.call('ZADD', KEYS[7], int(now), ARGV[5])
+return {'OK', int(startsAt), int(endsAt)}
+`;
+
+// KEYS: 1-5, 6 requests, 7 rate-limit. ARGV: userId, requestId, qty, holdId, now, rlMax,
+// rlWindowMs, sweepBatch. Answer: OK|holdId|qty|expiresAt|remaining or ERR|CODE|available.
+export const RESERVE_SCRIPT = `${PRELUDE}
+local user, qty = ARGV[1], tonumber(ARGV[3])
+local reqField = 'r|' .. user .. '|' .. ARGV[2]
+local first = redis.call('HGET', KEYS[6], reqField)
+if first then return {'REPLAY', first, 0} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND'} end
+local rlKey, rlMax, rlWindowMs = KEYS[7], tonumber(ARGV[6]), tonumber(ARGV[7])
+${RATE_LIMIT_LUA}
+local now = clock(ARGV[5])
+-- Holds past their time go back first, so a unit in an expired hold is never refused.
+local swept = sweepDue(now, tonumber(ARGV[8]))
+local s = redis.call('HMGET', KEYS[1], 'startsAt', 'endsAt', 'available', 'limit', 'holdMs')
+local available = tonumber(s[3])
+local function answer(text)
+  redis.call('HSET', KEYS[6], reqField, text)
+  return {'NEW', text, swept}
+end
+if now < tonumber(s[1]) then return answer('ERR|SALE_NOT_STARTED|' .. available) end
+if now >= tonumber(s[2]) then return answer('ERR|SALE_ENDED|' .. available) end
+if tonumber(redis.call('HGET', KEYS[3], user) or '0') + qty > tonumber(s[4]) then
+  return answer('ERR|LIMIT_EXCEEDED|' .. available)
+end
+if available < qty then return answer('ERR|SOLD_OUT|' .. available) end
+local holdId, expiresAt = ARGV[4], now + tonumber(s[5])
+redis.call('HINCRBY', KEYS[1], 'available', -qty)
+redis.call('HINCRBY', KEYS[1], 'held', qty)
+redis.call('HINCRBY', KEYS[3], user, qty)
+redis.call('HSET', KEYS[2], holdId, packHold({ state = 'held', user = user, qty = qty, exp = expiresAt, order = '', at = int(now) }))
+redis.call('ZADD', KEYS[5], int(expiresAt), holdId)
+redis.call('ZADD', KEYS[4], 0, user .. '|' .. holdId)
+return answer('OK|' .. holdId .. '|' .. qty .. '|' .. int(expiresAt) .. '|' .. int(available - qty))
+`;
+
+// KEYS: 1-5, 6 requests, 7 bought, 8 orders stream, 9 room buyers. ARGV: userId, requestId,
+// holdId, orderId, now, userName, roomId, saleId.
+// Answer: OK|orderId|holdId|qty|unitPrice|amount|createdAt|productId|currency or ERR|CODE|available.
+export const CHECKOUT_SCRIPT = `${PRELUDE}
+local user, holdId = ARGV[1], ARGV[3]
+local reqField = 'c|' .. user .. '|' .. ARGV[2]
+local first = redis.call('HGET', KEYS[6], reqField)
+if first then return {'REPLAY', first, 0} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND'} end
+local now = clock(ARGV[5])
+local swept = 0
+local function answer(kind, text)
+  redis.call('HSET', KEYS[6], reqField, text)
+  return {kind, text, swept}
+end
+local function refuse(code)
+  return answer('NEW', 'ERR|' .. code .. '|' .. redis.call('HGET', KEYS[1], 'available'))
+end
+local raw = redis.call('HGET', KEYS[2], holdId)
+local h = raw and unpackHold(raw)
+if not h or h.user ~= user then return refuse('NOT_FOUND') end
+local s = redis.call('HMGET', KEYS[1], 'price', 'productId', 'currency')
+local price = tonumber(s[1])
+local function orderText()
+  return 'OK|' .. h.order .. '|' .. holdId .. '|' .. int(h.qty) .. '|' .. s[1] .. '|' .. int(price * h.qty) ..
+    '|' .. h.at .. '|' .. s[2] .. '|' .. s[3]
+end
+-- A hold becomes at most one order: another requestId for a sold hold gets that same order.
+if h.state == 'sold' then return answer('REPLAY', orderText()) end
+if h.state == 'released' then return refuse('NOT_FOUND') end
+if h.state == 'expired' then return refuse('HOLD_EXPIRED') end
+if now >= h.exp then
+  returnHold(holdId, h, 'expired')
+  swept = h.qty
+  return refuse('HOLD_EXPIRED')
+end
+h.state, h.order, h.at = 'sold', ARGV[4], int(now)
+local amount = price * h.qty
+redis.call('HSET', KEYS[2], holdId, packHold(h))
+redis.call('HINCRBY', KEYS[1], 'held', -h.qty)
+redis.call('HINCRBY', KEYS[1], 'sold', h.qty)
+redis.call('HINCRBY', KEYS[1], 'orders', 1)
+redis.call('HINCRBY', KEYS[1], 'gmv', int(amount))
+redis.call('ZREM', KEYS[4], user .. '|' .. holdId)
+redis.call('ZREM', KEYS[5], holdId)
+if redis.call('HINCRBY', KEYS[7], user, h.qty) == h.qty then redis.call('HINCRBY', KEYS[1], 'buyers', 1) end
+redis.call('SADD', KEYS[9], user)
+redis.call('XADD', KEYS[8], '*', 'orderId', h.order, 'roomId', ARGV[7], 'saleId', ARGV[8], 'holdId', holdId,
+  'productId', s[2], 'userId', user, 'userName', ARGV[6], 'qty', int(h.qty), 'unitPrice', s[1],
+  'amount', int(amount), 'currency', s[3], 'requestId', ARGV[2], 'createdAt', h.at)
+return answer('NEW', orderText())
+`;
+
+// KEYS: 1-5. ARGV: userId, holdId, now.
+// → {'OK', released 0|1, available, unitsReturned} | {'ERR', code, available, unitsReturned}
+export const RELEASE_SCRIPT = `${PRELUDE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND', 0, 0} end
+local now = clock(ARGV[3])
+local raw = redis.call('HGET', KEYS[2], ARGV[2])
+local h = raw and unpackHold(raw)
+local function available() return tonumber(redis.call('HGET', KEYS[1], 'available')) end
+if not h or h.user ~= ARGV[1] then return {'ERR', 'NOT_FOUND', available(), 0} end
+if h.state == 'sold' then return {'ERR', 'CONFLICT', available(), 0} end
+if h.state == 'expired' then return {'ERR', 'HOLD_EXPIRED', available(), 0} end
+if h.state == 'released' then return {'OK', 0, available(), 0} end
+if now >= h.exp then
+  returnHold(ARGV[2], h, 'expired')
+  return {'ERR', 'HOLD_EXPIRED', available(), h.qty}
+end
+returnHold(ARGV[2], h, 'released')
+return {'OK', 1, available(), h.qty}
+`;
+
+// KEYS: 1 sale. ARGV: quantity, now. → {'OK', available, added, held, sold} | {'ERR', code}
+export const RESTOCK_SCRIPT = `${PRELUDE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND'} end
+if clock(ARGV[2]) >= tonumber(redis.call('HGET', KEYS[1], 'endsAt')) then return {'ERR', 'SALE_ENDED'} end
+redis.call('HINCRBY', KEYS[1], 'added', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'available', ARGV[1])
+local s = redis.call('HMGET', KEYS[1], 'available', 'added', 'held', 'sold')
+return {'OK', tonumber(s[1]), tonumber(s[2]), tonumber(s[3]), tonumber(s[4])}
+`;
+
+// KEYS: 1 sale, 2 active set. ARGV: now, saleId. Ends the sale now; existing holds may still be
+// checked out until they expire. → {'OK'} | {'ERR', code}
+export const STOP_SCRIPT = `${PRELUDE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND'} end
+local now = clock(ARGV[1])
+if now >= tonumber(redis.call('HGET', KEYS[1], 'endsAt')) then return {'ERR', 'SALE_ENDED'} end
+redis.call('HSET', KEYS[1], 'endsAt', int(now), 'endReason', 'stopped', 'ended', 1)
+redis.call('SREM', KEYS[2], ARGV[2])
+return {'OK'}
+`;
+
+// KEYS: 1-5, 6 requests, 7 bought, 8 active set. ARGV: now, batch, saleId, retentionMs.
+// Safe to run on every node at once: each hold is expired by exactly one call, and exactly one
+// call sees a countdown finish (justOpened) or the sale end (justEnded) and announces it.
+// → {'GONE'} | {'OK', unitsReturned, justOpened, justEnded, retired, sold}
+export const SWEEP_SCRIPT = `${PRELUDE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'GONE'} end
+local now = clock(ARGV[1])
+local units = sweepDue(now, tonumber(ARGV[2]))
+local s = redis.call('HMGET', KEYS[1], 'startsAt', 'endsAt', 'opened', 'ended', 'held', 'sold')
+local over = now >= tonumber(s[2])
+local justOpened, justEnded = 0, 0
+if not over and now >= tonumber(s[1]) and s[3] ~= '1' then
+  redis.call('HSET', KEYS[1], 'opened', 1)
+  justOpened = 1
+end
+if over and s[4] ~= '1' then
+  redis.call('HSET', KEYS[1], 'ended', 1, 'endReason', 'time')
+  redis.call('SREM', KEYS[8], ARGV[3])
+  justEnded = 1
+end
+-- Over with no hold left: nothing can change any more. Keep the records for the retention time
+-- (ledger, replays of old requests), then let Redis drop them.
+local retired = 0
+if over and tonumber(s[5]) == 0 then
+  for i = 1, 7 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+  retired = 1
+end
+return {'OK', units, justOpened, justEnded, retired, tonumber(s[6])}
+`;

@@ -1,0 +1,215 @@
+/**
+ * Every change to a sale goes through one of the Lua scripts in sale-scripts.ts; this class
+ * names their keys and arguments and turns their replies into typed results. Reads for
+ * snapshots, listings, figures and the ledger live in sale-queries.ts.
+ */
+import type { Redis } from 'ioredis';
+import type { ErrorCode, FlashSale, Product, SaleStock } from '../../protocol/index.js';
+import { AppError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import {
+  CHECKOUT_SCRIPT,
+  CREATE_SCRIPT,
+  RELEASE_SCRIPT,
+  RESERVE_SCRIPT,
+  RESTOCK_SCRIPT,
+  STOP_SCRIPT,
+  SWEEP_SCRIPT,
+} from './sale-scripts.js';
+import { ORDER_STREAMS, SWEEP_INDEX, orderStreamKey, roomSalesKeys, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';
+import {
+  SALE_RETENTION_MS,
+  SWEEP_BATCH,
+  holdIdFor,
+  parseCheckoutAnswer,
+  parseReserveAnswer,
+  refusalError,
+  saleFields,
+  saleFromHash,
+  saleIdOfHold,
+  saleWindow,
+  type CheckoutAnswer,
+  type ReleaseAnswer,
+  type ReserveAnswer,
+  type SaleStartInput,
+} from './sale-model.js';
+
+type Arg = string | number;
+type Reply = [string, ...Arg[]];
+type ScriptCommands = Record<'saleCreate' | 'saleReserve' | 'saleCheckout' | 'saleRelease' | 'saleRestock' | 'saleStop' | 'saleSweep', (...args: Arg[]) => Promise<Reply>>;
+
+/** `fresh`: this call decided (broadcast its effects); false: a replayed first answer. */
+export interface Decided<A> {
+  answer: A;
+  fresh: boolean;
+  /** Units that expired holds gave back during the call (the room should learn the stock). */
+  swept: number;
+}
+
+export interface SweepResult {
+  gone: boolean;
+  unitsReturned: number;
+  justOpened: boolean;
+  justEnded: boolean;
+  retired: boolean;
+  sold: number;
+}
+
+export interface SaleStoreOptions {
+  reservesPerSecond: number;
+  ordersGroup: string;
+  /** Virtual time for tests; by default the scripts use Redis's clock. */
+  clock?: () => number;
+}
+
+const SCRIPTS = {
+  saleCreate: [7, CREATE_SCRIPT],
+  saleReserve: [7, RESERVE_SCRIPT],
+  saleCheckout: [9, CHECKOUT_SCRIPT],
+  saleRelease: [5, RELEASE_SCRIPT],
+  saleRestock: [1, RESTOCK_SCRIPT],
+  saleStop: [2, STOP_SCRIPT],
+  saleSweep: [8, SWEEP_SCRIPT],
+} as const;
+
+const core = (k: SaleKeys) => [k.sale, k.holds, k.quota, k.heldBy, k.expiries];
+
+export class SaleStore {
+  private readonly cmd: ScriptCommands;
+
+  constructor(
+    readonly redis: Redis,
+    private readonly opts: SaleStoreOptions,
+  ) {
+    for (const [name, [numberOfKeys, lua]] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys, lua });
+    this.cmd = redis as unknown as ScriptCommands;
+  }
+
+  /** Milliseconds for the views; the scripts themselves read Redis's clock. */
+  now(): number {
+    return this.opts.clock?.() ?? Date.now();
+  }
+
+  private scriptNow(): string {
+    return this.opts.clock ? String(this.opts.clock()) : '';
+  }
+
+  async create(roomId: string, product: Product, input: SaleStartInput, by: string): Promise<FlashSale> {
+    const saleId = newId('s_');
+    const k = saleKeys(roomId, saleId);
+    const room = roomSalesKeys(roomId);
+    // Index first: the sweeper must never miss a sale; an entry without a sale is dropped as GONE.
+    await this.redis.sadd(SWEEP_INDEX, saleRef(roomId, saleId));
+    await this.ensureOrderStream(roomId);
+    const w = saleWindow(input);
+    const fields = Object.entries(saleFields(saleId, roomId, product, input, by)).flat();
+    const [status, code] = await this.cmd.saleCreate(
+      ...core(k), room.active, room.all,
+      this.scriptNow(), w.startInMs, w.durationMs ?? '', w.endsAt ?? '', saleId, ...fields,
+    );
+    if (status !== 'OK') throw new AppError(code === 'BAD_REQUEST' ? 'BAD_REQUEST' : 'CONFLICT', 'the sale must end after it starts');
+    return (await this.get(roomId, saleId))!;
+  }
+
+  /** The orders stream and the merchant's consumer group exist before the first order, so the
+   * group sees every order even if the merchant's service connects later. */
+  private async ensureOrderStream(roomId: string): Promise<void> {
+    const stream = orderStreamKey(roomId);
+    await this.redis.sadd(ORDER_STREAMS, stream);
+    try {
+      await this.redis.xgroup('CREATE', stream, this.opts.ordersGroup, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!(err instanceof Error && err.message.includes('BUSYGROUP'))) throw err;
+    }
+  }
+
+  async get(roomId: string, saleId: string): Promise<FlashSale | null> {
+    return saleFromHash(await this.redis.hgetall(saleKeys(roomId, saleId).sale), this.now());
+  }
+
+  async require(roomId: string, saleId: string): Promise<FlashSale> {
+    const sale = await this.get(roomId, saleId);
+    if (!sale) throw new AppError('NOT_FOUND', 'sale not found');
+    return sale;
+  }
+
+  async stock(roomId: string, saleId: string): Promise<SaleStock | null> {
+    const [available, held, sold] = await this.redis.hmget(saleKeys(roomId, saleId).sale, 'available', 'held', 'sold');
+    if (available === null) return null;
+    return { saleId, available: Number(available), held: Number(held), sold: Number(sold) };
+  }
+
+  async reserve(roomId: string, saleId: string, userId: string, qty: number, requestId: string): Promise<Decided<ReserveAnswer>> {
+    const k = saleKeys(roomId, saleId);
+    const reply = await this.cmd.saleReserve(
+      ...core(k), k.requests, k.rateLimit(userId),
+      userId, requestId, qty, holdIdFor(saleId, newId('h')), this.scriptNow(), this.opts.reservesPerSecond, 1000, SWEEP_BATCH,
+    );
+    return decided(reply, 'sale', (text) => parseReserveAnswer(saleId, text));
+  }
+
+  async checkout(roomId: string, user: { id: string; name: string }, holdId: string, requestId: string): Promise<Decided<CheckoutAnswer> & { saleId: string }> {
+    const saleId = saleIdOfHold(holdId);
+    const k = saleKeys(roomId, saleId);
+    const reply = await this.cmd.saleCheckout(
+      ...core(k), k.requests, k.bought, orderStreamKey(roomId), roomSalesKeys(roomId).buyers,
+      user.id, requestId, holdId, newId('o_'), this.scriptNow(), user.name, roomId, saleId,
+    );
+    return { saleId, ...decided(reply, 'hold', (text) => parseCheckoutAnswer(saleId, text)) };
+  }
+
+  /** Gives the hold's units back. Releasing twice is harmless (released: false the second time). */
+  async release(roomId: string, userId: string, holdId: string): Promise<Decided<ReleaseAnswer> & { saleId: string }> {
+    const saleId = saleIdOfHold(holdId);
+    const [status, codeOrReleased, available, units] = await this.cmd.saleRelease(...core(saleKeys(roomId, saleId)), userId, holdId, this.scriptNow());
+    const answer: ReleaseAnswer =
+      status === 'OK'
+        ? { ok: true, released: Number(codeOrReleased) === 1, remaining: Number(available) }
+        : { ok: false, code: codeOrReleased as ErrorCode, available: Number(available) };
+    return { saleId, answer, fresh: true, swept: Number(units) };
+  }
+
+  async restock(roomId: string, saleId: string, quantity: number): Promise<SaleStock & { added: number }> {
+    const [status, a, added, held, sold] = await this.cmd.saleRestock(saleKeys(roomId, saleId).sale, quantity, this.scriptNow());
+    if (status !== 'OK') throw refusalError({ ok: false, code: a as never, available: 0 }, 'sale');
+    return { saleId, available: Number(a), added: Number(added), held: Number(held), sold: Number(sold) };
+  }
+
+  async stop(roomId: string, saleId: string): Promise<FlashSale> {
+    const [status, code] = await this.cmd.saleStop(saleKeys(roomId, saleId).sale, roomSalesKeys(roomId).active, this.scriptNow(), saleId);
+    if (status !== 'OK') throw refusalError({ ok: false, code: code as never, available: 0 }, 'sale');
+    return this.require(roomId, saleId);
+  }
+
+  /** Expire due holds of one sale and notice its end; see SWEEP_SCRIPT. */
+  async sweep(roomId: string, saleId: string): Promise<SweepResult> {
+    const k = saleKeys(roomId, saleId);
+    const [status, units, justOpened, justEnded, retired, sold] = await this.cmd.saleSweep(
+      ...core(k), k.requests, k.bought, roomSalesKeys(roomId).active,
+      this.scriptNow(), SWEEP_BATCH, saleId, SALE_RETENTION_MS,
+    );
+    if (status === 'GONE') return { gone: true, unitsReturned: 0, justOpened: false, justEnded: false, retired: true, sold: 0 };
+    return {
+      gone: false,
+      unitsReturned: Number(units),
+      justOpened: justOpened === 1,
+      justEnded: justEnded === 1,
+      retired: retired === 1,
+      sold: Number(sold),
+    };
+  }
+
+  sweepEntries(): Promise<string[]> {
+    return this.redis.smembers(SWEEP_INDEX);
+  }
+
+  async unindex(entry: string): Promise<void> {
+    await this.redis.srem(SWEEP_INDEX, entry);
+  }
+}
+
+function decided<A>(reply: Reply, what: 'sale' | 'hold', parse: (text: string) => A): Decided<A> {
+  const [kind, text, swept] = reply;
+  if (kind === 'ERR') throw refusalError({ ok: false, code: text as never, available: 0 }, what);
+  return { answer: parse(String(text)), fresh: kind === 'NEW', swept: Number(swept ?? 0) };
+}

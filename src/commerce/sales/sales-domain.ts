@@ -1,0 +1,59 @@
+/**
+ * Flash sales, the money-making part of the commerce domain: a Domain of its own so it can be
+ * wired, tested and closed on its own, reusing the commerce bag to check what may go on sale.
+ */
+import type { Router } from 'express';
+import type { Role, Room, UserRef } from '../../protocol/index.js';
+import type { Domain, DomainDeps } from '../../core/domain.js';
+import { atLeast, roleOf } from '../../core/roles.js';
+import type { EventRouter, LiveSocket } from '../../core/socket-kit.js';
+import { BagStore } from '../bag-store.js';
+import { SaleBroadcasts } from './sale-broadcasts.js';
+import { SaleQueries } from './sale-queries.js';
+import { SaleStore } from './sale-store.js';
+import { SaleSweeper } from './sale-sweeper.js';
+import { registerSaleRoutes } from './sales-http.js';
+import { registerSaleEvents } from './sales-socket.js';
+
+export class SalesDomain implements Domain {
+  readonly name = 'sales';
+  readonly store: SaleStore;
+  readonly queries: SaleQueries;
+  readonly broadcasts: SaleBroadcasts;
+  readonly sweeper: SaleSweeper;
+  private readonly bag: BagStore;
+
+  constructor(private readonly deps: DomainDeps) {
+    const { redis, config, io, log } = deps;
+    this.store = new SaleStore(redis, { reservesPerSecond: config.SALE_RESERVE_RATE_PER_SEC, ordersGroup: config.SALE_ORDERS_GROUP });
+    this.queries = new SaleQueries(redis, () => this.store.now());
+    this.broadcasts = new SaleBroadcasts(io, redis, this.store, this.queries, log);
+    this.sweeper = new SaleSweeper(this.store, this.broadcasts, config.SALE_SWEEP_MS, log);
+    this.bag = new BagStore(redis);
+  }
+
+  async snapshotPart(room: Room, user: UserRef | null): Promise<Record<string, unknown>> {
+    return { sales: await this.queries.snapshot(room.id, user?.id ?? null) };
+  }
+
+  /** Non-staff joiners are the audience that conversion divides by. */
+  async onJoined(socket: LiveSocket, room: Room): Promise<void> {
+    const role: Role = roleOf(room, socket.data.user);
+    if (atLeast(role, 'moderator')) return;
+    await this.queries.addViewer(room.id, socket.data.user?.id ?? `guest:${socket.id}`);
+  }
+
+  registerEvents(router: EventRouter): void {
+    const { rooms } = this.deps;
+    registerSaleEvents(router, { rooms, bag: this.bag, store: this.store, queries: this.queries, broadcasts: this.broadcasts });
+  }
+
+  registerHttp(router: Router): void {
+    registerSaleRoutes(router, this.deps.rooms, this.queries);
+  }
+
+  async close(): Promise<void> {
+    this.sweeper.close();
+    this.broadcasts.close();
+  }
+}

@@ -1,0 +1,26 @@
+/** HTTP routes of flash sales: the room's sales for anyone who may watch, the ledger for staff. */
+import type { Router } from 'express';
+import { roomIdParams, roomSaleParams } from '../../protocol/index.js';
+import type { RoomDirectory } from '../../core/domain.js';
+import { AppError, notFound } from '../../core/errors.js';
+import { parseBody, requireHttpUser } from '../../core/http-kit.js';
+import { canWatch, requireRole } from '../../core/roles.js';
+import type { SaleQueries } from './sale-queries.js';
+
+export function registerSaleRoutes(router: Router, rooms: RoomDirectory, queries: SaleQueries): void {
+  router.get('/api/rooms/:roomId/sales', async (req, res) => {
+    const { roomId } = parseBody(roomIdParams, req.params);
+    const room = await rooms.require(roomId);
+    if (!canWatch(room, req.user ?? null)) throw new AppError('UNAUTHORIZED', 'sign in to see this room');
+    res.json({ sales: await queries.list(roomId) });
+  });
+
+  // For operators: the counters next to a recount from the records, with the invariants checked.
+  router.get('/api/rooms/:roomId/sales/:saleId/ledger', async (req, res) => {
+    const { roomId, saleId } = parseBody(roomSaleParams, req.params);
+    requireRole(await rooms.require(roomId), requireHttpUser(req), 'moderator', 'see the sales ledger');
+    const ledger = await queries.ledger(roomId, saleId);
+    if (!ledger) throw notFound('sale');
+    res.json({ ledger });
+  });
+}

@@ -1,0 +1,97 @@
+/**
+ * Socket events of flash sales. The host starts, stops and restocks; any signed-in viewer of the
+ * room reserves, checks out and releases. Reserve, checkout and release are one script each and
+ * read nothing else first, so the hot path is a single Redis round trip.
+ */
+import type { RoomDirectory } from '../../core/domain.js';
+import { AppError, notFound } from '../../core/errors.js';
+import { requireRole } from '../../core/roles.js';
+import { joinedRoom, requireUser, type EventRouter, type LiveSocket } from '../../core/socket-kit.js';
+import type { BagStore } from '../bag-store.js';
+import type { SaleBroadcasts } from './sale-broadcasts.js';
+import { refusalError, shortenName } from './sale-model.js';
+import type { SaleQueries } from './sale-queries.js';
+import type { SaleStore } from './sale-store.js';
+
+export interface SalesContext {
+  rooms: RoomDirectory;
+  bag: BagStore;
+  store: SaleStore;
+  queries: SaleQueries;
+  broadcasts: SaleBroadcasts;
+}
+
+export function registerSaleEvents(router: EventRouter, ctx: SalesContext): void {
+  const { rooms, bag, store, queries, broadcasts } = ctx;
+
+  /** The socket's room, after checking the caller may manage its sales. */
+  async function hostRoom(socket: LiveSocket, action: string) {
+    const roomId = joinedRoom(socket);
+    const room = await rooms.require(roomId);
+    const user = requireUser(socket, action);
+    requireRole(room, user, 'host', action);
+    return { room, user };
+  }
+
+  router.on('sale:start', async (socket, input) => {
+    const { room, user } = await hostRoom(socket, 'start flash sales');
+    if (room.status !== 'live') throw new AppError('ROOM_NOT_LIVE', 'go live before starting a flash sale');
+    const product = await bag.get(room.id, input.productId);
+    if (!product) throw notFound('product');
+    const sale = await store.create(room.id, product, input, user.id);
+    broadcasts.started(sale, store.now());
+    return sale;
+  });
+
+  router.on('sale:stop', async (socket, { saleId }) => {
+    const { room } = await hostRoom(socket, 'stop flash sales');
+    const sale = await store.stop(room.id, saleId);
+    broadcasts.ended(room.id, saleId, 'stopped', sale.sold);
+    broadcasts.stockChanged(room.id, saleId);
+    return sale;
+  });
+
+  router.on('sale:restock', async (socket, { saleId, quantity }) => {
+    const { room } = await hostRoom(socket, 'restock flash sales');
+    const stock = await store.restock(room.id, saleId, quantity);
+    broadcasts.stockChanged(room.id, saleId);
+    return stock;
+  });
+
+  router.on('sale:reserve', async (socket, { saleId, qty, requestId }) => {
+    const roomId = joinedRoom(socket);
+    const user = requireUser(socket, 'reserve');
+    const { answer, fresh, swept } = await store.reserve(roomId, saleId, user.id, qty, requestId);
+    if (fresh && (answer.ok || swept > 0)) broadcasts.stockChanged(roomId, saleId);
+    if (!answer.ok) throw refusalError(answer, 'sale');
+    if (fresh && answer.remaining === 0) broadcasts.soldOut(roomId, saleId);
+    const { ok: _ok, ...hold } = answer;
+    return hold;
+  });
+
+  router.on('sale:checkout', async (socket, { holdId, requestId }) => {
+    const roomId = joinedRoom(socket);
+    const user = requireUser(socket, 'check out');
+    const { saleId, answer, fresh, swept } = await store.checkout(roomId, user, holdId, requestId);
+    if (swept > 0) broadcasts.stockChanged(roomId, saleId);
+    if (!answer.ok) throw refusalError(answer, 'hold');
+    if (fresh) broadcasts.bought(roomId, saleId, shortenName(user.name), answer.qty);
+    const { ok: _ok, ...order } = answer;
+    return order;
+  });
+
+  router.on('sale:release', async (socket, { holdId }) => {
+    const roomId = joinedRoom(socket);
+    const user = requireUser(socket, 'release holds');
+    const { saleId, answer, swept } = await store.release(roomId, user.id, holdId);
+    if (swept > 0) broadcasts.stockChanged(roomId, saleId);
+    if (!answer.ok) throw refusalError(answer, 'hold');
+    return { holdId, released: answer.released, remaining: answer.remaining };
+  });
+
+  router.on('sale:stats', async (socket) => {
+    const roomId = joinedRoom(socket);
+    requireRole(await rooms.require(roomId), socket.data.user, 'moderator', 'see sales figures');
+    return queries.figures(roomId);
+  });
+}

@@ -9,6 +9,7 @@ import { busy, byId, formatMoney, formValues, h, minorDigits, roomParam, setRoom
 import { LiveClient } from './live-client.js';
 import { ModerationPanel } from './moderation-panel.js';
 import { productImage } from './product-view.js';
+import { HostSalePanel } from './sale-host.js';
 import { api, check, mountAccount, type Session } from './session.js';
 
 const STATS_POLL_MS = 2000;
@@ -51,6 +52,13 @@ function openStudio(session: Session, roomId: string): void {
   const moderation = new ModerationPanel(client);
   byId('chat-slot').replaceWith(chat.root);
   byId('moderation-slot').replaceWith(moderation.root);
+  const sales = new HostSalePanel(client, (f, currency) => {
+    setStat('orders', f.orders);
+    setStat('units', f.unitsSold);
+    setStat('gmv', formatMoney(f.gmv, currency));
+    setStat('conversion', `${(f.conversion * 100).toFixed(1)}%`);
+  });
+  byId('sale-body').replaceWith(sales.root);
 
   const render = (snap: JoinSnapshot) => {
     if (snap.role !== 'host') {
@@ -62,6 +70,7 @@ function openStudio(session: Session, roomId: string): void {
     bag = snap.commerce.bag;
     pinnedId = snap.commerce.pinned.product?.id ?? null;
     renderProducts();
+    sales.load(snap);
     chat.load(snap);
     moderation.load(snap);
     setStat('viewers', snap.presence.viewers);
@@ -132,6 +141,7 @@ function openStudio(session: Session, roomId: string): void {
       const { product } = await api<{ product: Product }>('POST', `/api/rooms/${roomId}/products`, body);
       if (!bag.some((p) => p.id === product.id)) bag = [...bag, product];
       renderProducts();
+      sales.setBag(bag);
       addForm.reset();
       toast(`${product.title} added`, 'success');
       byId<HTMLInputElement>('product-title').focus();
@@ -197,6 +207,7 @@ function openStudio(session: Session, roomId: string): void {
   s.on('bag:changed', (p) => {
     bag = p.bag;
     renderProducts();
+    sales.setBag(bag);
   });
   s.on('room:status', ({ room: r }) => setRoom(r));
   setInterval(() => {
@@ -211,6 +222,7 @@ function openStudio(session: Session, roomId: string): void {
         setStat('chat', st.chatMessages);
       })
       .catch(() => {}); // the next tick tries again; a dashboard gap is not worth a toast
+    sales.pollFigures().catch(() => {});
   }, STATS_POLL_MS);
 
   client.join(roomId).catch((err: Error) => toast(`Could not open the room: ${err.message}`, 'error', 10_000));

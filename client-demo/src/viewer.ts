@@ -10,6 +10,7 @@ import { byId, h, roomParam, show, toast } from './dom.js';
 import { LiveClient } from './live-client.js';
 import { productCard } from './product-view.js';
 import { mountRoomList } from './room-list.js';
+import { ViewerSalePanel } from './sale-viewer.js';
 import { currentSession, mountAccount } from './session.js';
 
 const roomId = roomParam();
@@ -34,6 +35,7 @@ function watch(roomId: string): void {
   });
   const chat = new ChatPanel(client, { moderation: false });
   byId('chat-slot').replaceWith(chat.root);
+  const sales = new ViewerSalePanel(client, byId('sale'), byId('sale-body'));
 
   const viewers = byId('viewer-count');
   const hearts = byId('hearts-total');
@@ -46,6 +48,7 @@ function watch(roomId: string): void {
     hearts.textContent = String(snap.hearts);
     renderPin(snap.commerce.pinned);
     chat.load(snap);
+    sales.load(snap);
     byId<HTMLButtonElement>('heart').disabled = snap.you === null;
   };
 

@@ -20,7 +20,7 @@ const ids: Record<string, string> = {};
 
 beforeAll(async () => {
   demo = await buildDemo();
-  stack = await startStack({ config: { DEMO_DIR: demo.dir } });
+  stack = await startStack({ config: { DEMO_DIR: demo.dir, MEDIA_ENABLED: 'false' } });
   browser = await launchChromium();
   host = await newActor(browser, stack.url, 'Hana', DESKTOP);
   alice = await newActor(browser, stack.url, 'Alice', PHONE);
@@ -45,7 +45,7 @@ const hasText = (locator: Locator, text: string | RegExp) => locator.filter({ ha
 
 async function addProduct(page: Page, title: string, price: string, brand: string) {
   await page.getByLabel('Name', { exact: true }).fill(title);
-  await page.getByLabel('Price').fill(price);
+  await page.getByLabel('Price', { exact: true }).fill(price);
   await page.getByLabel('Brand').fill(brand);
   await page.getByRole('button', { name: 'Add product' }).click();
   await page.getByTestId('products').getByText(title).waitFor();
@@ -107,6 +107,65 @@ describe('demo pages in Chromium', () => {
     await hasText(host.page.locator('#stat-chat'), /^2$/);
   });
 
+  it('host starts a flash sale: a viewer reserves and checks out; the dashboard and a second viewer see it', async () => {
+    await bob.page.goto(`/viewer.html?room=${roomId}`);
+    ids.bob = await signIn(bob);
+    await hasText(bob.page.locator('#room-title'), 'Spring scarves live');
+    // Signing in after joining as a guest reconnects as Bob; chat turns on once that is done.
+    await bob.page.waitForFunction('!document.querySelector("#chat-input").disabled');
+
+    const hp = host.page;
+    await hp.getByLabel('Product', { exact: true }).selectOption({ label: 'Silk scarf ($29.99)' });
+    await hp.getByLabel('Sale price').fill('19.99');
+    await hp.getByLabel('Units', { exact: true }).fill('5');
+    await hp.getByLabel('Limit per person').fill('2');
+    await hp.getByLabel('Starts in (s)').fill('2');
+    await hp.getByRole('button', { name: 'Start flash sale' }).click();
+
+    // The countdown shows first; Reserve turns on when the sale opens.
+    const aliceSale = alice.page.getByTestId('sale-panel').locator('article', { hasText: 'Silk scarf' });
+    await hasText(aliceSale.getByTestId('sale-countdown'), /Starts in 0:0\d/);
+    await screenshot(alice, '04-viewer-sale-countdown');
+    await aliceSale.getByRole('button', { name: 'Reserve' }).and(alice.page.locator(':enabled')).waitFor();
+    await hasText(aliceSale.getByTestId('sale-countdown'), /Ends in/);
+    await aliceSale.getByLabel('Quantity').selectOption('2');
+    await aliceSale.getByRole('button', { name: 'Reserve' }).click();
+    await hasText(aliceSale.getByTestId('hold-timer'), /^[12]:\d\d$/);
+    const bobSale = bob.page.getByTestId('sale-panel').locator('article', { hasText: 'Silk scarf' });
+    await hasText(bobSale.getByTestId('sale-stock'), /^3$/);
+    await screenshot(alice, '05-viewer-sale-hold');
+
+    await aliceSale.getByRole('button', { name: 'Check out' }).click();
+    await hasText(aliceSale.getByTestId('orders'), 'Order placed');
+    await aliceSale.getByTestId('hold').waitFor({ state: 'hidden' });
+    await hasText(hp.locator('#stat-orders'), /^1$/);
+    await hasText(hp.locator('#stat-units'), /^2$/);
+    await hasText(hp.locator('#stat-gmv'), '$39.98');
+    await hasText(hp.getByTestId('host-sale-stock'), '3 left · 0 held · 2 sold');
+    await bob.page.getByText(/A\*+e just bought 2 × Silk scarf/).waitFor();
+    await hasText(bobSale.getByTestId('sale-stock'), /^3$/);
+
+    // Bob holds one and lets it go: the unit goes back for everyone.
+    await bobSale.getByRole('button', { name: 'Reserve' }).click();
+    await hasText(aliceSale.getByTestId('sale-stock'), /^2$/);
+    await screenshot(bob, '06-viewer2-sale-hold');
+    await bobSale.getByRole('button', { name: 'Release' }).click();
+    await hasText(aliceSale.getByTestId('sale-stock'), /^3$/);
+    await screenshot(host, '07-host-dashboard-sale');
+
+    // A one-unit sale: Bob takes it, everyone hears it is sold out.
+    await hp.getByLabel('Product', { exact: true }).selectOption({ label: 'Wool beanie ($15.00)' });
+    await hp.getByLabel('Sale price').fill('9');
+    await hp.getByLabel('Units', { exact: true }).fill('1');
+    await hp.getByLabel('Starts in (s)').fill('0');
+    await hp.getByRole('button', { name: 'Start flash sale' }).click();
+    const bobBeanie = bob.page.getByTestId('sale-panel').locator('article', { hasText: 'Wool beanie' });
+    await bobBeanie.getByRole('button', { name: 'Reserve' }).and(bob.page.locator(':enabled')).waitFor();
+    await bobBeanie.getByRole('button', { name: 'Reserve' }).click();
+    await alice.page.getByText('Sold out: Wool beanie').waitFor();
+    await hasText(alice.page.getByTestId('sale-panel').locator('article', { hasText: 'Wool beanie' }).getByTestId('sale-countdown'), 'Sold out');
+  });
+
   it('a moderator deletes a message for everyone and bans a viewer, with an audit trail', async () => {
     await maya.page.goto('/moderator.html');
     ids.maya = await signIn(maya);
@@ -117,16 +176,10 @@ describe('demo pages in Chromium', () => {
     await maya.page.getByRole('button', { name: 'Open room' }).click();
     await hasText(maya.page.locator('#my-role'), 'moderator');
 
-    await bob.page.goto(`/viewer.html?room=${roomId}`);
-    ids.bob = await signIn(bob);
-    await bob.page.getByLabel('Message', { exact: true }).waitFor();
-    await hasText(bob.page.locator('#room-title'), 'Spring scarves live');
-    // Signing in after joining as a guest reconnects as Bob; wait until chat is enabled.
-    await bob.page.waitForFunction('!document.querySelector("#chat-input").disabled');
     await bob.page.getByLabel('Message', { exact: true }).fill('cheap scarves at spam.example');
     await bob.page.getByLabel('Message', { exact: true }).press('Enter');
     for (const a of [alice, host, maya]) await a.page.getByTestId('chat-list').getByText('cheap scarves at spam.example').waitFor();
-    await screenshot(maya, '04-moderator-console');
+    await screenshot(maya, '08-moderator-console');
 
     await maya.page.getByRole('button', { name: 'Delete message from Bob' }).click();
     for (const a of [alice, host, maya, bob]) {
@@ -141,8 +194,8 @@ describe('demo pages in Chromium', () => {
     await bob.page.locator('#watch').waitFor({ state: 'hidden' });
     await hasText(maya.page.getByTestId('audit-log').locator('li[data-action="ban"]'), 'Maya');
     await maya.page.getByTestId('audit-log').locator('li[data-action="delete"]').waitFor();
-    await screenshot(bob, '05-viewer-banned');
-    await screenshot(maya, '06-moderator-audit');
+    await screenshot(bob, '09-viewer-banned');
+    await screenshot(maya, '10-moderator-audit');
 
     // Coming back does not help: the join is refused.
     await bob.page.reload();
@@ -155,7 +208,7 @@ describe('demo pages in Chromium', () => {
     // Cut the live connection from the server side, as a dropped network would.
     for (const socket of server.io.of('/').sockets.values()) if (socket.data.user?.id === ids.alice) socket.conn.close();
     await hasText(alice.page.locator('#connection'), 'reconnecting');
-    await screenshot(alice, '07-viewer-reconnecting');
+    await screenshot(alice, '11-viewer-reconnecting');
 
     await host.page.getByLabel('Message', { exact: true }).fill('Beanies are next!');
     await host.page.getByRole('button', { name: 'Send' }).click();
@@ -166,6 +219,6 @@ describe('demo pages in Chromium', () => {
     await alice.page.locator('#connection').waitFor({ state: 'hidden' });
     await alice.page.getByTestId('chat-list').getByText('Beanies are next!').waitFor();
     await alice.page.getByTestId('pinned').locator('article[aria-label="Wool beanie"]').waitFor();
-    await screenshot(alice, '08-viewer-caught-up');
+    await screenshot(alice, '12-viewer-caught-up');
   });
 });

@@ -1,0 +1,152 @@
+/**
+ * The host's flash-sale controls: start a sale on a product of the bag (price, quantity, limit,
+ * countdown, duration, hold time), watch its stock, restock or stop it; and the sales figures
+ * (orders, units, GMV, conversion) for the dashboard.
+ */
+import { saleStartSchema, type FlashSale, type JoinSnapshot, type Product, type RoomSaleFigures } from '../../src/protocol/index.js';
+import { busy, formatCountdown, formatMoney, formValues, h, minorDigits, toast } from './dom.js';
+import type { LiveClient } from './live-client.js';
+import { SaleBook } from './sale-book.js';
+import { check } from './session.js';
+
+export class HostSalePanel {
+  readonly root: HTMLElement;
+  readonly book: SaleBook;
+  private readonly form: HTMLFormElement;
+  private readonly productSelect: HTMLSelectElement;
+  private readonly list = h('ul', { class: 'product-list', 'data-testid': 'host-sales' });
+  private readonly rows = new Map<string, SaleRow>();
+  private bag: Product[] = [];
+
+  constructor(
+    private readonly client: LiveClient,
+    onFigures: (f: RoomSaleFigures, currency: string) => void,
+  ) {
+    this.book = new SaleBook(client);
+    this.book.onChange(() => this.render());
+    this.productSelect = h('select', { id: 'sale-product', name: 'productId', required: true });
+    const field = (id: string, label: string, attrs: Record<string, string | number | boolean>) =>
+      h('div', {}, h('label', { for: id }, label), h('input', { id, ...attrs }));
+    this.form = h(
+      'form',
+      { class: 'stack', 'aria-label': 'Start a flash sale' },
+      h(
+        'div',
+        { class: 'fields' },
+        h('div', {}, h('label', { for: 'sale-product' }, 'Product'), this.productSelect),
+        field('sale-price', 'Sale price', { name: 'price', required: true, inputmode: 'decimal', pattern: '[0-9]+([.,][0-9]{1,3})?' }),
+        field('sale-quantity', 'Units', { name: 'quantity', type: 'number', min: 1, value: 10, required: true }),
+        field('sale-limit', 'Limit per person', { name: 'perUserLimit', type: 'number', min: 1, max: 100, value: 1, required: true }),
+        field('sale-start-in', 'Starts in (s)', { name: 'startInSec', type: 'number', min: 0, value: 0, required: true }),
+        field('sale-duration', 'Runs for (s)', { name: 'durationSec', type: 'number', min: 1, value: 300, required: true }),
+        field('sale-hold', 'Hold (s)', { name: 'holdSec', type: 'number', min: 1, max: 3600, value: 120, required: true }),
+      ),
+      h('div', {}, h('button', { type: 'submit' }, 'Start flash sale')),
+    );
+    this.form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      void busy(this.form.querySelector('button'), () => this.start());
+    });
+    this.root = h('div', {}, this.list, this.form);
+
+    const s = client.socket;
+    s.on('sale:stats', (f) => onFigures(f, this.currency()));
+    s.on('sale:bought', ({ name, qty, saleId }) => toast(`${name} bought ${qty} × ${this.book.sales.get(saleId)?.title ?? ''}`, 'success', 3000));
+    setInterval(() => {
+      if (this.rows.size) this.render();
+    }, 500);
+    this.pollFigures = async () => onFigures(await client.request('sale:stats', {}), this.currency());
+  }
+
+  /** Called by the dashboard poll; sale:stats pushes cover the rest. */
+  readonly pollFigures: () => Promise<void>;
+
+  load(snap: JoinSnapshot): void {
+    this.book.load(snap);
+    this.setBag(snap.commerce.bag);
+  }
+
+  setBag(bag: Product[]): void {
+    this.bag = bag;
+    const chosen = this.productSelect.value;
+    this.productSelect.replaceChildren(...bag.map((p) => h('option', { value: p.id }, `${p.title} (${formatMoney(p.price, p.currency)})`)));
+    if (bag.some((p) => p.id === chosen)) this.productSelect.value = chosen;
+  }
+
+  /** GMV is shown in the currency of the room's sales (a room sells in one currency in practice). */
+  private currency(): string {
+    return this.book.list()[0]?.currency ?? this.bag[0]?.currency ?? 'USD';
+  }
+
+  private async start(): Promise<void> {
+    const v = formValues(this.form);
+    const product = this.bag.find((p) => p.id === v.productId);
+    if (!product) throw new Error('Add a product first');
+    const payload = check(saleStartSchema, {
+      productId: product.id,
+      price: Math.round(Number((v.price ?? '').replace(',', '.')) * 10 ** minorDigits(product.currency)),
+      quantity: Number(v.quantity),
+      perUserLimit: Number(v.perUserLimit),
+      startInSec: Number(v.startInSec),
+      durationSec: Number(v.durationSec),
+      holdSec: Number(v.holdSec),
+    });
+    const sale = await this.client.request('sale:start', payload);
+    this.book.put(sale);
+    toast(`Flash sale started: ${sale.title}`, 'success');
+  }
+
+  private render(): void {
+    for (const sale of this.book.list()) {
+      let row = this.rows.get(sale.id);
+      if (!row) {
+        row = new SaleRow(sale, this.client);
+        this.rows.set(sale.id, row);
+        this.list.prepend(row.root);
+      }
+      row.update(sale, this.book.phase(sale), this.book.now());
+    }
+  }
+}
+
+class SaleRow {
+  readonly root: HTMLLIElement;
+  private readonly state = h('strong', { 'data-testid': 'host-sale-countdown' });
+  private readonly stock = h('span', { 'data-testid': 'host-sale-stock' });
+  private readonly controls: HTMLElement;
+
+  constructor(sale: FlashSale, client: LiveClient) {
+    const restockId = `restock-${sale.id}`;
+    const restockInput = h('input', { id: restockId, type: 'number', min: 1, value: 5, style: 'width: 5rem' });
+    const restock: HTMLButtonElement = h('button', {
+      type: 'button',
+      class: 'secondary',
+      onclick: () =>
+        void busy(restock, async () => {
+          await client.request('sale:restock', { saleId: sale.id, quantity: Number(restockInput.value) });
+          toast(`Restocked ${restockInput.value}`, 'success');
+        }),
+    }, 'Restock');
+    const stop: HTMLButtonElement = h('button', {
+      type: 'button',
+      class: 'danger',
+      'aria-label': `Stop the flash sale of ${sale.title}`,
+      onclick: () => void busy(stop, () => client.request('sale:stop', { saleId: sale.id })),
+    }, 'Stop sale');
+    this.controls = h('div', { class: 'row' }, h('label', { for: restockId }, 'Add units'), restockInput, restock, stop);
+    this.root = h(
+      'li',
+      { 'data-sale': sale.id },
+      h('div', { class: 'grow' }, h('strong', {}, sale.title), ' ', h('span', { class: 'price' }, formatMoney(sale.price, sale.currency)), h('br'), this.state, ' ', this.stock),
+      this.controls,
+    );
+  }
+
+  update(sale: FlashSale, phase: string, now: number): void {
+    this.root.dataset.phase = phase;
+    this.state.textContent =
+      phase === 'countdown' ? `Opens in ${formatCountdown(sale.startsAt - now)}` : phase === 'ended' ? 'Ended' : `${phase === 'sold-out' ? 'Sold out' : 'Open'} · ends in ${formatCountdown(sale.endsAt - now)}`;
+    this.stock.textContent = `${sale.available} left · ${sale.held} held · ${sale.sold} sold`;
+    this.controls.hidden = phase === 'ended';
+  }
+}

@@ -13,6 +13,7 @@ import {
   type ClientEventResults,
   type ClientToServerEvents,
   type ParsedPayload,
+  type Room,
   type ServerToClientEvents,
   type SocketData,
 } from '../protocol/index.js';
@@ -21,7 +22,8 @@ import type { Logger } from './logger.js';
 
 /** Messages between server nodes (io.serverSideEmit), carried by the Redis adapter. */
 export interface InterServerEvents {
-  evict: (msg: { roomId: string; userId: string | null; reason: 'banned' | 'ended' }) => void;
+  /** `room`: the ended room, told to each evicted socket before it is removed. */
+  evict: (msg: { roomId: string; userId: string | null; reason: 'banned' | 'ended'; room?: Room }) => void;
 }
 
 export type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -105,11 +105,25 @@ export class RoomsDomain implements Domain, RoomMembership {
     await this.evictLocal(msg);
   }
 
-  private async evictLocal({ roomId, userId, reason }: EvictMessage): Promise<void> {
+  /**
+   * End of the live: every member on every node gets the final room:status, then room:removed.
+   * The status goes with the eviction rather than as a room broadcast because the adapter
+   * delivers a broadcast only after publishing it to Redis, by which time the eviction has
+   * already taken this node's sockets out of the room (and on other nodes the two travel by
+   * different channels, stream and pub/sub, so their order is not guaranteed either).
+   */
+  async endLive(room: Room): Promise<void> {
+    const msg: EvictMessage = { roomId: room.id, userId: null, reason: 'ended', room };
+    this.io.serverSideEmit('evict', msg);
+    await this.evictLocal(msg);
+  }
+
+  private async evictLocal({ roomId, userId, reason, room }: EvictMessage): Promise<void> {
     for (const socket of this.io.of('/').sockets.values()) {
       if (socket.data.roomId !== roomId) continue;
       if (userId !== null && socket.data.user?.id !== userId) continue;
       if (userId !== null && socket.data.user === null) continue;
+      if (room) socket.emit('room:status', { room });
       socket.emit('room:removed', { roomId, reason });
       await this.leave(socket).catch((err) => this.log.warn({ err }, 'evict leave failed'));
     }

@@ -52,8 +52,9 @@ export function registerRoomRoutes(router: Router, rooms: RoomsDomain): void {
     requireRole(room, user, 'host', to === 'live' ? 'go live' : 'end the live');
     const next = transition(room, to, Date.now());
     await store.saveStatus(next, room.status);
-    rooms.io.to(roomChannel(roomId)).emit('room:status', { room: next });
-    if (to === 'ended') await rooms.evict(roomId, null, 'ended');
+    // Ending tells each member as part of evicting them (see RoomsDomain.endLive).
+    if (to === 'ended') await rooms.endLive(next);
+    else rooms.io.to(roomChannel(roomId)).emit('room:status', { room: next });
     res.json({ room: next });
   };
   router.post('/api/rooms/:roomId/live', setStatus('live'));

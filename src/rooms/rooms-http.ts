@@ -34,7 +34,8 @@ export function registerRoomRoutes(router: Router, rooms: RoomsDomain): void {
       hearts: counters[i]?.hearts ?? 0,
       engagement: counters[i]?.engagement ?? 0,
     }));
-    res.json({ rooms: sortRooms(summaries, q.sort) });
+    // status=all reads up to `limit` rooms from each index; the answer must still hold `limit`.
+    res.json({ rooms: sortRooms(summaries, q.sort).slice(0, q.limit) });
   });
 
   router.get('/api/rooms/:roomId', async (req, res) => {

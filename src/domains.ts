@@ -2,8 +2,12 @@
 import type { Domain, DomainDeps } from './core/domain.js';
 import { ChatDomain } from './chat/chat-domain.js';
 import { CommerceDomain } from './commerce/commerce-domain.js';
+import { MediaDomain } from './media/media-domain.js';
 import { SalesDomain } from './commerce/sales/sales-domain.js';
 
 export function createDomains(deps: DomainDeps): Domain[] {
-  return [new ChatDomain(deps), new CommerceDomain(deps), new SalesDomain(deps)];
+  const domains: Domain[] = [new ChatDomain(deps), new CommerceDomain(deps), new SalesDomain(deps)];
+  // Media needs mediasoup worker processes; MEDIA_ENABLED=false runs without video.
+  if (deps.config.MEDIA_ENABLED) domains.push(new MediaDomain(deps));
+  return domains;
 }

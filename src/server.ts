@@ -11,6 +11,7 @@ import express from 'express';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { bearerAuth, mountDevTokens } from './auth/auth-http.js';
 import { installSocketAuth } from './auth/auth-socket.js';
@@ -55,10 +56,21 @@ export async function startServer(config: Config, redisUrl: string, log: Logger 
 
   const tokens = new TokenService(config.JWT_SECRET, config.JWT_ISSUER);
   const rooms = new RoomsDomain(io, redis, log, config.HEART_RATE_PER_SEC);
-  const deps: DomainDeps = { io, redis, log, config, rooms: rooms.store, membership: rooms };
+  // One registry per server (tests run several servers in one process).
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const deps: DomainDeps = { io, redis, log, config, rooms: rooms.store, membership: rooms, metrics };
   const others = createDomains(deps);
   rooms.peers = others;
   const domains: Domain[] = [rooms, ...others];
+  try {
+    for (const d of domains) await d.start?.();
+  } catch (err) {
+    for (const d of domains) await d.close?.().catch(() => undefined);
+    redis.disconnect();
+    adapterRedis.disconnect();
+    throw err;
+  }
 
   // Socket side: auth, then every event through the one validating router.
   const router = new EventRouter(log);
@@ -104,6 +116,9 @@ export async function startServer(config: Config, redisUrl: string, log: Logger 
     } catch {
       res.status(503).json({ error: { code: 'UNAVAILABLE', message: 'redis is unreachable' } });
     }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.contentType).send(await metrics.metrics());
   });
   const api = express.Router();
   api.use(express.json({ limit: '16kb' }));

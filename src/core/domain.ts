@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Router } from 'express';
+import type { Registry } from 'prom-client';
 import type { Role, Room, UserRef } from '../protocol/index.js';
 import type { Config } from '../config.js';
 import type { Logger } from './logger.js';
@@ -30,12 +31,16 @@ export interface DomainDeps {
   config: Config;
   rooms: RoomDirectory;
   membership: RoomMembership;
+  /** This server's Prometheus registry, served at GET /metrics. */
+  metrics: Registry;
 }
 
 export interface Domain {
   readonly name: string;
   registerEvents?(router: EventRouter): void;
   registerHttp?(router: Router): void;
+  /** Asynchronous start-up (worker processes, ...), awaited before the server listens. */
+  start?(): Promise<void>;
   /** Throw an AppError to refuse a join (bans). */
   joinGuard?(room: Room, user: UserRef | null): Promise<void>;
   /** This domain's part of the join snapshot, merged into the ack. */

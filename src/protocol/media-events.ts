@@ -213,9 +213,9 @@ export interface MediaServerEvents {
   /** To one peer: the server closed one of its consumers (producer gone, router gone). */
   'media:consumer-closed': (p: { consumerId: string; producerId: string }) => void;
   /** To one peer: these transports of yours are gone, with their producers and consumers (the
-   * media worker under them died and was replaced, or the connection was recovered). Create
-   * them again (media:create-transport) and produce/consume again. */
-  'media:reset': (p: { reason: 'worker-died' | 'reconnected'; transportIds: string[] }) => void;
+   * media worker under them died and was replaced: the listed ones; the connection dropped and
+   * was recovered: 'all'). Create them again (media:create-transport), produce/consume again. */
+  'media:reset': (p: { reason: 'worker-died' | 'reconnected'; transportIds: string[] | 'all' }) => void;
 }
 
 /** Body of POST /api/rooms/:roomId/ingest. */

@@ -1,0 +1,182 @@
+/**
+ * The media domain: the worker pool, one RoomMedia per room with media on this node, and the
+ * glue to the rest of the server (join snapshot, leaving, metrics). Media is node-local: a room's
+ * routers live on the node its host's connection (or ingest request) reached.
+ */
+import type { Router } from 'express';
+import type { Role, Room } from '../protocol/index.js';
+import type { Domain, DomainDeps } from '../core/domain.js';
+import { AppError, isRedisUnavailable } from '../core/errors.js';
+import { roomChannel } from '../core/keys.js';
+import { roleOf } from '../core/roles.js';
+import { joinedRoom, type EventRouter, type LiveSocket } from '../core/socket-kit.js';
+import { registerMediaRoutes } from './media-http.js';
+import { registerMediaMetrics } from './media-metrics.js';
+import { registerMediaEvents } from './media-socket.js';
+import type { PeerMedia } from './peer-media.js';
+import { RoomMedia, type MediaNotifier } from './room-media.js';
+import { WorkerPool } from './worker-pool.js';
+
+/** How often rooms whose live ended (or that nobody uses) are checked for media to free. An
+ * ingest outlives every socket, so leaving alone cannot always tell. */
+const SWEEP_MS = 30_000;
+
+export interface MediaContext {
+  room: Room;
+  role: Role;
+  media: RoomMedia;
+  peer: PeerMedia;
+}
+
+/** Anything mediasoup throws (bad RTP parameters, closed objects) becomes MEDIA_ERROR; our own
+ * errors and an unreachable Redis keep their codes. */
+export function asMediaError(err: unknown): unknown {
+  if (err instanceof AppError || isRedisUnavailable(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new AppError('MEDIA_ERROR', message.slice(0, 300));
+}
+
+export async function mediaCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw asMediaError(err);
+  }
+}
+
+export class MediaDomain implements Domain {
+  readonly name = 'media';
+  private poolRef: WorkerPool | null = null;
+  private readonly rooms = new Map<string, RoomMedia>();
+  private readonly notifier: MediaNotifier;
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(readonly deps: DomainDeps) {
+    // The notifier's signature already ties each event to its payload type; Socket.IO's emit
+    // typing cannot follow a generic event name, hence the widened call.
+    const emitTo = (channel: string, event: string, payload: unknown) =>
+      (deps.io.to(channel).emit as (e: string, p: unknown) => boolean)(event, payload);
+    this.notifier = {
+      toRoom: (roomId, event, payload) => emitTo(roomChannel(roomId), event, payload),
+      // Every socket is in a Socket.IO room named by its id.
+      toPeer: (peerId, event, payload) => emitTo(peerId, event, payload),
+    };
+  }
+
+  async start(): Promise<void> {
+    const c = this.deps.config;
+    const pool = await WorkerPool.start(
+      {
+        workers: c.MEDIA_WORKERS,
+        listenIp: c.MEDIA_LISTEN_IP,
+        ...(c.MEDIA_ANNOUNCED_ADDRESS ? { announcedAddress: c.MEDIA_ANNOUNCED_ADDRESS } : {}),
+        portBase: c.MEDIA_PORT_BASE,
+        rtcMinPort: c.MEDIA_RTC_MIN_PORT,
+        rtcMaxPort: c.MEDIA_RTC_MAX_PORT,
+      },
+      this.deps.log,
+    );
+    pool.on('replaced', (slot, oldPid) => this.deps.log.warn({ index: slot.index, oldPid, pid: slot.worker.pid }, 'mediasoup worker replaced'));
+    this.poolRef = pool;
+    registerMediaMetrics(this.deps.metrics, pool, () => this.rooms.values());
+    this.sweeper = setInterval(() => void this.sweep(), SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  get pool(): WorkerPool {
+    if (!this.poolRef) throw new AppError('UNAVAILABLE', 'media is not started');
+    return this.poolRef;
+  }
+
+  /** The room's media on this node, created on first use. */
+  roomMedia(roomId: string): RoomMedia {
+    let media = this.rooms.get(roomId);
+    if (!media) {
+      const c = this.deps.config;
+      media = new RoomMedia(
+        roomId,
+        this.pool,
+        {
+          consumersPerRouter: c.MEDIA_CONSUMERS_PER_ROUTER,
+          ingest: {
+            listenIp: c.MEDIA_LISTEN_IP,
+            ...(c.MEDIA_ANNOUNCED_ADDRESS ? { announcedAddress: c.MEDIA_ANNOUNCED_ADDRESS } : {}),
+            rtcMinPort: c.MEDIA_RTC_MIN_PORT,
+            rtcMaxPort: c.MEDIA_RTC_MAX_PORT,
+          },
+        },
+        this.notifier,
+        this.deps.log,
+      );
+      this.rooms.set(roomId, media);
+    }
+    return media;
+  }
+
+  existingRoomMedia(roomId: string): RoomMedia | undefined {
+    return this.rooms.get(roomId);
+  }
+
+  /** The socket's room, its role there and its media state. Checked again after the Redis read:
+   * a socket that left or dropped meanwhile must not get media state that would outlive it. */
+  async context(socket: LiveSocket): Promise<MediaContext> {
+    const roomId = joinedRoom(socket);
+    const room = await this.deps.rooms.require(roomId);
+    if (room.status === 'ended') throw new AppError('ROOM_ENDED', 'this live has ended');
+    if (!socket.connected || socket.data.roomId !== roomId) throw new AppError('NOT_IN_ROOM', 'join a room first');
+    const media = this.roomMedia(roomId);
+    return { room, role: roleOf(room, socket.data.user), media, peer: media.peer(socket.id, socket.data.user?.id ?? null) };
+  }
+
+  registerEvents(router: EventRouter): void {
+    registerMediaEvents(router, this);
+  }
+
+  registerHttp(router: Router): void {
+    registerMediaRoutes(router, this);
+  }
+
+  async snapshotPart(room: Room): Promise<Record<string, unknown>> {
+    return { media: { producers: this.rooms.get(room.id)?.producerInfos() ?? [] } };
+  }
+
+  async onJoined(socket: LiveSocket): Promise<void> {
+    // A recovered connection kept its room but its media was closed at the disconnect.
+    if (socket.recovered) socket.emit('media:reset', { reason: 'reconnected', transportIds: 'all' });
+  }
+
+  async onLeft(socket: LiveSocket, roomId: string): Promise<void> {
+    const media = this.rooms.get(roomId);
+    if (!media) return;
+    media.removePeer(socket.id);
+    await this.releaseIfUnused(roomId);
+  }
+
+  /** Close a room's media when nothing uses it or its live has ended. */
+  async releaseIfUnused(roomId: string): Promise<void> {
+    const media = this.rooms.get(roomId);
+    if (!media) return;
+    let ended = false;
+    if (!media.idle) {
+      const room = await this.deps.rooms.get(roomId);
+      ended = room === null || room.status === 'ended';
+    }
+    if ((media.idle || ended) && this.rooms.get(roomId) === media) {
+      media.close();
+      this.rooms.delete(roomId);
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    for (const roomId of [...this.rooms.keys()]) {
+      await this.releaseIfUnused(roomId).catch((err) => this.deps.log.warn({ err, roomId }, 'media sweep failed'));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const media of this.rooms.values()) media.close();
+    this.rooms.clear();
+    this.poolRef?.close();
+  }
+}

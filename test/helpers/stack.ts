@@ -10,8 +10,25 @@ import { startServer, type RunningServer } from '../../src/server.js';
 
 export const TEST_SECRET = 'test-secret-test-secret-0123456789';
 
+/** Media is off unless a test asks for it (MEDIA_ENABLED: 'true'): other tests need no worker
+ * processes. When on, free ports (MEDIA_PORT_BASE 0) so parallel test files never collide. */
 export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}): Config {
-  return loadConfig({}, { JWT_SECRET: TEST_SECRET, DEV_TOKENS: 'true', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...overrides });
+  return loadConfig(
+    {},
+    {
+      JWT_SECRET: TEST_SECRET,
+      DEV_TOKENS: 'true',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      MEDIA_ENABLED: 'false',
+      MEDIA_WORKERS: '1',
+      MEDIA_PORT_BASE: '0',
+      MEDIA_RTC_MIN_PORT: '20000',
+      MEDIA_RTC_MAX_PORT: '32000',
+      ...overrides,
+    },
+  );
 }
 
 export interface Stack {
@@ -56,6 +73,7 @@ export function spawnServerProcess(redisUrl: string, env: Record<string, string>
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
+      MEDIA_ENABLED: 'false',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { ErrorCode, FlashSale, Product, SaleStock } from '../../protocol/index.js';
+import { randomBytes } from 'node:crypto';
 import { AppError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import {
@@ -73,6 +74,14 @@ const SCRIPTS = {
 } as const;
 
 const core = (k: SaleKeys) => [k.sale, k.holds, k.quota, k.heldBy, k.expiries];
+
+// Hold and order ids: a random per-process tag keeps them unique across nodes and restarts, a
+// counter makes them cheap. A rush makes thousands per second, and a randomBytes call per id
+// cost more than the rest of the reserve handler. They need not be secret: every script checks
+// that the hold belongs to the caller.
+const PROCESS_TAG = randomBytes(9).toString('base64url');
+let sequence = 0;
+const localId = (prefix: string): string => `${prefix}${PROCESS_TAG}${(++sequence).toString(36)}`;
 
 export class SaleStore {
   private readonly cmd: ScriptCommands;
@@ -143,7 +152,7 @@ export class SaleStore {
     const k = saleKeys(roomId, saleId);
     const reply = await this.cmd.saleReserve(
       ...core(k), k.requests, k.rateLimit(userId),
-      userId, requestId, qty, holdIdFor(saleId, newId('h')), this.scriptNow(), this.opts.reservesPerSecond, 1000, SWEEP_BATCH,
+      userId, requestId, qty, holdIdFor(saleId, localId('h')), this.scriptNow(), this.opts.reservesPerSecond, 1000, SWEEP_BATCH,
     );
     return decided(reply, 'sale', (text) => parseReserveAnswer(saleId, text));
   }
@@ -153,7 +162,7 @@ export class SaleStore {
     const k = saleKeys(roomId, saleId);
     const reply = await this.cmd.saleCheckout(
       ...core(k), k.requests, k.bought, orderStreamKey(roomId), roomSalesKeys(roomId).buyers,
-      user.id, requestId, holdId, newId('o_'), this.scriptNow(), user.name, roomId, saleId,
+      user.id, requestId, holdId, localId('o_'), this.scriptNow(), user.name, roomId, saleId,
     );
     return { saleId, ...decided(reply, 'hold', (text) => parseCheckoutAnswer(saleId, text)) };
   }

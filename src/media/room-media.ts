@@ -1,9 +1,7 @@
 /**
- * The media of one live room on this node, after mediasoup-demo's Room: an origin router that
- * carries the host's producers, and, once the origin serves MEDIA_CONSUMERS_PER_ROUTER consumers,
- * edge routers on other workers that receive every producer through pipeToRouter and serve the
- * next viewers. So one room can use every core. Peers' transports, producers and consumers live
- * in PeerMedia; the RTP ingest in Ingest.
+ * The media of one live room on this node, after mediasoup-demo's Room: its routers
+ * (RoomRouters: origin plus edges on other workers), its producers (host WebRTC and ingest), the
+ * peers' transports and consumers (PeerMedia), and the announcements to clients.
  */
 import type { types as ms } from 'mediasoup';
 import type { MediaKind, MediaProducerInfo, MediaServerEvents } from '../protocol/index.js';
@@ -11,37 +9,15 @@ import { AppError, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { createIngest, type Ingest, type IngestListen, type IngestVideoCodec } from './ingest.js';
 import { MAX_PRODUCERS_PER_PEER, PeerMedia, type Direction } from './peer-media.js';
-import type { WorkerPool, WorkerSlot } from './worker-pool.js';
+import { RoomRouters, Serial, type RouterEntry } from './room-routers.js';
+import type { WorkerPool } from './worker-pool.js';
 
-/** Codecs every router offers: Opus, VP8 (browsers, OBS/ffmpeg) and H264 Constrained Baseline. */
-export const MEDIA_CODECS: ms.RouterRtpCodecCapability[] = [
-  { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
-  { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, parameters: { 'x-google-start-bitrate': 1000 } },
-  {
-    kind: 'video',
-    mimeType: 'video/H264',
-    clockRate: 90000,
-    parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
-  },
-];
+export type { RouterEntry } from './room-routers.js';
 
 /** A room's producers at most (hosts may publish from several connections, plus an ingest). */
 const MAX_PRODUCERS_PER_ROOM = 16;
 /** Upper bound of what one host connection may push into the SFU. */
 const MAX_INCOMING_BITRATE = 8_000_000;
-
-export interface RouterEntry {
-  router: ms.Router;
-  slot: WorkerSlot;
-  role: 'origin' | 'edge';
-  /** Consumers on this router's WebRTC/plain transports (pipe consumers excluded). */
-  consumers: number;
-  /** Receive transports placed here, counted from placement on, so a burst of joining viewers
-   * spreads out before any of them has consumed. */
-  recvTransports: number;
-  /** Closed on purpose by us: its close must not be treated as a lost worker. */
-  retired: boolean;
-}
 
 type MediaEvent = keyof MediaServerEvents;
 type MediaPayload<E extends MediaEvent> = Parameters<MediaServerEvents[E]>[0];
@@ -57,34 +33,24 @@ export interface RoomMediaOptions {
   ingest: IngestListen;
 }
 
-/** Runs async steps one after another (router creation and piping must not interleave). */
-class Serial {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-}
-
 export class RoomMedia {
-  private origin: RouterEntry | null = null;
-  private readonly edges: RouterEntry[] = [];
+  private readonly routers: RoomRouters;
   private readonly producers = new Map<string, { producer: ms.Producer; info: MediaProducerInfo }>();
   private readonly peers = new Map<string, PeerMedia>();
   private readonly plainReceivers = new Set<ms.PlainTransport>();
   private ingest: Ingest | null = null;
-  private readonly routing = new Serial();
   private readonly ingesting = new Serial();
   closed = false;
 
   constructor(
     readonly roomId: string,
-    private readonly pool: WorkerPool,
+    pool: WorkerPool,
     private readonly opts: RoomMediaOptions,
     private readonly notify: MediaNotifier,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    this.routers = new RoomRouters(roomId, pool, opts.consumersPerRouter, () => [...this.producers.keys()], (e) => this.onRouterLost(e), log);
+  }
 
   /** This connection's media state, created on first use. */
   peer(peerId: string, userId: string | null): PeerMedia {
@@ -108,11 +74,11 @@ export class RoomMedia {
   }
 
   async rtpCapabilities(): Promise<ms.RtpCapabilities> {
-    return (await this.originEntry()).router.rtpCapabilities;
+    return (await this.routers.originEntry()).router.rtpCapabilities;
   }
 
   async createTransport(peer: PeerMedia, direction: Direction): Promise<ms.WebRtcTransport> {
-    const entry = direction === 'send' ? await this.originEntry() : await this.placeReceiver();
+    const entry = direction === 'send' ? await this.routers.originEntry() : await this.routers.placeReceiver();
     let transport: ms.WebRtcTransport;
     try {
       transport = await entry.router.createWebRtcTransport({
@@ -168,7 +134,7 @@ export class RoomMedia {
    * placed on the routers like a viewer. Closing the consumer closes its transport. */
   async plainConsumer(producerId: string, remote: { ip: string; port: number }): Promise<ms.Consumer> {
     this.producer(producerId);
-    const entry = await this.placeReceiver();
+    const entry = await this.routers.placeReceiver();
     let transport: ms.PlainTransport;
     try {
       const { listenIp, rtcMinPort, rtcMaxPort } = this.opts.ingest;
@@ -210,7 +176,7 @@ export class RoomMedia {
   /** Start (or restart) the RTP ingest: a new one replaces the old, whose sender must stop. */
   startIngest(userId: string, opts: { video: IngestVideoCodec; audio: boolean }) {
     return this.ingesting.run(async () => {
-      const origin = await this.originEntry();
+      const origin = await this.routers.originEntry();
       this.ingest?.close();
       this.ingest = null;
       const ingest = await createIngest(this.roomId, origin.router, this.opts.ingest, opts, (producer) =>
@@ -236,7 +202,7 @@ export class RoomMedia {
 
   /** Every router of the room, origin first. */
   routerEntries(): RouterEntry[] {
-    return this.origin ? [this.origin, ...this.edges] : [...this.edges];
+    return this.routers.entries();
   }
 
   /** Transports carrying media into the SFU (host send transports, ingest) and out of it. */
@@ -256,133 +222,37 @@ export class RoomMedia {
     this.ingest = null;
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
-    for (const e of this.routerEntries()) {
-      e.retired = true;
-      e.router.close();
-    }
-    this.origin = null;
-    this.edges.length = 0;
+    this.routers.close();
   }
-
-  // ---- routers ------------------------------------------------------------------------------
 
   private assertOpen(): void {
     if (this.closed) throw new AppError('ROOM_ENDED', 'the room media is closed');
   }
 
-  private async originEntry(): Promise<RouterEntry> {
-    if (this.origin) return this.origin;
-    return this.routing.run(() => this.originLocked());
-  }
-
-  private async originLocked(): Promise<RouterEntry> {
-    this.assertOpen();
-    if (!this.origin) this.origin = await this.newRouter(this.pool.leastLoaded()!, 'origin');
-    return this.origin;
-  }
-
-  /** The router a new viewer's receive transport goes on, with a place reserved on it. Routers
-   * fill in order; when all are full, a new edge router on a worker this room does not use yet
-   * gets every producer piped in. When every worker already serves the room, the least loaded
-   * router takes the viewer (the threshold is a spreading rule, not a cap). */
-  private placeReceiver(): Promise<RouterEntry> {
-    return this.routing.run(async () => {
-      const origin = await this.originLocked();
-      const routers = [origin, ...this.edges];
-      const perViewer = Math.max(1, this.producers.size);
-      const load = (e: RouterEntry) => Math.max(e.consumers, e.recvTransports * perViewer);
-      let chosen = routers.find((e) => load(e) + perViewer <= this.opts.consumersPerRouter);
-      if (!chosen) {
-        const slot = this.pool.leastLoaded(new Set(routers.map((e) => e.slot)));
-        chosen = slot ? await this.newEdge(origin, slot) : routers.reduce((a, b) => (load(b) < load(a) ? b : a));
-      }
-      chosen.recvTransports++;
-      return chosen;
-    });
-  }
-
-  private async newEdge(origin: RouterEntry, slot: WorkerSlot): Promise<RouterEntry> {
-    const edge = await this.newRouter(slot, 'edge');
-    try {
-      for (const { producer } of this.producers.values()) {
-        await origin.router.pipeToRouter({ producerId: producer.id, router: edge.router });
-      }
-    } catch (err) {
-      edge.retired = true;
-      edge.router.close();
-      throw err;
-    }
-    this.edges.push(edge);
-    this.log.info({ roomId: this.roomId, worker: slot.index, edges: this.edges.length }, 'room piped to another worker');
-    return edge;
-  }
-
-  private async newRouter(slot: WorkerSlot, role: RouterEntry['role']): Promise<RouterEntry> {
-    const router = await slot.worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData: { roomId: this.roomId, role } });
-    const entry: RouterEntry = { router, slot, role, consumers: 0, recvTransports: 0, retired: false };
-    if (this.closed) {
-      entry.retired = true;
-      router.close();
-      this.assertOpen();
-    }
-    router.observer.on('newtransport', (transport) => {
-      if (transport.type === 'pipe') return;
-      transport.observer.on('newconsumer', (consumer) => {
-        entry.consumers++;
-        consumer.observer.once('close', () => entry.consumers--);
-      });
-    });
-    router.observer.once('close', () => this.onRouterLost(entry));
-    return entry;
-  }
-
-  /** A router closed under us: its worker died. Losing the origin loses every producer, so the
-   * edges (fed from it) go too; losing an edge loses only its viewers' transports. Either way,
-   * each peer is told which of its transports to create again. */
+  /** A router died with its worker: its transports are gone; tell each peer which of its own to
+   * create again. With the origin, the ingest went too (its producers announce their removal). */
   private onRouterLost(entry: RouterEntry): void {
-    if (this.closed || entry.retired) return;
-    entry.retired = true;
-    this.log.warn({ roomId: this.roomId, role: entry.role, worker: entry.slot.index }, 'room lost a router with its worker');
-    if (entry === this.origin) {
-      this.origin = null;
-      for (const e of this.edges) {
-        e.retired = true;
-        e.router.close();
-      }
-      this.edges.length = 0;
-      this.ingest = null; // its transports died with the origin router
-    } else {
-      this.edges.splice(this.edges.indexOf(entry), 1);
-    }
+    if (this.closed) return;
+    if (entry.role === 'origin') this.ingest = null;
     for (const peer of this.peers.values()) {
       const transportIds = peer.takeLostTransports();
       if (transportIds.length) this.notify.toPeer(peer.id, 'media:reset', { reason: 'worker-died', transportIds });
     }
   }
 
-  // ---- producers ----------------------------------------------------------------------------
-
-  /** Make a new producer visible: pipe it to every edge, list it, announce it. Inside the routing
-   * queue, so an edge created meanwhile cannot miss it. */
+  /** Make a new producer visible: piped to every edge, listed, announced. */
   private async publish(producer: ms.Producer, owner: Omit<MediaProducerInfo, 'id' | 'kind' | 'paused'>): Promise<void> {
-    await this.routing.run(async () => {
-      if (this.origin) {
-        for (const edge of this.edges) {
-          await this.origin.router.pipeToRouter({ producerId: producer.id, router: edge.router }).catch((err: unknown) => {
-            this.log.warn({ err, roomId: this.roomId, producerId: producer.id }, 'pipe to edge router failed');
-          });
-        }
-      }
-      if (producer.closed) return;
+    await this.routers.publish(producer, () => {
       const info: MediaProducerInfo = { id: producer.id, kind: producer.kind, paused: producer.paused, ...owner };
       this.producers.set(producer.id, { producer, info });
+      const announce = <E extends MediaEvent>(event: E, payload: MediaPayload<E>) => this.notify.toRoom(this.roomId, event, payload);
       producer.observer.once('close', () => {
         this.producers.delete(producer.id);
-        this.notify.toRoom(this.roomId, 'media:producer-removed', { producerId: producer.id, kind: producer.kind });
+        announce('media:producer-removed', { producerId: producer.id, kind: producer.kind });
       });
-      producer.observer.on('pause', () => this.notify.toRoom(this.roomId, 'media:producer-updated', { producerId: producer.id, paused: true }));
-      producer.observer.on('resume', () => this.notify.toRoom(this.roomId, 'media:producer-updated', { producerId: producer.id, paused: false }));
-      this.notify.toRoom(this.roomId, 'media:producer-added', { ...info });
+      producer.observer.on('pause', () => announce('media:producer-updated', { producerId: producer.id, paused: true }));
+      producer.observer.on('resume', () => announce('media:producer-updated', { producerId: producer.id, paused: false }));
+      announce('media:producer-added', { ...info });
     });
   }
 }

@@ -116,7 +116,9 @@ export class SaleStore {
       ...core(k), room.active, room.all,
       this.scriptNow(), w.startInMs, w.durationMs ?? '', w.endsAt ?? '', saleId, ...fields,
     );
-    if (status !== 'OK') throw new AppError(code === 'BAD_REQUEST' ? 'BAD_REQUEST' : 'CONFLICT', 'the sale must end after it starts');
+    if (status !== 'OK') {
+      throw code === 'BAD_REQUEST' ? new AppError('BAD_REQUEST', 'the sale must end after it starts') : new AppError('CONFLICT', 'sale id already in use');
+    }
     return (await this.get(roomId, saleId))!;
   }
 

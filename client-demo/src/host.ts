@@ -4,6 +4,7 @@
  */
 import './styles.css';
 import { createRoomBody, productBody, type JoinSnapshot, type PinState, type Product, type Room } from '../../src/protocol/index.js';
+import { CameraPublisher } from './camera-publisher.js';
 import { ChatPanel } from './chat-panel.js';
 import { busy, byId, formatMoney, formValues, h, minorDigits, roomParam, setRoomParam, show, toast } from './dom.js';
 import { LiveClient } from './live-client.js';
@@ -60,12 +61,16 @@ function openStudio(session: Session, roomId: string): void {
   });
   byId('sale-body').replaceWith(sales.root);
 
+  let joinedBefore = false;
   const render = (snap: JoinSnapshot) => {
     if (snap.role !== 'host') {
       toast('You are not the host of this room.', 'error', 10_000);
       return;
     }
     show(byId('studio'), true);
+    // A second snapshot means a fresh join after a drop: the server dropped our producers.
+    if (joinedBefore && camera.active) void camera.rejoined();
+    joinedBefore = true;
     setRoom(snap.room);
     bag = snap.commerce.bag;
     pinnedId = snap.commerce.pinned.product?.id ?? null;
@@ -150,37 +155,36 @@ function openStudio(session: Session, roomId: string): void {
 
   // ---- going live
   const preview = byId<HTMLVideoElement>('preview');
-  let camera: MediaStream | null = null;
+  const status = byId('media-status');
+  const camera = new CameraPublisher(client, (text) => (status.textContent = text));
   // After a reload the room may already be live without a camera: offer to start it again.
   const renderLiveControls = () => {
     const live = room?.status === 'live';
     const goLive = byId('go-live');
     goLive.textContent = live ? 'Start camera' : 'Go live';
-    show(goLive, room?.status !== 'ended' && !(live && camera));
+    show(goLive, room?.status !== 'ended' && !(live && camera.active));
     show(byId('end-live'), live);
   };
   byId('go-live').addEventListener('click', (e) =>
     void busy(e.currentTarget as HTMLButtonElement, async () => {
-      const status = byId('media-status');
       status.textContent = 'Starting camera…';
-      camera ??= await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: true });
-      preview.srcObject = camera;
+      preview.srcObject = await camera.start();
       show(byId('preview-overlay'), false);
+      // Live first: viewers may only consume once the room is live.
       if (room?.status !== 'live') setRoom((await api<{ room: Room }>('POST', `/api/rooms/${roomId}/live`)).room);
-      status.textContent = 'Camera on';
       renderLiveControls();
       toast('You are live!', 'success');
+      await camera.publish();
     }),
   );
   byId('end-live').addEventListener('click', (e) =>
     void busy(e.currentTarget as HTMLButtonElement, async () => {
       const { room: ended } = await api<{ room: Room }>('POST', `/api/rooms/${roomId}/end`);
-      camera?.getTracks().forEach((t) => t.stop());
-      camera = null;
+      await camera.stop();
       preview.srcObject = null;
       show(byId('preview-overlay'), true);
       setRoom(ended);
-      byId('media-status').textContent = 'Live ended';
+      status.textContent = 'Live ended';
     }),
   );
 

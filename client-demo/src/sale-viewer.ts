@@ -14,6 +14,8 @@ export class ViewerSalePanel {
   readonly book: SaleBook;
   private readonly cards = new Map<string, SaleCard>();
   private readonly holds = new Map<string, SaleHold>();
+  /** Units bought per sale in this page's life, so Reserve stops at the per-person limit. */
+  private readonly bought = new Map<string, number>();
   private signedIn = false;
 
   constructor(
@@ -61,7 +63,7 @@ export class ViewerSalePanel {
         this.cards.set(sale.id, card);
         this.body.prepend(card.root);
       }
-      card.update(sale, this.book.phase(sale), this.book.now(), this.holds.get(sale.id) ?? null, this.signedIn);
+      card.update(sale, this.book.phase(sale), this.book.now(), this.holds.get(sale.id) ?? null, this.signedIn, this.bought.get(sale.id) ?? 0);
     }
     show(this.section, this.cards.size > 0);
   }
@@ -93,6 +95,7 @@ export class ViewerSalePanel {
     await busy(button, async () => {
       const order = await this.client.request('sale:checkout', { holdId: hold.holdId, requestId: crypto.randomUUID() });
       this.holds.delete(saleId);
+      this.bought.set(saleId, (this.bought.get(saleId) ?? 0) + order.qty);
       this.cards.get(saleId)?.addOrder(order);
       this.render();
       toast(`Order placed: ${formatMoney(order.amount, order.currency)}`, 'success');
@@ -171,7 +174,7 @@ class SaleCard {
     );
   }
 
-  update(sale: FlashSale, phase: string, now: number, hold: SaleHold | null, signedIn: boolean): void {
+  update(sale: FlashSale, phase: string, now: number, hold: SaleHold | null, signedIn: boolean, bought: number): void {
     this.root.dataset.phase = phase;
     this.when.textContent =
       phase === 'countdown' ? `Starts in ${formatCountdown(sale.startsAt - now)}` : phase === 'open' ? `Ends in ${formatCountdown(sale.endsAt - now)}` : phase === 'sold-out' ? 'Sold out' : `Ended — ${sale.sold} sold`;
@@ -179,9 +182,16 @@ class SaleCard {
     this.stockText.textContent = String(sale.available);
     this.stockOf.textContent = ` of ${total} left`;
     this.bar.style.width = `${total ? Math.round((sale.available / total) * 100) : 0}%`;
-    this.reserveButton.disabled = phase !== 'open' || !signedIn || hold !== null;
+    const allowance = sale.perUserLimit - bought;
+    this.reserveButton.disabled = phase !== 'open' || !signedIn || hold !== null || allowance <= 0;
     this.qty.disabled = this.reserveButton.disabled;
-    this.note.textContent = !signedIn ? 'Sign in to buy.' : `Limit ${sale.perUserLimit} per person. A reservation holds for ${sale.holdSeconds} s.`;
+    for (const option of this.qty.options) option.disabled = Number(option.value) > allowance;
+    if (Number(this.qty.value) > allowance && allowance > 0) this.qty.value = String(allowance);
+    this.note.textContent = !signedIn
+      ? 'Sign in to buy.'
+      : allowance <= 0
+        ? `You have bought your limit of ${sale.perUserLimit}.`
+        : `Limit ${sale.perUserLimit} per person. A reservation holds for ${sale.holdSeconds} s.`;
     this.holdBox.hidden = hold === null;
     if (hold) {
       this.holdQty.textContent = `${hold.qty} × ${formatMoney(sale.price, sale.currency)}`;

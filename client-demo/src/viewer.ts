@@ -11,6 +11,7 @@ import { LiveClient } from './live-client.js';
 import { productCard } from './product-view.js';
 import { mountRoomList } from './room-list.js';
 import { ViewerSalePanel } from './sale-viewer.js';
+import { VideoPlayer } from './video-player.js';
 import { currentSession, mountAccount } from './session.js';
 
 const roomId = roomParam();
@@ -36,6 +37,7 @@ function watch(roomId: string): void {
   const chat = new ChatPanel(client, { moderation: false });
   byId('chat-slot').replaceWith(chat.root);
   const sales = new ViewerSalePanel(client, byId('sale'), byId('sale-body'));
+  const player = new VideoPlayer(client, byId<HTMLVideoElement>('video'), byId('video-overlay'));
 
   const viewers = byId('viewer-count');
   const hearts = byId('hearts-total');
@@ -49,6 +51,7 @@ function watch(roomId: string): void {
     renderPin(snap.commerce.pinned);
     chat.load(snap);
     sales.load(snap);
+    player.load(snap);
     byId<HTMLButtonElement>('heart').disabled = snap.you === null;
   };
 

@@ -20,7 +20,8 @@ const ids: Record<string, string> = {};
 
 beforeAll(async () => {
   demo = await buildDemo();
-  stack = await startStack({ config: { DEMO_DIR: demo.dir, MEDIA_ENABLED: 'false' } });
+  // Video on: one mediasoup worker, on free ports (the test stack's media defaults).
+  stack = await startStack({ config: { DEMO_DIR: demo.dir, MEDIA_ENABLED: 'true' } });
   browser = await launchChromium();
   host = await newActor(browser, stack.url, 'Hana', DESKTOP);
   alice = await newActor(browser, stack.url, 'Alice', PHONE);
@@ -42,6 +43,39 @@ afterEach(() => {
 
 /** Wait until this element's text matches. */
 const hasText = (locator: Locator, text: string | RegExp) => locator.filter({ hasText: text }).first().waitFor();
+
+interface Playback {
+  time: number;
+  frames: number;
+  width: number;
+}
+
+/** Waits until the viewer's <video> has decoded at least `frames` frames. */
+async function waitForFrames(page: Page, frames: number): Promise<Playback> {
+  // A string, evaluated in the page: this project's tsconfig has no DOM types.
+  const probe = `(() => {
+    const v = document.querySelector('#video');
+    if (!v || v.paused || v.readyState < 2) return null;
+    const q = v.getVideoPlaybackQuality();
+    const decoded = q.totalVideoFrames - q.droppedVideoFrames;
+    return decoded >= ${frames} ? { time: v.currentTime, frames: decoded, width: v.videoWidth } : null;
+  })()`;
+  const handle = await page.waitForFunction(probe, undefined, { timeout: 20_000 });
+  return (await handle.jsonValue()) as Playback;
+}
+
+/** Counts frames the viewer's <video> presents from now on (requestVideoFrameCallback), and
+ * waits for `frames` of them: proof that fresh video arrives, whatever happened before. */
+async function waitForNewFrames(page: Page, frames: number): Promise<void> {
+  await page.evaluate(`(() => {
+    const v = document.querySelector('#video');
+    const counter = { n: 0 };
+    window.__newFrames = counter;
+    const tick = () => { counter.n++; v.requestVideoFrameCallback(tick); };
+    v.requestVideoFrameCallback(tick);
+  })()`);
+  await page.waitForFunction(`window.__newFrames.n >= ${frames} && document.querySelector('#video').dataset.state === 'playing'`, undefined, { timeout: 20_000 });
+}
 
 async function addProduct(page: Page, title: string, price: string, brand: string) {
   await page.getByLabel('Name', { exact: true }).fill(title);
@@ -66,7 +100,7 @@ describe('demo pages in Chromium', () => {
     await addProduct(page, 'Wool beanie', '15', 'Knitty');
     await page.getByRole('button', { name: 'Go live' }).click();
     await page.locator('#live-badge').waitFor({ state: 'visible' });
-    await hasText(page.locator('#media-status'), 'Camera on');
+    await hasText(page.locator('#media-status'), 'On air');
 
     await alice.page.goto('/viewer.html');
     ids.alice = await signIn(alice);
@@ -74,6 +108,12 @@ describe('demo pages in Chromium', () => {
     await alice.page.getByRole('heading', { name: 'Spring scarves live' }).waitFor();
     await alice.page.locator('#room-live').waitFor({ state: 'visible' });
     await hasText(host.page.locator('#stat-viewers'), /^[12]$/);
+
+    // The host's camera really plays for the viewer: frames decoded and the clock moving.
+    const first = await waitForFrames(alice.page, 10);
+    const later = await waitForFrames(alice.page, first.frames + 15);
+    expect(later.time).toBeGreaterThan(first.time);
+    expect(later.width).toBeGreaterThan(0);
     await screenshot(host, '01-host-live');
     await screenshot(alice, '02-viewer-joined');
   });
@@ -138,6 +178,7 @@ describe('demo pages in Chromium', () => {
     await aliceSale.getByRole('button', { name: 'Check out' }).click();
     await hasText(aliceSale.getByTestId('orders'), 'Order placed');
     await aliceSale.getByTestId('hold').waitFor({ state: 'hidden' });
+    await aliceSale.getByText('You have bought your limit of 2.').waitFor();
     await hasText(hp.locator('#stat-orders'), /^1$/);
     await hasText(hp.locator('#stat-units'), /^2$/);
     await hasText(hp.locator('#stat-gmv'), '$39.98');
@@ -219,6 +260,8 @@ describe('demo pages in Chromium', () => {
     await alice.page.locator('#connection').waitFor({ state: 'hidden' });
     await alice.page.getByTestId('chat-list').getByText('Beanies are next!').waitFor();
     await alice.page.getByTestId('pinned').locator('article[aria-label="Wool beanie"]').waitFor();
+    // The server closed the viewer's media with the old connection; the page consumes again.
+    await waitForNewFrames(alice.page, 15);
     await screenshot(alice, '12-viewer-caught-up');
   });
 });

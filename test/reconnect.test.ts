@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 /** A live room with its host on node B and a signed-in viewer on node A, reached through a proxy. */
-async function scene() {
+async function scene(opts: { heardSomething?: boolean } = {}) {
   const { host, roomId } = await liveRoom(nodeB.url, 'Rae');
   const hostSocket = await connect(nodeB.url, host);
   await ok(hostSocket, 'room:join', { roomId });
@@ -38,10 +38,11 @@ async function scene() {
   const user = await devUser(nodeA.url, 'Wanderer');
   const viewer = await connect(proxy.url, user, { reconnection: true });
   await ok(viewer, 'room:join', { roomId });
-  // Recovery resumes from the last broadcast the client saw, so let it see one first.
-  const seen = nextEvent(viewer, 'chat:message');
-  await ok(hostSocket, 'chat:send', { text: 'welcome' });
-  await seen;
+  if (opts.heardSomething ?? true) {
+    const seen = nextEvent(viewer, 'chat:message');
+    await ok(hostSocket, 'chat:send', { text: 'welcome' });
+    await seen;
+  }
   return { host, roomId, hostSocket, proxy, user, viewer };
 }
 
@@ -105,6 +106,14 @@ describe.each([
     expect(await hostSees).toEqual(sent);
     expect((await ok(hostSocket, 'room:stats', {})).viewers).toBe(2);
     expect((await http(nodeA.url, 'GET', `/api/rooms/${roomId}`, null)).body.presence.viewers).toBe(2);
+  });
+
+  it('recovers even when nothing was said in the room between joining and dropping', async () => {
+    const { hostSocket, proxy, viewer } = await scene({ heardSomething: false });
+    const missed = textsUntil(viewer, 'while you were out');
+    await dropAndReturn(viewer, proxy, () => ok(hostSocket, 'chat:send', { text: 'while you were out' }).then(() => undefined), next());
+    expect(viewer.recovered).toBe(true);
+    expect(await missed).toEqual(['while you were out']);
   });
 
   it('is removed on return, with the reason, if banned while away', async () => {

@@ -216,3 +216,17 @@ describe('health', () => {
     }
   });
 });
+
+describe('product image URLs', () => {
+  it('accept http(s) and refuse other schemes', async () => {
+    const { host, roomId } = await liveRoom(stack.url, 'Ivy');
+    const add = (imageUrl: string) =>
+      http(stack.url, 'POST', `/api/rooms/${roomId}/products`, host.token, { title: 'Mug', price: 900, currency: 'EUR', imageUrl });
+    expect((await add('https://cdn.example.com/mug.png')).status).toBe(201);
+    for (const bad of ['javascript:alert(1)', 'data:image/png;base64,AAAA', 'ftp://example.com/x.png']) {
+      const res = await add(bad);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('BAD_REQUEST');
+    }
+  });
+});

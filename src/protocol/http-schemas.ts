@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { idSchema } from './live-events.js';
 
 const currency = z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'ISO 4217 code like USD');
+// Only http(s): the URL ends up in an <img src> on every viewer's screen.
+const imageUrl = z.string().trim().max(2000).url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL');
 const optionalText = (max: number) => z.string().trim().max(max).nullable().optional();
 
 export const createRoomBody = z
@@ -27,7 +29,7 @@ export const productBody = z
   .object({
     id: idSchema.optional(),
     title: z.string().trim().min(1).max(200),
-    imageUrl: z.string().trim().url().max(2000).nullable().default(null),
+    imageUrl: imageUrl.nullable().default(null),
     price: z.number().int().min(0).max(1_000_000_000),
     currency,
     merchant: optionalText(120).transform((v) => v ?? null),
@@ -38,7 +40,7 @@ export const productBody = z
 export const productPatchBody = z
   .object({
     title: z.string().trim().min(1).max(200),
-    imageUrl: z.string().trim().url().max(2000).nullable(),
+    imageUrl: imageUrl.nullable(),
     price: z.number().int().min(0).max(1_000_000_000),
     currency,
     merchant: z.string().trim().max(120).nullable(),

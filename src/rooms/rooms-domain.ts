@@ -83,6 +83,10 @@ export class RoomsDomain implements Domain, RoomMembership {
       Promise.all(this.peers.map((p) => p.snapshotPart?.(room, user, role) ?? Promise.resolve({}))),
     ]);
     for (const peer of this.peers) await peer.onJoined?.(socket, room);
+    // Connection state recovery resumes from the offset of the last broadcast a client received;
+    // a viewer who has heard nothing since joining would have none and come back as a stranger.
+    // One broadcast addressed to this socket gives it an offset from the start.
+    this.io.to(socket.id).emit('presence:update', presence);
     return Object.assign(
       { room, role, you: user, presence, hearts: totals.hearts, engagement: totals.engagement },
       ...parts,

@@ -230,3 +230,24 @@ describe('product image URLs', () => {
     }
   });
 });
+
+describe('moderators appointed or removed mid-live', () => {
+  it('start and stop receiving staff-only settings without rejoining', async () => {
+    const { host, roomId } = await liveRoom(stack.url, 'Jun');
+    const hostSocket = await connect(stack.url, host);
+    await ok(hostSocket, 'room:join', { roomId });
+    const kim = await devUser(stack.url, 'Kim');
+    const kimSocket = await connect(stack.url, kim);
+    await ok(kimSocket, 'room:join', { roomId });
+
+    expect((await http(stack.url, 'PUT', `/api/rooms/${roomId}/moderators/${kim.id}`, host.token)).status).toBe(200);
+    const staffView = nextEvent(kimSocket, 'room:settings');
+    await ok(hostSocket, 'mod:blocked-words', { words: ['spoiler'] });
+    expect((await staffView).blockedWords).toEqual(['spoiler']);
+
+    expect((await http(stack.url, 'DELETE', `/api/rooms/${roomId}/moderators/${kim.id}`, host.token)).status).toBe(200);
+    const viewerView = nextEvent(kimSocket, 'room:settings');
+    await ok(hostSocket, 'mod:blocked-words', { words: ['spoiler', 'leak'] });
+    expect((await viewerView).blockedWords).toEqual([]);
+  });
+});

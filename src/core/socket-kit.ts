@@ -24,6 +24,8 @@ import type { Logger } from './logger.js';
 export interface InterServerEvents {
   /** `room`: the ended room, told to each evicted socket before it is removed. */
   evict: (msg: { roomId: string; userId: string | null; reason: 'banned' | 'ended'; room?: Room }) => void;
+  /** A moderator was appointed or removed: move that user's connections in or out of staff. */
+  staff: (msg: { roomId: string; userId: string; isStaff: boolean }) => void;
 }
 
 export type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -53,6 +53,7 @@ export class RoomsDomain implements Domain, RoomMembership {
     );
     // Evictions requested on other nodes reach this node's sockets here.
     io.on('evict', (msg) => void this.evictLocal(msg));
+    io.on('staff', (msg) => void this.setStaffLocal(msg));
   }
 
   registerEvents(router: EventRouter): void {
@@ -130,6 +131,20 @@ export class RoomsDomain implements Domain, RoomMembership {
       if (room) socket.emit('room:status', { room });
       socket.emit('room:removed', { roomId, reason });
       await this.leave(socket).catch((err) => this.log.warn({ err }, 'evict leave failed'));
+    }
+  }
+
+  /** Appointed or removed mid-live: staff-only messages start or stop at once, on every node. */
+  async setStaff(roomId: string, userId: string, isStaff: boolean): Promise<void> {
+    const msg = { roomId, userId, isStaff };
+    this.io.serverSideEmit('staff', msg);
+    await this.setStaffLocal(msg);
+  }
+
+  private async setStaffLocal({ roomId, userId, isStaff }: Parameters<InterServerEvents['staff']>[0]): Promise<void> {
+    for (const socket of this.io.of('/').sockets.values()) {
+      if (socket.data.roomId !== roomId || socket.data.user?.id !== userId) continue;
+      await (isStaff ? socket.join(staffChannel(roomId)) : socket.leave(staffChannel(roomId)));
     }
   }
 

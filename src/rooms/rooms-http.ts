@@ -68,6 +68,7 @@ export function registerRoomRoutes(router: Router, rooms: RoomsDomain): void {
     requireRole(room, user, 'host', 'appoint moderators');
     if (userId === room.hostId) throw new AppError('BAD_REQUEST', 'the host is already in charge');
     await store.addModerator(roomId, userId);
+    await rooms.setStaff(roomId, userId, true);
     res.json({ room: await store.require(roomId) });
   });
 
@@ -77,6 +78,7 @@ export function registerRoomRoutes(router: Router, rooms: RoomsDomain): void {
     const room = await store.require(roomId);
     requireRole(room, user, 'host', 'remove moderators');
     if (!(await store.removeModerator(roomId, userId))) throw new AppError('NOT_FOUND', 'not a moderator here');
+    await rooms.setStaff(roomId, userId, false);
     res.json({ room: await store.require(roomId) });
   });
 }

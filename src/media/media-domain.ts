@@ -3,7 +3,9 @@
  * glue to the rest of the server (join snapshot, leaving, metrics). Media is node-local: a room's
  * routers live on the node its host's connection (or ingest request) reached.
  */
+import { existsSync } from 'node:fs';
 import type { Router } from 'express';
+import { workerBin } from 'mediasoup';
 import type { Role, Room } from '../protocol/index.js';
 import type { Domain, DomainDeps } from '../core/domain.js';
 import { AppError, isRedisUnavailable } from '../core/errors.js';
@@ -65,6 +67,12 @@ export class MediaDomain implements Domain {
 
   async start(): Promise<void> {
     const c = this.deps.config;
+    if (!existsSync(workerBin)) {
+      throw new Error(
+        `mediasoup worker binary not found at ${workerBin}: build it with scripts/build-mediasoup-worker.sh ` +
+          '(or set MEDIASOUP_WORKER_BIN, or run without video: MEDIA_ENABLED=false)',
+      );
+    }
     const pool = await WorkerPool.start(
       {
         workers: c.MEDIA_WORKERS,

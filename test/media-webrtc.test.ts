@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaDomain } from '../src/media/media-domain.js';
 import { closeAllSockets, connect, devUser, liveRoom, nextEvent, ok } from './helpers/clients.js';
-import { expectMediaFlowing, MediaPeer, waitUntil } from './helpers/media-peer.js';
+import { expectMediaFlowing, inboundStats, MediaPeer, waitUntil } from './helpers/media-peer.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
@@ -54,6 +54,23 @@ describe('media over WebRTC', () => {
       return s.room.bitrateIn > 0 && s.room.bitrateOut > 0 ? s : null;
     });
     expect(dashboard.room.consumers).toBe(1);
+  });
+
+  it('a simulcast camera reaches a viewer, who chooses the layer they receive', async () => {
+    const { host, roomId } = await liveRoom(stack.url, 'Sim');
+    const hostPeer = await peerIn(roomId, host);
+    const viewer = await peerIn(roomId, await devUser(stack.url, 'Lay'));
+    const producer = await hostPeer.publishCamera({ simulcast: true });
+    const { consumer, params } = await viewer.consume(producer.id);
+    expect(params.type).toBe('simulcast');
+    await expectMediaFlowing(consumer);
+
+    // The receiver's decoded frame size tells which layer the SFU forwards.
+    await waitUntil('the full 640 px layer arrives', async () => (await inboundStats(consumer)).frameWidth === 640);
+    await ok(viewer.socket, 'media:set-layers', { consumerId: consumer.id, spatialLayer: 0 });
+    await waitUntil('the 320 px layer arrives after choosing layer 0', async () => (await inboundStats(consumer)).frameWidth === 320);
+    await ok(viewer.socket, 'media:set-layers', { consumerId: consumer.id, spatialLayer: 1, temporalLayer: 0 });
+    await waitUntil('back to 640 px', async () => (await inboundStats(consumer)).frameWidth === 640);
   });
 
   it('disconnects leave no transports, producers or consumers in the router', async () => {

@@ -60,6 +60,8 @@ export interface InboundStats {
   bytesReceived: number;
   keyFramesDecoded: number;
   framesDecoded: number;
+  /** Width of the last decoded frame (0 before the first). */
+  frameWidth: number;
 }
 
 /** A mediasoup-client Device on one socket: a send and/or a receive transport. */
@@ -103,12 +105,19 @@ export class MediaPeer {
     return transport;
   }
 
-  /** Publish the synthetic camera; resolves with the producer (its id is the server's). */
-  async publishCamera(): Promise<msc.Producer> {
+  /** Publish the synthetic camera; resolves with the producer (its id is the server's).
+   * `simulcast`: two layers (half and full resolution of 640x480). */
+  async publishCamera(opts: { simulcast?: boolean } = {}): Promise<msc.Producer> {
     const transport = this.sendTransport ?? (await this.createTransport('send'));
-    const camera = syntheticCamera();
+    const camera = opts.simulcast ? syntheticCamera(640, 480) : syntheticCamera();
     this.cleanups.push(() => camera.stop());
-    return transport.produce({ track: camera.track as never, appData: { source: 'camera' } });
+    const encodings = opts.simulcast
+      ? [
+          { rid: 'r0', scaleResolutionDownBy: 2, maxBitrate: 150_000 },
+          { rid: 'r1', scaleResolutionDownBy: 1, maxBitrate: 500_000 },
+        ]
+      : undefined;
+    return transport.produce({ track: camera.track as never, appData: { source: 'camera' }, ...(encodings ? { encodings } : {}) });
   }
 
   /** Ask the server for a paused consumer, wire it up, then resume it (the documented order). */
@@ -151,13 +160,14 @@ export async function inboundStats(consumer: msc.Consumer): Promise<InboundStats
   if (!transport) throw new Error('consumer was not created by MediaPeer.consume');
   const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
   const report = await transport.getStats();
-  const total: InboundStats = { packetsReceived: 0, bytesReceived: 0, keyFramesDecoded: 0, framesDecoded: 0 };
+  const total: InboundStats = { packetsReceived: 0, bytesReceived: 0, keyFramesDecoded: 0, framesDecoded: 0, frameWidth: 0 };
   report.forEach((s: Record<string, unknown>) => {
     if (s.type !== 'inbound-rtp' || s.ssrc !== ssrc) return;
     total.packetsReceived += Number(s.packetsReceived ?? 0);
     total.bytesReceived += Number(s.bytesReceived ?? 0);
     total.keyFramesDecoded += Number(s.keyFramesDecoded ?? 0);
     total.framesDecoded += Number(s.framesDecoded ?? 0);
+    total.frameWidth = Number(s.frameWidth ?? 0);
   });
   return total;
 }

@@ -82,6 +82,7 @@ function openStudio(session: Session, roomId: string): void {
     setStat('peak', snap.presence.peak);
     setStat('hearts', snap.hearts);
     setStat('engagement', snap.engagement);
+    refreshStats(); // the rest (chat count, sales figures) is not in the snapshot
   };
 
   const setRoom = (r: Room) => {
@@ -214,7 +215,7 @@ function openStudio(session: Session, roomId: string): void {
     sales.setBag(bag);
   });
   s.on('room:status', ({ room: r }) => setRoom(r));
-  setInterval(() => {
+  const refreshStats = () => {
     if (!client.connected || !room) return;
     client
       .request('room:stats', {})
@@ -227,7 +228,8 @@ function openStudio(session: Session, roomId: string): void {
       })
       .catch(() => {}); // the next tick tries again; a dashboard gap is not worth a toast
     sales.pollFigures().catch(() => {});
-  }, STATS_POLL_MS);
+  };
+  setInterval(refreshStats, STATS_POLL_MS);
 
   client.join(roomId).catch((err: Error) => toast(`Could not open the room: ${err.message}`, 'error', 10_000));
 }

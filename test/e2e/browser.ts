@@ -61,9 +61,9 @@ export async function newActor(browser: Browser, baseURL: string, name: string, 
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(`${name}: ${err.message}`));
   page.on('console', (msg) => {
-    // A socket failing while the network is down is expected (the reconnect test asserts it
-    // through the UI); any other error, a failed request included, is a page bug.
-    if (msg.type() !== 'error' || /WebSocket connection to .* failed/.test(msg.text())) return;
+    // Failing while the network is down is expected (the reconnect test asserts it through the
+    // UI); any other error, a failed request included, is a page bug.
+    if (msg.type() !== 'error' || /WebSocket connection to .* failed|ERR_INTERNET_DISCONNECTED/.test(msg.text())) return;
     errors.push(`${name} console: ${msg.text()}`);
   });
   return { name, context, page, errors };

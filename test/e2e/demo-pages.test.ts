@@ -205,6 +205,10 @@ describe('demo pages in Chromium', () => {
     await bobBeanie.getByRole('button', { name: 'Reserve' }).click();
     await alice.page.getByText('Sold out: Wool beanie').waitFor();
     await hasText(alice.page.getByTestId('sale-panel').locator('article', { hasText: 'Wool beanie' }).getByTestId('sale-countdown'), 'Sold out');
+
+    // The host stops the scarf sale: viewers see it end.
+    await hp.getByRole('button', { name: 'Stop the flash sale of Silk scarf' }).click();
+    await hasText(aliceSale.getByTestId('sale-countdown'), 'Ended — 2 sold');
   });
 
   it('a moderator deletes a message for everyone and bans a viewer, with an audit trail', async () => {
@@ -221,6 +225,14 @@ describe('demo pages in Chromium', () => {
     await bob.page.getByLabel('Message', { exact: true }).press('Enter');
     for (const a of [alice, host, maya]) await a.page.getByTestId('chat-list').getByText('cheap scarves at spam.example').waitFor();
     await screenshot(maya, '08-moderator-console');
+
+    // Blocked words set in the console apply to the next message.
+    await maya.page.getByRole('textbox', { name: /Blocked words/ }).fill('spam.example, fake');
+    await maya.page.getByRole('button', { name: 'Save blocked words' }).click();
+    await maya.page.getByTestId('audit-log').locator('li[data-action="blocked-words"]').waitFor();
+    await alice.page.getByLabel('Message', { exact: true }).fill('is this FAKE?');
+    await alice.page.getByLabel('Message', { exact: true }).press('Enter');
+    await alice.page.getByText('message contains a blocked word: "fake"').waitFor();
 
     await maya.page.getByRole('button', { name: 'Delete message from Bob' }).click();
     for (const a of [alice, host, maya, bob]) {
@@ -263,5 +275,38 @@ describe('demo pages in Chromium', () => {
     // The server closed the viewer's media with the old connection; the page consumes again.
     await waitForNewFrames(alice.page, 15);
     await screenshot(alice, '12-viewer-caught-up');
+  });
+
+  it('every page fits a phone screen and labels every form control', async () => {
+    const pages: [Actor, string][] = [
+      [host, `/host.html?room=${roomId}`],
+      [maya, `/moderator.html?room=${roomId}`],
+      [alice, `/viewer.html?room=${roomId}`],
+      [alice, '/'],
+    ];
+    for (const [actor, path] of pages) {
+      await actor.page.setViewportSize(PHONE);
+      await actor.page.goto(path);
+      await actor.page.getByTestId('me').waitFor();
+      if (path !== '/') await actor.page.getByTestId('chat-list').waitFor();
+      else await actor.page.locator('#rooms li').first().waitFor();
+      const problems = (await actor.page.evaluate(`(() => {
+        const out = [];
+        const doc = document.documentElement;
+        if (doc.scrollWidth > doc.clientWidth + 1) out.push('scrolls sideways: ' + doc.scrollWidth + ' > ' + doc.clientWidth);
+        for (const el of document.querySelectorAll('input, select, textarea, button')) {
+          if (el.closest('[hidden]') || el.type === 'hidden') continue;
+          const named = (el.labels && el.labels.length) || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' && el.textContent.trim());
+          if (!named) out.push('no label: ' + el.outerHTML.slice(0, 80));
+        }
+        return out;
+      })()`)) as string[];
+      expect(problems, `${actor.name} ${path}`).toEqual([]);
+      // A reopened studio shows the figures so far at once, not after the first poll.
+      if (actor === host) await hasText(host.page.locator('#stat-orders'), /^1$/);
+      await screenshot(actor, `phone-${path === '/' ? 'home' : path.slice(1, path.indexOf('.'))}`);
+    }
+    // The host page reopened the live room: it offers to start the camera again.
+    await host.page.getByRole('button', { name: 'Start camera' }).waitFor();
   });
 });

@@ -4,9 +4,10 @@
  * and a viewer whose network drops reconnects and catches up. Each step waits on DOM state.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { buildDemo, DESKTOP, launchChromium, newActor, PHONE, screenshot, signIn, type Actor } from './browser.js';
+import { addProduct, hasText, heartByKeyboard, waitForFrames, waitForNewFrames } from './page-probes.js';
 
 let stack: Stack;
 let demo: Awaited<ReturnType<typeof buildDemo>>;
@@ -40,50 +41,6 @@ afterEach(() => {
   const errors = [host, alice, bob, maya].flatMap((a) => a?.errors.splice(0) ?? []);
   expect(errors).toEqual([]);
 });
-
-/** Wait until this element's text matches. */
-const hasText = (locator: Locator, text: string | RegExp) => locator.filter({ hasText: text }).first().waitFor();
-
-interface Playback {
-  time: number;
-  frames: number;
-  width: number;
-}
-
-/** Waits until the viewer's <video> has decoded at least `frames` frames. */
-async function waitForFrames(page: Page, frames: number): Promise<Playback> {
-  // A string, evaluated in the page: this project's tsconfig has no DOM types.
-  const probe = `(() => {
-    const v = document.querySelector('#video');
-    if (!v || v.paused || v.readyState < 2) return null;
-    const q = v.getVideoPlaybackQuality();
-    const decoded = q.totalVideoFrames - q.droppedVideoFrames;
-    return decoded >= ${frames} ? { time: v.currentTime, frames: decoded, width: v.videoWidth } : null;
-  })()`;
-  const handle = await page.waitForFunction(probe, undefined, { timeout: 20_000 });
-  return (await handle.jsonValue()) as Playback;
-}
-
-/** Counts frames the viewer's <video> presents from now on (requestVideoFrameCallback), and
- * waits for `frames` of them: proof that fresh video arrives, whatever happened before. */
-async function waitForNewFrames(page: Page, frames: number): Promise<void> {
-  await page.evaluate(`(() => {
-    const v = document.querySelector('#video');
-    const counter = { n: 0 };
-    window.__newFrames = counter;
-    const tick = () => { counter.n++; v.requestVideoFrameCallback(tick); };
-    v.requestVideoFrameCallback(tick);
-  })()`);
-  await page.waitForFunction(`window.__newFrames.n >= ${frames} && document.querySelector('#video').dataset.state === 'playing'`, undefined, { timeout: 20_000 });
-}
-
-async function addProduct(page: Page, title: string, price: string, brand: string) {
-  await page.getByLabel('Name', { exact: true }).fill(title);
-  await page.getByLabel('Price', { exact: true }).fill(price);
-  await page.getByLabel('Brand').fill(brand);
-  await page.getByRole('button', { name: 'Add product' }).click();
-  await page.getByTestId('products').getByText(title).waitFor();
-}
 
 describe('demo pages in Chromium', () => {
   it('host signs in, creates a room, adds products and goes live; a viewer finds it', async () => {
@@ -304,6 +261,7 @@ describe('demo pages in Chromium', () => {
       expect(problems, `${actor.name} ${path}`).toEqual([]);
       // A reopened studio shows the figures so far at once, not after the first poll.
       if (actor === host) await hasText(host.page.locator('#stat-orders'), /^1$/);
+      if (path.startsWith('/viewer')) await heartByKeyboard(actor.page);
       await screenshot(actor, `phone-${path === '/' ? 'home' : path.slice(1, path.indexOf('.'))}`);
     }
     // The host page reopened the live room: it offers to start the camera again.

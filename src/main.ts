@@ -17,7 +17,10 @@ async function main(): Promise<void> {
     redisUrl = embedded.url;
     log.info({ url: redisUrl, dir: config.REDIS_DATA_DIR }, 'started embedded redis-server');
   }
-  const server = await startServer(config, redisUrl, log);
+  const server = await startServer(config, redisUrl, log).catch(async (err: unknown) => {
+    await embedded?.stop(); // never leave the embedded redis-server orphaned
+    throw err;
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

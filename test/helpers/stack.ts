@@ -41,9 +41,16 @@ export interface Stack {
 export async function startStack(opts: { nodes?: number; config?: Partial<Record<keyof Config, string>> } = {}): Promise<Stack> {
   const redis = await startEmbeddedRedis({ persist: false });
   const servers: RunningServer[] = [];
-  for (let i = 0; i < (opts.nodes ?? 1); i++) {
-    const config = testConfig(opts.config);
-    servers.push(await startServer(config, redis.url, createLogger(config.LOG_LEVEL)));
+  try {
+    for (let i = 0; i < (opts.nodes ?? 1); i++) {
+      const config = testConfig(opts.config);
+      servers.push(await startServer(config, redis.url, createLogger(config.LOG_LEVEL)));
+    }
+  } catch (err) {
+    // Don't leave a redis-server orphaned when a server fails to start.
+    for (const s of servers) await s.close().catch(() => undefined);
+    await redis.stop();
+    throw err;
   }
   return {
     redis,

@@ -31,6 +31,8 @@ const env = z
     BUYERS: z.coerce.number().int().min(1).max(50_000).default(5000),
     UNITS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
     CONNECT_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
+    /** Unmeasured rushes on their own sales first, so the measured one runs on warm code. */
+    WARMUP_ROUNDS: z.coerce.number().int().min(0).max(10).default(1),
     /** redis-benchmark connections (-c) and repetitions (median taken). */
     BASELINE_CLIENTS: z.coerce.number().int().min(1).max(1000).default(50),
     BASELINE_RUNS: z.coerce.number().int().min(1).max(20).default(3),
@@ -128,6 +130,42 @@ interface OursResult {
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
 
+/** Starts a sale of UNITS units and waits until its announcement reached every buyer. */
+async function startSale(host: Buyer, crowd: Buyer[], productId: string): Promise<string> {
+  const announced = Promise.all(crowd.map((s) => new Promise<void>((ok) => s.once('sale:started', () => ok()))));
+  const started = await host.emitWithAck('sale:start', { productId, price: 1999, quantity: env.UNITS, perUserLimit: 1, durationSec: 600 });
+  if (!started.ok) throw new Error(`sale:start failed: ${started.error.message}`);
+  await announced;
+  return started.data.id;
+}
+
+/** Every buyer taps once, all in the same tick; resolves when every tap is answered. */
+async function rush(crowd: Buyer[], saleId: string) {
+  const latencies = new Array<number>(crowd.length);
+  const refusals: Partial<Record<ErrorCode, number>> = {};
+  let heldUnits = 0;
+  let lastAck = 0;
+  const first = performance.now();
+  await new Promise<void>((done, fail) => {
+    let pending = crowd.length;
+    const timer = setTimeout(() => fail(new Error(`${pending} reserves unanswered after ${BURST_TIMEOUT_MS} ms`)), BURST_TIMEOUT_MS);
+    crowd.forEach((socket, i) => {
+      const sentAt = performance.now();
+      socket.emit('sale:reserve', { saleId, qty: 1, requestId: randomUUID() }, (res) => {
+        lastAck = performance.now();
+        latencies[i] = lastAck - sentAt;
+        if (res.ok) heldUnits += res.data.qty;
+        else refusals[res.error.code] = (refusals[res.error.code] ?? 0) + 1;
+        if (--pending === 0) {
+          clearTimeout(timer);
+          done();
+        }
+      });
+    });
+  });
+  return { latencies, heldUnits, refusals, first, lastAck };
+}
+
 async function runOurs(): Promise<OursResult> {
   const child = await startChild();
   const buyers: Buyer[] = [];
@@ -151,38 +189,18 @@ async function runOurs(): Promise<OursResult> {
     const crowd = buyers.slice(1);
     log(`  ${env.BUYERS} buyers connected and joined in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-    // Start the sale and let its announcement reach every buyer before anyone taps.
-    const announced = Promise.all(crowd.map((s) => new Promise<void>((ok) => s.once('sale:started', () => ok()))));
-    const started = await host.emitWithAck('sale:start', { productId: product.id, price: 1999, quantity: env.UNITS, perUserLimit: 1, durationSec: 600 });
-    if (!started.ok) throw new Error(`sale:start failed: ${started.error.message}`);
-    const saleId = started.data.id;
-    await announced;
+    // Warm-up rushes on sales of their own, so the measured one does not run on cold (unoptimised) code.
+    for (let round = 0; round < env.WARMUP_ROUNDS; round++) {
+      const warm = await startSale(host, crowd, product.id);
+      await rush(crowd, warm);
+      await host.emitWithAck('sale:stop', { saleId: warm });
+    }
+    if (env.WARMUP_ROUNDS > 0) log(`  ${env.WARMUP_ROUNDS} warm-up rush(es) done`);
 
-    // Everyone taps at once.
-    const latencies = new Array<number>(crowd.length);
-    const refusals: Partial<Record<ErrorCode, number>> = {};
-    let heldUnits = 0;
-    let lastAck = 0;
+    const saleId = await startSale(host, crowd, product.id);
     child.send({ type: 'usage-start' });
     const clientCpu = process.cpuUsage();
-    const first = performance.now();
-    await new Promise<void>((done, fail) => {
-      let pending = crowd.length;
-      const timer = setTimeout(() => fail(new Error(`${pending} reserves unanswered after ${BURST_TIMEOUT_MS} ms`)), BURST_TIMEOUT_MS);
-      crowd.forEach((socket, i) => {
-        const sentAt = performance.now();
-        socket.emit('sale:reserve', { saleId, qty: 1, requestId: randomUUID() }, (res) => {
-          lastAck = performance.now();
-          latencies[i] = lastAck - sentAt;
-          if (res.ok) heldUnits += res.data.qty;
-          else refusals[res.error.code] = (refusals[res.error.code] ?? 0) + 1;
-          if (--pending === 0) {
-            clearTimeout(timer);
-            done();
-          }
-        });
-      });
-    });
+    const { latencies, heldUnits, refusals, first, lastAck } = await rush(crowd, saleId);
     const burstMs = lastAck - first;
     const cpu = process.cpuUsage(clientCpu);
     const usage = await child.usage();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup shared by the demo run, the test run, CI and the Dockerfile:
-# Node 24, system packages (when root), npm dependencies. Each step is skipped when done.
+# Node 24, system packages (when root), npm dependencies, the mediasoup worker built from
+# source. Each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/node24.sh
@@ -31,3 +32,8 @@ if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_m
   npm ci --ignore-scripts --no-audit --no-fund >&2
   cp package-lock.json node_modules/.lc-lock-stamp
 fi
+
+# The mediasoup worker, built from the npm package's own sources against Debian's libraries and
+# cached outside the clone (keyed by mediasoup version + OS release): minutes the first time,
+# instant after. See scripts/build-mediasoup-worker.sh.
+bash scripts/build-mediasoup-worker.sh >/dev/null

@@ -37,7 +37,10 @@ async function scene(opts: { heardSomething?: boolean } = {}) {
   proxies.push(proxy);
   const user = await devUser(nodeA.url, 'Wanderer');
   const viewer = await connect(proxy.url, user, { reconnection: true });
+  // Join sends the joiner a presence broadcast so it holds a recovery offset from the start.
+  const joinBroadcast = nextEvent(viewer, 'presence:update');
   await ok(viewer, 'room:join', { roomId });
+  await joinBroadcast;
   if (opts.heardSomething ?? true) {
     const seen = nextEvent(viewer, 'chat:message');
     await ok(hostSocket, 'chat:send', { text: 'welcome' });

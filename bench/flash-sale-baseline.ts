@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { startEmbeddedRedis } from '../src/core/embedded-redis.js';
-import { saleKeys } from '../src/commerce/sales/sale-keys.js';
+import { saleKeys, saleRateLimitKey } from '../src/commerce/sales/sale-keys.js';
 import { SWEEP_BATCH } from '../src/commerce/sales/sale-model.js';
 import { RESERVE_SCRIPT } from '../src/commerce/sales/sale-scripts.js';
 import { SaleStore } from '../src/commerce/sales/sale-store.js';
@@ -66,7 +66,7 @@ export async function runRedisBaseline(opts: { requests: number; units: number; 
       const args = [
         '-h', '127.0.0.1', '-p', String(server.port), '-c', String(opts.clients), '-n', String(opts.requests),
         '-r', '2000000000', '--csv',
-        'EVALSHA', sha, '7', k.sale, k.holds, k.quota, k.heldBy, k.expiries, k.requests, k.rateLimit(user),
+        'EVALSHA', sha, '7', k.sale, k.holds, k.quota, k.heldBy, k.expiries, k.requests, saleRateLimitKey(k, user),
         user, 'req-__rand_int__', '1', `${sale.id}.h__rand_int__`, '', String(config.SALE_RESERVE_RATE_PER_SEC), '1000', String(SWEEP_BATCH),
       ];
       const r = await runBenchmark(bin, args);

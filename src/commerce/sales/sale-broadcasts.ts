@@ -3,6 +3,11 @@
  * 200 ms per sale (ClusterThrottle), because thousands of reserves a second must not become
  * thousands of broadcasts to thousands of viewers; sold-out, start and end go out at once.
  * Staff get the live figures at most once a second.
+ *
+ * Every frame is a write to every viewer's socket, the largest cost of a rush, so frames are
+ * also trailing-edge (the first change waits one interval, and the frame then carries the
+ * rush's stock rather than a number stale a millisecond later) and skipped when they would
+ * only repeat what the room was last told (STOCK_FRAME_SCRIPT).
  */
 import type { Redis } from 'ioredis';
 import type { FlashSale, SaleEndReason } from '../../protocol/index.js';
@@ -20,13 +25,15 @@ export const STATS_BROADCAST_MS = 1000;
 export class SaleBroadcasts {
   private readonly stock: ClusterThrottle;
   private readonly stats: ClusterThrottle;
+  /** Sales with a change waiting out its first interval on this node. */
+  private readonly delayed = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly io: LiveServer,
     redis: Redis,
-    store: SaleStore,
+    private readonly store: SaleStore,
     queries: SaleQueries,
-    log: Logger,
+    private readonly log: Logger,
   ) {
     this.stock = new ClusterThrottle(
       redis,
@@ -37,7 +44,7 @@ export class SaleBroadcasts {
       STOCK_BROADCAST_MS,
       async (ref) => {
         const { roomId, saleId } = parseSaleRef(ref)!;
-        const stock = await store.stock(roomId, saleId);
+        const stock = await store.stockFrame(roomId, saleId);
         if (stock) io.to(roomChannel(roomId)).emit('sale:stock', stock);
       },
       log,
@@ -54,7 +61,14 @@ export class SaleBroadcasts {
   }
 
   stockChanged(roomId: string, saleId: string): void {
-    this.stock.mark(saleRef(roomId, saleId));
+    const ref = saleRef(roomId, saleId);
+    if (this.delayed.has(ref)) return;
+    const timer = setTimeout(() => {
+      this.delayed.delete(ref);
+      this.stock.mark(ref);
+    }, STOCK_BROADCAST_MS);
+    timer.unref();
+    this.delayed.set(ref, timer);
   }
 
   statsChanged(roomId: string): void {
@@ -64,7 +78,7 @@ export class SaleBroadcasts {
   /** The last available unit was just taken: tell the room now, not at the next stock frame. */
   soldOut(roomId: string, saleId: string): void {
     this.io.to(roomChannel(roomId)).emit('sale:sold-out', { saleId });
-    this.stockChanged(roomId, saleId);
+    this.store.recordSoldOutFrame(roomId, saleId).catch((err: unknown) => this.log.warn({ err }, 'recording the sold-out frame failed'));
   }
 
   started(sale: FlashSale, serverTime: number): void {
@@ -90,6 +104,8 @@ export class SaleBroadcasts {
   }
 
   close(): void {
+    for (const timer of this.delayed.values()) clearTimeout(timer);
+    this.delayed.clear();
     this.stock.close();
     this.stats.close();
   }

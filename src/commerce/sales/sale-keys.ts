@@ -36,24 +36,49 @@ export const roomSalesKeys = (roomId: string) => ({
   buyers: roomKey(roomId, 'sales:buyers'),
 });
 
-export const saleKeys = (roomId: string, saleId: string) => {
-  const base = roomKey(roomId, `sale:${saleId}`);
-  return {
-    /** Hash: the sale's definition and its counters (available, held, sold, orders, gmv...). */
-    sale: base,
-    /** Hash holdId → `state|userId|qty|expiresAt|orderId|at`; kept after the hold ends. */
-    holds: `${base}:holds`,
-    /** Hash userId → units held + bought, checked against the per-user limit. */
-    quota: `${base}:quota`,
-    /** Sorted set of `userId|holdId` (all score 0) for a user's holds by lexical range. */
-    heldBy: `${base}:held-by`,
-    /** Sorted set holdId → expiresAt of the holds still held. */
-    expiries: `${base}:expiries`,
-    /** Hash `r|userId|requestId` / `c|userId|requestId` → first answer. */
-    requests: `${base}:requests`,
-    /** Hash userId → units bought. */
-    bought: `${base}:bought`,
-    rateLimit: (userId: string) => `${base}:rl:${userId}`,
-  };
-};
-export type SaleKeys = ReturnType<typeof saleKeys>;
+export interface SaleKeys {
+  /** Hash: the sale's definition and its counters (available, held, sold, orders, gmv...). */
+  sale: string;
+  /** Hash holdId → `state|userId|qty|expiresAt|orderId|at`; kept after the hold ends. */
+  holds: string;
+  /** Hash userId → units held + bought, checked against the per-user limit. */
+  quota: string;
+  /** Sorted set of `userId|holdId` (all score 0) for a user's holds by lexical range. */
+  heldBy: string;
+  /** Sorted set holdId → expiresAt of the holds still held. */
+  expiries: string;
+  /** Hash `r|userId|requestId` / `c|userId|requestId` → first answer. */
+  requests: string;
+  /** Hash userId → units bought. */
+  bought: string;
+  /** Hash: the available/sold the room was last told (sale:stock or sale:sold-out). */
+  frame: string;
+}
+
+const cache = new Map<string, SaleKeys>();
+const CACHE_MAX = 10_000;
+
+/** A sale's keys. Cached: the reserve path asks for them thousands of times a second. */
+export function saleKeys(roomId: string, saleId: string): SaleKeys {
+  const ref = saleRef(roomId, saleId);
+  let keys = cache.get(ref);
+  if (!keys) {
+    const base = roomKey(roomId, `sale:${saleId}`);
+    keys = {
+      sale: base,
+      holds: `${base}:holds`,
+      quota: `${base}:quota`,
+      heldBy: `${base}:held-by`,
+      expiries: `${base}:expiries`,
+      requests: `${base}:requests`,
+      bought: `${base}:bought`,
+      frame: `${base}:frame`,
+    };
+    if (cache.size >= CACHE_MAX) cache.clear();
+    cache.set(ref, keys);
+  }
+  return keys;
+}
+
+/** Per user per sale, for the reserve rate limit. */
+export const saleRateLimitKey = (k: SaleKeys, userId: string): string => `${k.sale}:rl:${userId}`;

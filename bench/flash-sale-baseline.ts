@@ -51,10 +51,11 @@ export async function runRedisBaseline(opts: { requests: number; units: number; 
   const bin = findRedisBenchmark();
   const server = await startEmbeddedRedis({ persist: false });
   const redis = new Redis(server.url);
+  let store: SaleStore | undefined;
   try {
     // The server's own settings: the rate-limit argument is part of "the same script call".
     const config = loadConfig({}, { JWT_SECRET: 'baseline-only-not-a-secret' });
-    const store = new SaleStore(redis, { reservesPerSecond: config.SALE_RESERVE_RATE_PER_SEC, ordersGroup: config.SALE_ORDERS_GROUP });
+    store = new SaleStore(redis, { reservesPerSecond: config.SALE_RESERVE_RATE_PER_SEC, ordersGroup: config.SALE_ORDERS_GROUP });
     const sha = (await redis.script('LOAD', RESERVE_SCRIPT)) as string;
     const results: { rps: number; p50: number; p99: number; held: number }[] = [];
     for (let run = 0; run < opts.runs; run++) {
@@ -66,8 +67,9 @@ export async function runRedisBaseline(opts: { requests: number; units: number; 
       const args = [
         '-h', '127.0.0.1', '-p', String(server.port), '-c', String(opts.clients), '-n', String(opts.requests),
         '-r', '2000000000', '--csv',
+        // One reservation per call (a batch of one): see RESERVE_SCRIPT for the argument layout.
         'EVALSHA', sha, '7', k.sale, k.holds, k.quota, k.heldBy, k.expiries, k.requests, saleRateLimitKey(k, user),
-        user, 'req-__rand_int__', '1', `${sale.id}.h__rand_int__`, '', String(config.SALE_RESERVE_RATE_PER_SEC), '1000', String(SWEEP_BATCH),
+        '', String(config.SALE_RESERVE_RATE_PER_SEC), '1000', String(SWEEP_BATCH), user, 'req-__rand_int__', '1', `${sale.id}.h__rand_int__`,
       ];
       const r = await runBenchmark(bin, args);
       // Proof the script really ran (a NOSCRIPT or argument error would leave the sale untouched).

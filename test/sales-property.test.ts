@@ -28,6 +28,7 @@ beforeAll(async () => {
   queries = new SaleQueries(redis, () => clock);
 });
 afterAll(async () => {
+  store.close();
   redis.disconnect();
   await server.stop();
 });
@@ -113,42 +114,63 @@ async function expectConsistent(m: Model): Promise<void> {
   });
 }
 
-const reserve = (user: string, qty: number, req: number): Cmd => ({
+type Tap = [user: string, qty: number, req: number];
+
+/** What the model expects of one tap, given the store's answer to it; updates the model. */
+function expectReserve(m: Model, [user, qty, req]: Tap, answer: unknown, fresh: boolean): void {
+  const key = `r|${user}|${req}`;
+  if (m.answers.has(key)) {
+    expect(fresh).toBe(false);
+    expect(answer).toEqual(m.answers.get(key));
+    seen.add('reserve:replay');
+    return;
+  }
+  expect(fresh).toBe(true);
+  outcome('reserve', answer);
+  const code =
+    clock < m.startsAt ? 'SALE_NOT_STARTED'
+    : clock >= m.endsAt ? 'SALE_ENDED'
+    : (m.quota.get(user) ?? 0) + qty > m.limit ? 'LIMIT_EXCEEDED'
+    : m.available < qty ? 'SOLD_OUT'
+    : null;
+  if (code) {
+    expect(answer).toEqual({ ok: false, code, available: m.available });
+  } else {
+    expect(answer).toMatchObject({ ok: true, qty, expiresAt: clock + HOLD_MS, remaining: m.available - qty });
+    const holdId = (answer as { holdId: string }).holdId;
+    expect(m.holds.has(holdId)).toBe(false);
+    m.holds.set(holdId, { user, qty, exp: clock + HOLD_MS, state: 'held' });
+    m.holdIds.push(holdId);
+    m.available -= qty;
+    m.held += qty;
+    m.quota.set(user, (m.quota.get(user) ?? 0) + qty);
+  }
+  m.answers.set(key, answer);
+}
+
+const reserve = (tap: Tap): Cmd => ({
   check: () => true,
   async run(m) {
-    const key = `r|${user}|${req}`;
+    const [user, qty, req] = tap;
     const { answer, fresh } = await store.reserve(ROOM, m.saleId, user, qty, `request-${req}`);
-    if (m.answers.has(key)) {
-      expect(fresh).toBe(false);
-      expect(answer).toEqual(m.answers.get(key));
-      seen.add('reserve:replay');
-    } else {
-      expect(fresh).toBe(true);
-      outcome('reserve', answer);
-      m.sweepDue(clock);
-      const code =
-        clock < m.startsAt ? 'SALE_NOT_STARTED'
-        : clock >= m.endsAt ? 'SALE_ENDED'
-        : (m.quota.get(user) ?? 0) + qty > m.limit ? 'LIMIT_EXCEEDED'
-        : m.available < qty ? 'SOLD_OUT'
-        : null;
-      if (code) {
-        expect(answer).toEqual({ ok: false, code, available: m.available });
-      } else {
-        expect(answer).toMatchObject({ ok: true, qty, expiresAt: clock + HOLD_MS, remaining: m.available - qty });
-        const holdId = (answer as { holdId: string }).holdId;
-        expect(m.holds.has(holdId)).toBe(false);
-        m.holds.set(holdId, { user, qty, exp: clock + HOLD_MS, state: 'held' });
-        m.holdIds.push(holdId);
-        m.available -= qty;
-        m.held += qty;
-        m.quota.set(user, (m.quota.get(user) ?? 0) + qty);
-      }
-      m.answers.set(key, answer);
-    }
+    m.sweepDue(clock);
+    expectReserve(m, tap, answer, fresh);
     await expectConsistent(m);
   },
-  toString: () => `reserve(${user}, ${qty}, req${req})`,
+  toString: () => `reserve(${tap.join(', ')})`,
+});
+
+/** Taps sent together: the store decides them in one batch, in the order they were sent. */
+const burst = (taps: Tap[]): Cmd => ({
+  check: () => true,
+  async run(m) {
+    const results = await Promise.all(taps.map(([user, qty, req]) => store.reserve(ROOM, m.saleId, user, qty, `request-${req}`)));
+    m.sweepDue(clock);
+    results.forEach(({ answer, fresh }, i) => expectReserve(m, taps[i]!, answer, fresh));
+    if (taps.length > 1) seen.add('reserve:burst');
+    await expectConsistent(m);
+  },
+  toString: () => `burst(${taps.map((t) => t.join(' ')).join('; ')})`,
 });
 
 const checkout = (holdIndex: number, userIndex: number, req: number): Cmd => ({
@@ -261,9 +283,11 @@ const stop = (): Cmd => ({
 });
 
 const user = fc.constantFrom(...USERS);
+const tap = fc.tuple(user, fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 12 }));
 const commands = [
-  fc.tuple(user, fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 12 })).map(([u, q, r]) => reserve(u, q, r)),
-  fc.tuple(user, fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 12 })).map(([u, q, r]) => reserve(u, q, r)),
+  tap.map(reserve),
+  tap.map(reserve),
+  fc.array(tap, { minLength: 2, maxLength: 8 }).map(burst),
   fc.tuple(fc.nat(50), fc.nat(6), fc.integer({ min: 100, max: 112 })).map(([h, u, r]) => checkout(h, u, r)),
   fc.tuple(fc.nat(50), fc.nat(6)).map(([h, u]) => release(h, u)),
   fc.integer({ min: 1, max: 12_000 }).map(advance),
@@ -290,7 +314,7 @@ describe('flash sale scripts against a model', () => {
       { numRuns: 150 },
     );
     for (const label of [
-      'reserve:ok', 'reserve:replay', 'reserve:SOLD_OUT', 'reserve:LIMIT_EXCEEDED', 'reserve:SALE_NOT_STARTED', 'reserve:SALE_ENDED',
+      'reserve:ok', 'reserve:replay', 'reserve:burst', 'reserve:SOLD_OUT', 'reserve:LIMIT_EXCEEDED', 'reserve:SALE_NOT_STARTED', 'reserve:SALE_ENDED',
       'checkout:ok', 'checkout:replay', 'checkout:same-order', 'checkout:HOLD_EXPIRED', 'checkout:NOT_FOUND',
       'release:ok', 'release:CONFLICT', 'release:HOLD_EXPIRED', 'sweep:returned',
     ]) {

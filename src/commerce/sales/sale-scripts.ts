@@ -76,39 +76,65 @@ redis.call('ZADD', KEYS[7], int(now), ARGV[5])
 return {'OK', int(startsAt), int(endsAt)}
 `;
 
-// KEYS: 1-5, 6 requests, 7 rate-limit. ARGV: userId, requestId, qty, holdId, now, rlMax,
-// rlWindowMs, sweepBatch. Answer: OK|holdId|qty|expiresAt|remaining or ERR|CODE|available.
+// Reserve for a batch of N requests of one sale, decided one after the other in order, exactly as
+// N separate calls would (the server batches the requests that arrive in the same event-loop
+// turn; redis-benchmark's baseline sends N = 1).
+// KEYS: 1-5, 6 requests, then one rate-limit key per request (6 + i).
+// ARGV: now, rlMax, rlWindowMs, sweepBatch, then per request i: userId, requestId, qty, holdId
+// (at 5 + 4(i-1)). → {unitsSwept, kind1, answer1, kind2, answer2, ...} where kind is NEW, REPLAY,
+// or ERR (answer = NOT_FOUND or RATE_LIMITED, nothing recorded).
+// Answer: OK|holdId|qty|expiresAt|remaining or ERR|CODE|available.
 export const RESERVE_SCRIPT = `${PRELUDE}
-local user, qty = ARGV[1], tonumber(ARGV[3])
-local reqField = 'r|' .. user .. '|' .. ARGV[2]
-local first = redis.call('HGET', KEYS[6], reqField)
-if first then return {'REPLAY', first, 0} end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND'} end
-local rlKey, rlMax, rlWindowMs = KEYS[7], tonumber(ARGV[6]), tonumber(ARGV[7])
+local function rateLimited(rlKey, rlMax, rlWindowMs)
 ${RATE_LIMIT_LUA}
-local now = clock(ARGV[5])
+  return nil
+end
+local n = (#ARGV - 4) / 4
+local out = {0}
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  for i = 1, n do out[#out + 1] = 'ERR'; out[#out + 1] = 'NOT_FOUND' end
+  return out
+end
+local now = clock(ARGV[1])
+local rlMax, rlWindowMs = tonumber(ARGV[2]), tonumber(ARGV[3])
 -- Holds past their time go back first, so a unit in an expired hold is never refused.
-local swept = sweepDue(now, tonumber(ARGV[8]))
+out[1] = sweepDue(now, tonumber(ARGV[4]))
 local s = redis.call('HMGET', KEYS[1], 'startsAt', 'endsAt', 'available', 'limit', 'holdMs')
-local available = tonumber(s[3])
-local function answer(text)
-  redis.call('HSET', KEYS[6], reqField, text)
-  return {'NEW', text, swept}
+local startsAt, endsAt, available, limit = tonumber(s[1]), tonumber(s[2]), tonumber(s[3]), tonumber(s[4])
+local expiresAt = now + tonumber(s[5])
+local taken = 0
+for i = 1, n do
+  local a = 5 + 4 * (i - 1)
+  local user, qty, holdId = ARGV[a], tonumber(ARGV[a + 2]), ARGV[a + 3]
+  local reqField = 'r|' .. user .. '|' .. ARGV[a + 1]
+  local first = redis.call('HGET', KEYS[6], reqField)
+  local kind, text = 'NEW', nil
+  if first then
+    kind, text = 'REPLAY', first
+  elseif rateLimited(KEYS[6 + i], rlMax, rlWindowMs) then
+    kind, text = 'ERR', 'RATE_LIMITED'
+  elseif now < startsAt then text = 'ERR|SALE_NOT_STARTED|' .. available
+  elseif now >= endsAt then text = 'ERR|SALE_ENDED|' .. available
+  elseif tonumber(redis.call('HGET', KEYS[3], user) or '0') + qty > limit then text = 'ERR|LIMIT_EXCEEDED|' .. available
+  elseif available < qty then text = 'ERR|SOLD_OUT|' .. available
+  else
+    available = available - qty
+    taken = taken + qty
+    redis.call('HINCRBY', KEYS[3], user, qty)
+    redis.call('HSET', KEYS[2], holdId, packHold({ state = 'held', user = user, qty = qty, exp = expiresAt, order = '', at = int(now) }))
+    redis.call('ZADD', KEYS[5], int(expiresAt), holdId)
+    redis.call('ZADD', KEYS[4], 0, user .. '|' .. holdId)
+    text = 'OK|' .. holdId .. '|' .. qty .. '|' .. int(expiresAt) .. '|' .. int(available)
+  end
+  if kind == 'NEW' then redis.call('HSET', KEYS[6], reqField, text) end
+  out[#out + 1] = kind
+  out[#out + 1] = text
 end
-if now < tonumber(s[1]) then return answer('ERR|SALE_NOT_STARTED|' .. available) end
-if now >= tonumber(s[2]) then return answer('ERR|SALE_ENDED|' .. available) end
-if tonumber(redis.call('HGET', KEYS[3], user) or '0') + qty > tonumber(s[4]) then
-  return answer('ERR|LIMIT_EXCEEDED|' .. available)
+if taken > 0 then
+  redis.call('HINCRBY', KEYS[1], 'available', -taken)
+  redis.call('HINCRBY', KEYS[1], 'held', taken)
 end
-if available < qty then return answer('ERR|SOLD_OUT|' .. available) end
-local holdId, expiresAt = ARGV[4], now + tonumber(s[5])
-redis.call('HINCRBY', KEYS[1], 'available', -qty)
-redis.call('HINCRBY', KEYS[1], 'held', qty)
-redis.call('HINCRBY', KEYS[3], user, qty)
-redis.call('HSET', KEYS[2], holdId, packHold({ state = 'held', user = user, qty = qty, exp = expiresAt, order = '', at = int(now) }))
-redis.call('ZADD', KEYS[5], int(expiresAt), holdId)
-redis.call('ZADD', KEYS[4], 0, user .. '|' .. holdId)
-return answer('OK|' .. holdId .. '|' .. qty .. '|' .. int(expiresAt) .. '|' .. int(available - qty))
+return out
 `;
 
 // KEYS: 1-5, 6 requests, 7 bought, 8 orders stream, 9 room buyers. ARGV: userId, requestId,

@@ -4,6 +4,7 @@
  * snapshots, listings, figures and the ledger live in sale-queries.ts.
  */
 import type { Redis } from 'ioredis';
+import type { Logger } from '../../core/logger.js';
 import type { ErrorCode, FlashSale, Product, SaleStock } from '../../protocol/index.js';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../core/errors.js';
@@ -12,14 +13,14 @@ import {
   CHECKOUT_SCRIPT,
   CREATE_SCRIPT,
   RELEASE_SCRIPT,
-  RESERVE_SCRIPT,
   RESTOCK_SCRIPT,
   SOLD_OUT_FRAME_SCRIPT,
   STOCK_FRAME_SCRIPT,
   STOP_SCRIPT,
   SWEEP_SCRIPT,
 } from './sale-scripts.js';
-import { ORDER_STREAMS, SWEEP_INDEX, orderStreamKey, roomSalesKeys, saleKeys, saleRateLimitKey, saleRef, type SaleKeys } from './sale-keys.js';
+import { ReserveBatcher } from './sale-reserve-batcher.js';
+import { ORDER_STREAMS, SWEEP_INDEX, orderStreamKey, roomSalesKeys, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';
 import {
   SALE_RETENTION_MS,
   SWEEP_BATCH,
@@ -39,7 +40,7 @@ import {
 
 type Arg = string | number;
 type Reply = [string, ...Arg[]];
-type ScriptName = 'saleCreate' | 'saleReserve' | 'saleCheckout' | 'saleRelease' | 'saleRestock' | 'saleStop' | 'saleSweep' | 'saleStockFrame' | 'saleSoldOutFrame';
+type ScriptName = 'saleCreate' | 'saleCheckout' | 'saleRelease' | 'saleRestock' | 'saleStop' | 'saleSweep' | 'saleStockFrame' | 'saleSoldOutFrame';
 type ScriptCommands = Record<ScriptName, (...args: Arg[]) => Promise<Reply>>;
 
 /** `fresh`: this call decided (broadcast its effects); false: a replayed first answer. */
@@ -64,11 +65,11 @@ export interface SaleStoreOptions {
   ordersGroup: string;
   /** Virtual time for tests; by default the scripts use Redis's clock. */
   clock?: () => number;
+  log?: Logger;
 }
 
 const SCRIPTS = {
   saleCreate: [7, CREATE_SCRIPT],
-  saleReserve: [7, RESERVE_SCRIPT],
   saleCheckout: [9, CHECKOUT_SCRIPT],
   saleRelease: [5, RELEASE_SCRIPT],
   saleRestock: [1, RESTOCK_SCRIPT],
@@ -90,6 +91,7 @@ const localId = (prefix: string): string => `${prefix}${PROCESS_TAG}${(++sequenc
 
 export class SaleStore {
   private readonly cmd: ScriptCommands;
+  private readonly batcher: ReserveBatcher;
 
   constructor(
     readonly redis: Redis,
@@ -97,6 +99,12 @@ export class SaleStore {
   ) {
     for (const [name, [numberOfKeys, lua]] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys, lua });
     this.cmd = redis as unknown as ScriptCommands;
+    this.batcher = new ReserveBatcher(redis, {
+      reservesPerSecond: opts.reservesPerSecond,
+      sweepBatch: SWEEP_BATCH,
+      scriptNow: () => this.scriptNow(),
+      log: opts.log,
+    });
   }
 
   /** Milliseconds for the views; the scripts themselves read Redis's clock. */
@@ -162,13 +170,15 @@ export class SaleStore {
     await this.cmd.saleSoldOutFrame(k.sale, k.frame, SALE_RETENTION_MS);
   }
 
+  /** Decided in a batch with the other taps of this event-loop turn (see ReserveBatcher). */
   async reserve(roomId: string, saleId: string, userId: string, qty: number, requestId: string): Promise<Decided<ReserveAnswer>> {
-    const k = saleKeys(roomId, saleId);
-    const reply = await this.cmd.saleReserve(
-      ...core(k), k.requests, saleRateLimitKey(k, userId),
-      userId, requestId, qty, holdIdFor(saleId, localId('h')), this.scriptNow(), this.opts.reservesPerSecond, 1000, SWEEP_BATCH,
-    );
-    return decided(reply, 'sale', (text) => parseReserveAnswer(saleId, text));
+    const { kind, text, swept } = await this.batcher.reserve(roomId, saleId, { userId, requestId, qty, holdId: holdIdFor(saleId, localId('h')) });
+    if (kind === 'ERR') return { answer: { ok: false, code: text as ErrorCode, available: 0 }, fresh: false, swept };
+    return { answer: parseReserveAnswer(saleId, text), fresh: kind === 'NEW', swept };
+  }
+
+  close(): void {
+    this.batcher.close();
   }
 
   async checkout(roomId: string, user: { id: string; name: string }, holdId: string, requestId: string): Promise<Decided<CheckoutAnswer> & { saleId: string }> {

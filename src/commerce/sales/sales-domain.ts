@@ -25,7 +25,7 @@ export class SalesDomain implements Domain {
 
   constructor(private readonly deps: DomainDeps) {
     const { redis, config, io, log } = deps;
-    this.store = new SaleStore(redis, { reservesPerSecond: config.SALE_RESERVE_RATE_PER_SEC, ordersGroup: config.SALE_ORDERS_GROUP });
+    this.store = new SaleStore(redis, { reservesPerSecond: config.SALE_RESERVE_RATE_PER_SEC, ordersGroup: config.SALE_ORDERS_GROUP, log });
     this.queries = new SaleQueries(redis, () => this.store.now());
     this.broadcasts = new SaleBroadcasts(io, redis, this.store, this.queries, log);
     this.sweeper = new SaleSweeper(this.store, this.broadcasts, config.SALE_SWEEP_MS, log);
@@ -55,5 +55,6 @@ export class SalesDomain implements Domain {
   async close(): Promise<void> {
     this.sweeper.close();
     this.broadcasts.close();
+    this.store.close();
   }
 }

@@ -62,7 +62,7 @@ export function registerSaleEvents(router: EventRouter, ctx: SalesContext): void
     const roomId = joinedRoom(socket);
     const user = requireUser(socket, 'reserve');
     const { answer, fresh, swept } = await store.reserve(roomId, saleId, user.id, qty, requestId);
-    if (fresh && (answer.ok || swept > 0)) broadcasts.stockChanged(roomId, saleId);
+    if (swept > 0 || (fresh && answer.ok)) broadcasts.stockChanged(roomId, saleId);
     if (!answer.ok) throw refusalError(answer, 'sale');
     if (fresh && answer.remaining === 0) broadcasts.soldOut(roomId, saleId);
     const { ok: _ok, ...hold } = answer;

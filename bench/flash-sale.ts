@@ -6,9 +6,12 @@
  * (bench/flash-sale-server.ts) so the buyers don't share its event loop.
  *
  * Baseline, in the same run: redis-benchmark sending EVALSHA of the very same reserve script
- * (same keys, same arguments, BUYERS requests on a fresh sale of UNITS units) straight to an
- * identical private redis-server — what Redis alone does, without sockets, validation or
- * Node. Ratio = our reserves/s ÷ baseline EVALSHA/s. Last line: `RESULT {json}`.
+ * (same keys, same arguments, one reservation per call, BUYERS calls on a fresh sale of UNITS
+ * units) straight to an identical private redis-server — what Redis alone does, without
+ * sockets, validation or Node. The server batches the taps of one event-loop turn into one
+ * call of that script (sale-reserve-batcher.ts). Ratio = our reserves/s ÷ baseline EVALSHA/s.
+ * Reference, same run: a bare Socket.IO server acking the same taps (BARE_REFERENCE).
+ * Last line: `RESULT {json}`.
  *
  *   BUYERS=5000 UNITS=1000 npm run bench:flash-sale
  */

@@ -8,7 +8,6 @@
  *
  *   VIEWERS=2000 RATE=20 SECONDS=10 npm run bench:chat-fanout
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
@@ -32,8 +31,7 @@ import {
   wsViewer,
   type ViewerSocket,
 } from './fanout-clients.js';
-import type { ChildMessage, ParentMessage, ServerMode } from './fanout-server.js';
-import { childPids, procCpuSeconds } from './proc-cpu.js';
+import { startChild, type Child, type ServerUsage } from './fanout-child.js';
 
 const env = z
   .object({
@@ -49,10 +47,13 @@ const env = z
   .parse(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== '')));
 
 const DRAIN_TIMEOUT_MS = 10_000;
-const CHILD_START_TIMEOUT_MS = 60_000;
+/** Above this the one client process is itself a bottleneck and latencies say more about it. */
+const CLIENT_SATURATED_ELU = 0.9;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const JWT_SECRET = randomBytes(24).toString('base64url');
 const JWT_ISSUER = 'live-commerce'; // the config default, which the server process keeps
+
+const childOptions = { root: ROOT, jwtSecret: JWT_SECRET, nodeArgs: env.BENCH_SERVER_NODE_ARGS.split(/\s+/).filter(Boolean) };
 
 const warmupCount = Math.round(env.RATE * env.WARMUP);
 const measuredCount = Math.round(env.RATE * env.SECONDS);
@@ -68,67 +69,6 @@ interface PhaseResult {
   server: ServerUsage;
   clientCores: number;
   clientElu: number;
-}
-
-interface ServerUsage {
-  /** CPU of the server process over the window, in cores (1 = one core fully used). */
-  serverCores: number;
-  /** Share of the window the server's event loop was busy (1 = never idle); null if unknown. */
-  serverElu: number | null;
-  /** CPU of its redis-server over the window, in cores; null for the baseline. */
-  redisCores: number | null;
-}
-
-/** A server child process: IPC for the event loop, /proc for CPU. */
-interface Child {
-  url: string;
-  wsUrl: string;
-  cpuSeconds(): { server: number; redis: number | null };
-  eluBetween(fromEpochMs: number, toEpochMs: number): Promise<number | null>;
-  stop(): Promise<void>;
-}
-
-function startChild(mode: ServerMode): Promise<Child> {
-  const extra = env.BENCH_SERVER_NODE_ARGS.split(/\s+/).filter(Boolean);
-  const child: ChildProcess = fork(resolve(ROOT, 'bench/fanout-server.ts'), [mode], {
-    cwd: ROOT,
-    execArgv: ['--import', 'tsx', ...extra],
-    env: { ...process.env, BENCH_JWT_SECRET: JWT_SECRET },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${mode} server did not start in time`)), CHILD_START_TIMEOUT_MS);
-    child.once('exit', (code) => fail(new Error(`${mode} server exited early (${code})`)));
-    child.on('message', (msg: ChildMessage) => {
-      if (msg.type === 'error') fail(new Error(`${mode} server failed: ${msg.message}`));
-      if (msg.type !== 'ready') return;
-      clearTimeout(timer);
-      const pid = child.pid!;
-      const redisPid = childPids(pid)[0] ?? null;
-      ok({
-        url: msg.url,
-        wsUrl: msg.wsUrl,
-        cpuSeconds: () => ({ server: procCpuSeconds(pid) ?? Number.NaN, redis: redisPid === null ? null : procCpuSeconds(redisPid) }),
-        eluBetween: (from, to) =>
-          new Promise((got) => {
-            const onMsg = (m: ChildMessage) => {
-              if (m.type !== 'elu') return;
-              child.off('message', onMsg);
-              got(m.utilization);
-            };
-            child.on('message', onMsg);
-            child.send({ type: 'elu', from, to } satisfies ParentMessage);
-          }),
-        async stop() {
-          if (child.exitCode === null && child.signalCode === null) child.send({ type: 'stop' } satisfies ParentMessage);
-          const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-          await exited;
-          clearTimeout(killer);
-        },
-      });
-    });
-  });
 }
 
 // The recorder used by the phase currently running; viewers are wired to it once, at connect time.
@@ -209,7 +149,7 @@ async function http(url: string, path: string, token: string, body?: unknown): P
 
 /** Our server: a host with a live room, VIEWERS signed-in viewers, the host sends chat:send. */
 async function runOurs(): Promise<{ result: PhaseResult; sample: ChatMessage; ack: LatencyHistogram; ackErrors: Map<string, number> }> {
-  const child = await startChild('socketio');
+  const child = await startChild('socketio', childOptions);
   const sockets: ViewerSocket[] = [];
   try {
     const tokens = new TokenService(JWT_SECRET, JWT_ISSUER);
@@ -254,7 +194,7 @@ function socketIoFrame(msg: ChatMessage, offset: string): string {
 
 /** Baseline: a plain ws relay, VIEWERS plain ws clients, the host sends frames shaped like ours. */
 async function runBaseline(sample: ChatMessage): Promise<PhaseResult> {
-  const child = await startChild('ws');
+  const child = await startChild('ws', childOptions);
   const sockets: WebSocket[] = [];
   try {
     const host = await connectWs(child.wsUrl);
@@ -292,7 +232,7 @@ function describe(name: string, r: PhaseResult): string {
     `max ${fmt(r.maxBucketMs, 1)} ms  lost ${int(r.lostDeliveries)}\n` +
     `${' '.repeat(name.length)} server ${fmt(r.server.serverCores)} cores = ${fmt(usPerDelivery(r), 1)} us/delivery ` +
     `(event loop ${fmt(r.server.serverElu === null ? null : r.server.serverElu * 100, 0)} % busy)${redis}; ` +
-    `clients ${fmt(r.clientCores)} cores (event loop ${fmt(r.clientElu * 100, 0)} % busy)`
+    `clients ${fmt(r.clientCores)} cores = ${fmt((r.clientCores * 1e6) / r.deliveriesPerSec, 1)} us/delivery (event loop ${fmt(r.clientElu * 100, 0)} % busy)`
   );
 }
 
@@ -316,6 +256,15 @@ async function main(): Promise<void> {
   log(describe('baseline', base));
   log(`frame ~${frameBytes} bytes in both runs`);
   log(`ratio ours/baseline: deliveries/s ${fmt(ratio)}x, p99 ${fmt(p99Ratio)}x`);
+  // While both servers keep up, deliveries/s is just the offered load; CPU per delivery says how
+  // the two would compare once the server is the bottleneck.
+  const cpuRatio = usPerDelivery(ours.result) / usPerDelivery(base);
+  log(`server CPU per delivery ours/baseline ${fmt(cpuRatio)}x (server-bound deliveries/s ratio would be ~${fmt(1 / cpuRatio)})`);
+  for (const [name, r] of [['ours', ours.result], ['baseline', base]] as const) {
+    if (r.clientElu > CLIENT_SATURATED_ELU) {
+      log(`note: the clients' event loop was ${fmt(r.clientElu * 100, 0)} % busy in the ${name} run: its latency includes queueing in the load generator`);
+    }
+  }
   const meetsTarget = ratio >= 0.6 && ours.result.p99Ms <= 150;
   log(`target (ratio >= 0.6, p99 <= 150 ms): ${meetsTarget ? 'met' : 'MISSED'}`);
   const result = {
@@ -334,6 +283,7 @@ async function main(): Promise<void> {
     baselineLostDeliveries: base.lostDeliveries,
     ratio: r2(ratio),
     p99Ratio: r2(p99Ratio),
+    serverCpuRatio: r2(cpuRatio),
     meetsTarget,
     frameBytes,
     sendAckP50Ms: r2(ours.ack.quantile(0.5)),
@@ -345,8 +295,11 @@ async function main(): Promise<void> {
     serverElu: r2(ours.result.server.serverElu),
     redisCores: r2(ours.result.server.redisCores),
     clientCores: r2(ours.result.clientCores),
+    clientElu: r2(ours.result.clientElu),
     baselineServerCores: r2(base.server.serverCores),
     baselineClientCores: r2(base.clientCores),
+    baselineServerElu: r2(base.server.serverElu),
+    baselineClientElu: r2(base.clientElu),
     loadAvg1: r2(load[0] ?? 0),
   };
   log(`RESULT ${JSON.stringify(result)}`);

@@ -51,7 +51,6 @@ function sampleEventLoop(): (from: number, to: number) => number | null {
 }
 
 async function startSocketIo(): Promise<{ url: string; close: () => Promise<void> }> {
-  const redis: EmbeddedRedis = await startEmbeddedRedis({ persist: false });
   const config = loadConfig(
     {},
     {
@@ -66,7 +65,14 @@ async function startSocketIo(): Promise<{ url: string; close: () => Promise<void
       MEDIA_ENABLED: 'false',
     },
   );
-  const server: RunningServer = await startServer(config, redis.url, createLogger(config.LOG_LEVEL));
+  const redis: EmbeddedRedis = await startEmbeddedRedis({ persist: false });
+  let server: RunningServer;
+  try {
+    server = await startServer(config, redis.url, createLogger(config.LOG_LEVEL));
+  } catch (err) {
+    await redis.stop(); // or it outlives us, orphaned
+    throw err;
+  }
   return {
     url: server.url,
     async close() {

@@ -3,44 +3,27 @@
  * route answered with; a viewer receives them over a real WebRTC transport in a libwebrtc peer.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaDomain } from '../src/media/media-domain.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { IngestInfo } from '../src/protocol/index.js';
-import { closeAllSockets, connect, devUser, http, liveRoom, ok } from './helpers/clients.js';
-import { expectMediaFlowing, killFfmpeg, MediaPeer, startFfmpeg, waitUntil } from './helpers/media-peer.js';
+import { connect, devUser, http, liveRoom, ok } from './helpers/clients.js';
+import { expectMediaFlowing, killFfmpeg, startFfmpeg, waitUntil } from './helpers/media-peer.js';
 import { isH264KeyFrame, parseRtp } from './helpers/rtp.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { useMediaStack } from './helpers/media-stack.js';
 
-let stack: Stack;
-const peers: MediaPeer[] = [];
+const harness = useMediaStack({ MEDIA_WORKERS: '1' });
+const mediaDomain = harness.mediaDomain;
+const peerIn = harness.peerIn;
 const sockets: UdpSocket[] = [];
-beforeAll(async () => {
-  stack = await startStack({ config: { MEDIA_ENABLED: 'true', MEDIA_WORKERS: '1' } });
-});
 afterEach(async () => {
   await killFfmpeg();
-  for (const p of peers.splice(0)) p.close();
   for (const s of sockets.splice(0)) s.close();
 });
-
-const mediaDomain = () => stack.servers[0]!.domains.find((d) => d.name === 'media') as MediaDomain;
-afterAll(async () => {
-  closeAllSockets();
-  await stack.stop();
-});
-
-async function viewerIn(roomId: string) {
-  const socket = await connect(stack.url, await devUser(stack.url, 'Viewer'));
-  await ok(socket, 'room:join', { roomId });
-  const peer = await new MediaPeer(socket).load();
-  peers.push(peer);
-  return peer;
-}
+const viewerIn = async (roomId: string) => peerIn(roomId, await devUser(harness.stack.url, 'Viewer'));
 
 describe('RTP ingest (ffmpeg)', () => {
   it('VP8 + Opus from ffmpeg reach a WebRTC viewer, key frames included', async () => {
-    const { host, roomId } = await liveRoom(stack.url, 'Fern');
-    const res = await http(stack.url, 'POST', `/api/rooms/${roomId}/ingest`, host.token, { video: 'VP8', audio: true });
+    const { host, roomId } = await liveRoom(harness.stack.url, 'Fern');
+    const res = await http(harness.stack.url, 'POST', `/api/rooms/${roomId}/ingest`, host.token, { video: 'VP8', audio: true });
     expect(res.status).toBe(201);
     const info = res.body as IngestInfo;
     startFfmpeg(info);
@@ -55,14 +38,14 @@ describe('RTP ingest (ffmpeg)', () => {
   });
 
   it('H264 from ffmpeg reaches the SFU and is forwarded with its key frames', async () => {
-    const { host, roomId } = await liveRoom(stack.url, 'Hugo');
-    const res = await http(stack.url, 'POST', `/api/rooms/${roomId}/ingest`, host.token, { video: 'H264', audio: false });
+    const { host, roomId } = await liveRoom(harness.stack.url, 'Hugo');
+    const res = await http(harness.stack.url, 'POST', `/api/rooms/${roomId}/ingest`, host.token, { video: 'H264', audio: false });
     expect(res.status).toBe(201);
     const info = res.body as IngestInfo;
     expect(info.audio).toBeNull();
     startFfmpeg(info);
 
-    const hostSocket = await connect(stack.url, host);
+    const hostSocket = await connect(harness.stack.url, host);
     await ok(hostSocket, 'room:join', { roomId });
     await waitUntil('H264 bitrate arrives at the SFU', async () => (await ok(hostSocket, 'media:stats', {})).room.bitrateIn > 0);
 

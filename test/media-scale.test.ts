@@ -4,44 +4,24 @@
  * pipeToRouter; a SIGKILLed worker is replaced and the room's peers re-negotiate onto it.
  */
 import { once } from 'node:events';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaDomain } from '../src/media/media-domain.js';
+import { describe, expect, it } from 'vitest';
 import type { WorkerSlot } from '../src/media/worker-pool.js';
-import { closeAllSockets, connect, devUser, liveRoom, nextEvent, ok } from './helpers/clients.js';
-import { expectMediaFlowing, MediaPeer } from './helpers/media-peer.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { devUser, liveRoom, nextEvent, ok } from './helpers/clients.js';
+import { expectMediaFlowing } from './helpers/media-peer.js';
+import { useMediaStack } from './helpers/media-stack.js';
 
-let stack: Stack;
-const peers: MediaPeer[] = [];
-beforeAll(async () => {
-  stack = await startStack({ config: { MEDIA_ENABLED: 'true', MEDIA_WORKERS: '2', MEDIA_CONSUMERS_PER_ROUTER: '1' } });
-});
-afterEach(() => {
-  for (const p of peers.splice(0)) p.close();
-});
-afterAll(async () => {
-  closeAllSockets();
-  await stack.stop();
-});
-
-const mediaDomain = () => stack.servers[0]!.domains.find((d) => d.name === 'media') as MediaDomain;
-
-async function peerIn(roomId: string, user: Parameters<typeof connect>[1]) {
-  const socket = await connect(stack.url, user);
-  await ok(socket, 'room:join', { roomId });
-  const peer = await new MediaPeer(socket).load();
-  peers.push(peer);
-  return peer;
-}
+const harness = useMediaStack({ MEDIA_WORKERS: '2', MEDIA_CONSUMERS_PER_ROUTER: '1' });
+const mediaDomain = harness.mediaDomain;
+const peerIn = harness.peerIn;
 
 describe('media across workers', () => {
   it('a room past the consumer threshold is piped to a second worker, whose viewers receive media', async () => {
-    const { host, roomId } = await liveRoom(stack.url, 'Pia');
+    const { host, roomId } = await liveRoom(harness.stack.url, 'Pia');
     const hostPeer = await peerIn(roomId, host);
     const producer = await hostPeer.publishCamera();
 
-    const first = await peerIn(roomId, await devUser(stack.url, 'First'));
-    const second = await peerIn(roomId, await devUser(stack.url, 'Second'));
+    const first = await peerIn(roomId, await devUser(harness.stack.url, 'First'));
+    const second = await peerIn(roomId, await devUser(harness.stack.url, 'Second'));
     const a = await first.consume(producer.id);
     const b = await second.consume(producer.id);
 
@@ -61,9 +41,9 @@ describe('media across workers', () => {
   });
 
   it('a killed worker is replaced and the room recovers once its peers re-negotiate', async () => {
-    const { host, roomId } = await liveRoom(stack.url, 'Kai');
+    const { host, roomId } = await liveRoom(harness.stack.url, 'Kai');
     const hostPeer = await peerIn(roomId, host);
-    const viewer = await peerIn(roomId, await devUser(stack.url, 'Viv'));
+    const viewer = await peerIn(roomId, await devUser(harness.stack.url, 'Viv'));
     const producer = await hostPeer.publishCamera();
     await expectMediaFlowing((await viewer.consume(producer.id)).consumer);
 

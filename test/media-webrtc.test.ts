@@ -3,40 +3,20 @@
  * driven by mediasoup-client, real ICE, DTLS and SRTP against a real worker. Then: everything a
  * peer created is gone from the router once it leaves.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaDomain } from '../src/media/media-domain.js';
-import { closeAllSockets, connect, devUser, liveRoom, nextEvent, ok } from './helpers/clients.js';
-import { expectMediaFlowing, inboundStats, MediaPeer, waitUntil } from './helpers/media-peer.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { describe, expect, it } from 'vitest';
+import { devUser, liveRoom, nextEvent, ok } from './helpers/clients.js';
+import { expectMediaFlowing, inboundStats, waitUntil } from './helpers/media-peer.js';
+import { useMediaStack } from './helpers/media-stack.js';
 
-let stack: Stack;
-const peers: MediaPeer[] = [];
-beforeAll(async () => {
-  stack = await startStack({ config: { MEDIA_ENABLED: 'true', MEDIA_WORKERS: '1' } });
-});
-afterEach(() => {
-  for (const p of peers.splice(0)) p.close();
-});
-afterAll(async () => {
-  closeAllSockets();
-  await stack.stop();
-});
-
-const mediaDomain = () => stack.servers[0]!.domains.find((d) => d.name === 'media') as MediaDomain;
-
-async function peerIn(roomId: string, user: Parameters<typeof connect>[1]) {
-  const socket = await connect(stack.url, user);
-  await ok(socket, 'room:join', { roomId });
-  const peer = await new MediaPeer(socket).load();
-  peers.push(peer);
-  return peer;
-}
+const harness = useMediaStack({ MEDIA_WORKERS: '1' });
+const mediaDomain = harness.mediaDomain;
+const peerIn = harness.peerIn;
 
 describe('media over WebRTC', () => {
   it('a host publishing from a WebRTC peer reaches a viewer: packets, bytes and a key frame', async () => {
-    const { host, roomId } = await liveRoom(stack.url, 'Wen');
+    const { host, roomId } = await liveRoom(harness.stack.url, 'Wen');
     const hostPeer = await peerIn(roomId, host);
-    const viewer = await peerIn(roomId, await devUser(stack.url, 'Vera'));
+    const viewer = await peerIn(roomId, await devUser(harness.stack.url, 'Vera'));
 
     const announced = nextEvent(viewer.socket, 'media:producer-added');
     const producer = await hostPeer.publishCamera();
@@ -57,9 +37,9 @@ describe('media over WebRTC', () => {
   });
 
   it('a simulcast camera reaches a viewer, who chooses the layer they receive', async () => {
-    const { host, roomId } = await liveRoom(stack.url, 'Sim');
+    const { host, roomId } = await liveRoom(harness.stack.url, 'Sim');
     const hostPeer = await peerIn(roomId, host);
-    const viewer = await peerIn(roomId, await devUser(stack.url, 'Lay'));
+    const viewer = await peerIn(roomId, await devUser(harness.stack.url, 'Lay'));
     const producer = await hostPeer.publishCamera({ simulcast: true });
     const { consumer, params } = await viewer.consume(producer.id);
     expect(params.type).toBe('simulcast');
@@ -74,10 +54,10 @@ describe('media over WebRTC', () => {
   });
 
   it('disconnects leave no transports, producers or consumers in the router', async () => {
-    const { host, roomId } = await liveRoom(stack.url, 'Dora');
+    const { host, roomId } = await liveRoom(harness.stack.url, 'Dora');
     const hostPeer = await peerIn(roomId, host);
-    const a = await peerIn(roomId, await devUser(stack.url, 'Ann'));
-    const b = await peerIn(roomId, await devUser(stack.url, 'Ben'));
+    const a = await peerIn(roomId, await devUser(harness.stack.url, 'Ann'));
+    const b = await peerIn(roomId, await devUser(harness.stack.url, 'Ben'));
     const producer = await hostPeer.publishCamera();
     const fromA = await a.consume(producer.id);
     const fromB = await b.consume(producer.id);

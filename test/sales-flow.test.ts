@@ -63,7 +63,7 @@ describe('flash sale flow', () => {
     const soldOut = nextEvent(alice.socket, 'sale:sold-out');
     const bobHold = await ok(bob.socket, 'sale:reserve', { saleId: sale.id, qty: 1, requestId: rid() });
     expect(bobHold.remaining).toBe(0);
-    expect(await soldOut).toEqual({ saleId: sale.id });
+    expect(await soldOut).toEqual({ saleId: sale.id, available: 0, held: 3, sold: 0 });
     const none = await request(bob.socket, 'sale:reserve', { saleId: sale.id, qty: 1, requestId: rid() });
     expect(none).toMatchObject({ ok: false, error: { code: 'SOLD_OUT' } });
 

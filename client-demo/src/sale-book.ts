@@ -22,7 +22,7 @@ export class SaleBook {
     });
     s.on('sale:opened', ({ saleId }) => this.patch(saleId, { status: 'live' }));
     s.on('sale:stock', ({ saleId, available, held, sold }) => this.patch(saleId, { available, held, sold }));
-    s.on('sale:sold-out', ({ saleId }) => this.patch(saleId, { available: 0 }));
+    s.on('sale:sold-out', ({ saleId, available, held, sold }) => this.patch(saleId, { available, held, sold }));
     s.on('sale:ended', ({ saleId, reason, sold }) => this.patch(saleId, { status: 'ended', endReason: reason, sold }));
   }
 

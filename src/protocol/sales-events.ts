@@ -172,8 +172,8 @@ export interface SaleServerEvents {
   'sale:opened': (p: { saleId: string }) => void;
   /** Coalesced: at most 5 per second per sale. */
   'sale:stock': (p: SaleStock) => void;
-  /** Sent at once when the last available unit is taken. */
-  'sale:sold-out': (p: { saleId: string }) => void;
+  /** Sent at once when the last available unit is taken, with the stock at that moment. */
+  'sale:sold-out': (p: SaleStock) => void;
   'sale:ended': (p: { saleId: string; reason: SaleEndReason; sold: number }) => void;
   /** "Someone just bought": the buyer's name shortened, like "A***e". */
   'sale:bought': (p: { saleId: string; name: string; qty: number }) => void;

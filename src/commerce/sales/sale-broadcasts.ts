@@ -75,10 +75,13 @@ export class SaleBroadcasts {
     this.stats.mark(roomId);
   }
 
-  /** The last available unit was just taken: tell the room now, not at the next stock frame. */
+  /** The last available unit was just taken: tell the room now, with the stock, not at the next
+   * stock frame (one Redis read first, which also records it as the room's last frame). */
   soldOut(roomId: string, saleId: string): void {
-    this.io.to(roomChannel(roomId)).emit('sale:sold-out', { saleId });
-    this.store.recordSoldOutFrame(roomId, saleId).catch((err: unknown) => this.log.warn({ err }, 'recording the sold-out frame failed'));
+    this.store.soldOutFrame(roomId, saleId).then(
+      (stock) => stock && this.io.to(roomChannel(roomId)).emit('sale:sold-out', stock),
+      (err: unknown) => this.log.warn({ err }, 'sold-out announcement failed'),
+    );
   }
 
   started(sale: FlashSale, serverTime: number): void {

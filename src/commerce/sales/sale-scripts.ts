@@ -262,21 +262,25 @@ return {'OK', units, justOpened, justEnded, retired, tonumber(s[6])}
 `;
 
 // KEYS: 1 sale, 2 frame. ARGV: ttlMs. → {available, held, sold} the room should be told, or nil
-// when available and sold are what it was last told: a change of held alone is not worth a frame
-// to every viewer, and after a sold-out the rush's last holds change nothing they see.
+// when that is exactly what it was last told (by a stock frame or a sold-out): after a sell-out
+// the rush's remaining taps are refusals that change nothing, so no frame follows the sold-out.
 export const STOCK_FRAME_SCRIPT = `
 local s = redis.call('HMGET', KEYS[1], 'available', 'held', 'sold')
 if not s[1] then return nil end
-local f = redis.call('HMGET', KEYS[2], 'available', 'sold')
-if f[1] == s[1] and f[2] == s[3] then return nil end
-redis.call('HSET', KEYS[2], 'available', s[1], 'sold', s[3])
+local f = redis.call('HMGET', KEYS[2], 'available', 'held', 'sold')
+if f[1] == s[1] and f[2] == s[2] and f[3] == s[3] then return nil end
+redis.call('HSET', KEYS[2], 'available', s[1], 'held', s[2], 'sold', s[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return s
 `;
 
-// KEYS: 1 sale, 2 frame. ARGV: ttlMs. A sold-out was just announced: it is the room's last frame.
+// KEYS: 1 sale, 2 frame. ARGV: ttlMs. A reserve took the last unit: → {0, held, sold} for the
+// sold-out announcement (recorded as the room's last frame), or nil when units came back in the
+// meantime (the next stock frame tells that instead).
 export const SOLD_OUT_FRAME_SCRIPT = `
-redis.call('HSET', KEYS[2], 'available', 0, 'sold', redis.call('HGET', KEYS[1], 'sold') or 0)
+local s = redis.call('HMGET', KEYS[1], 'available', 'held', 'sold')
+if s[1] ~= '0' then return nil end
+redis.call('HSET', KEYS[2], 'available', s[1], 'held', s[2], 'sold', s[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
-return 1
+return s
 `;

@@ -160,14 +160,13 @@ export class SaleStore {
   /** The stock to tell the room, or null when it would repeat the last frame (see STOCK_FRAME_SCRIPT). */
   async stockFrame(roomId: string, saleId: string): Promise<SaleStock | null> {
     const k = saleKeys(roomId, saleId);
-    const s = (await this.cmd.saleStockFrame(k.sale, k.frame, SALE_RETENTION_MS)) as unknown as string[] | null;
-    return s ? { saleId, available: Number(s[0]), held: Number(s[1]), sold: Number(s[2]) } : null;
+    return toStock(saleId, await this.cmd.saleStockFrame(k.sale, k.frame, SALE_RETENTION_MS));
   }
 
-  /** The room was just told "sold out": later stock frames saying the same are skipped. */
-  async recordSoldOutFrame(roomId: string, saleId: string): Promise<void> {
+  /** The stock for a sold-out announcement, or null when units came back meanwhile. */
+  async soldOutFrame(roomId: string, saleId: string): Promise<SaleStock | null> {
     const k = saleKeys(roomId, saleId);
-    await this.cmd.saleSoldOutFrame(k.sale, k.frame, SALE_RETENTION_MS);
+    return toStock(saleId, await this.cmd.saleSoldOutFrame(k.sale, k.frame, SALE_RETENTION_MS));
   }
 
   /** Decided in a batch with the other taps of this event-loop turn (see ReserveBatcher). */
@@ -239,6 +238,11 @@ export class SaleStore {
   async unindex(entry: string): Promise<void> {
     await this.redis.srem(SWEEP_INDEX, entry);
   }
+}
+
+function toStock(saleId: string, reply: unknown): SaleStock | null {
+  const s = reply as string[] | null;
+  return s ? { saleId, available: Number(s[0]), held: Number(s[1]), sold: Number(s[2]) } : null;
 }
 
 function decided<A>(reply: Reply, what: 'sale' | 'hold', parse: (text: string) => A): Decided<A> {

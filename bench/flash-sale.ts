@@ -16,17 +16,17 @@
  *   BUYERS=5000 UNITS=1000 npm run bench:flash-sale
  */
 import { fork } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { io as connectIo, type Socket } from 'socket.io-client';
 import { TokenService } from '../src/auth/tokens.js';
 import { newId } from '../src/core/ids.js';
-import type { ClientToServerEvents, ErrorCode, SaleLedger, ServerToClientEvents } from '../src/protocol/index.js';
+import type { ErrorCode, SaleLedger } from '../src/protocol/index.js';
 import { runRedisBaseline, type BaselineResult } from './flash-sale-baseline.js';
+import { connect, inBatches, quantile, runBare, rush, type BareResult, type Buyer } from './flash-sale-clients.js';
 import type { SaleChildMessage, SaleParentMessage, SaleServerUsage } from './flash-sale-server.js';
 
 const env = z
@@ -50,9 +50,6 @@ const env = z
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const JWT_SECRET = randomBytes(24).toString('base64url');
-const BURST_TIMEOUT_MS = 120_000;
-
-type Buyer = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 interface Child {
   url: string;
@@ -108,20 +105,6 @@ async function api(url: string, method: string, path: string, token: string, bod
   return res.json();
 }
 
-function connect(url: string, token: string): Promise<Buyer> {
-  const socket: Buyer = connectIo(url, { transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true });
-  return new Promise((ok, fail) => {
-    socket.once('connect', () => ok(socket));
-    socket.once('connect_error', fail);
-  });
-}
-
-async function inBatches(n: number, size: number, fn: (i: number) => Promise<void>): Promise<void> {
-  for (let i = 0; i < n; i += size) {
-    await Promise.all(Array.from({ length: Math.min(size, n - i) }, (_, j) => fn(i + j)));
-  }
-}
-
 interface OursResult {
   reservesPerSec: number;
   burstMs: number;
@@ -138,8 +121,6 @@ interface OursResult {
   serverCpuUsPerTap: number;
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
-
 /** Starts a sale of UNITS units and waits until its announcement reached every buyer. */
 async function startSale(host: Buyer, crowd: Buyer[], productId: string): Promise<string> {
   const announced = Promise.all(crowd.map((s) => new Promise<void>((ok) => s.once('sale:started', () => ok()))));
@@ -147,45 +128,6 @@ async function startSale(host: Buyer, crowd: Buyer[], productId: string): Promis
   if (!started.ok) throw new Error(`sale:start failed: ${started.error.message}`);
   await announced;
   return started.data.id;
-}
-
-/**
- * Every buyer taps once, as fast as this process can send. The taps go out in slices of
- * EMIT_SLICE with a macrotask between slices: one synchronous loop over thousands of sockets
- * would keep this process from reading any ack until the loop ends, and every latency would
- * then measure our own send loop instead of the server. Resolves when every tap is answered.
- */
-async function rush(crowd: Buyer[], saleId: string) {
-  const latencies = new Array<number>(crowd.length);
-  const refusals: Partial<Record<ErrorCode, number>> = {};
-  let heldUnits = 0;
-  let lastAck = 0;
-  let lastEmit = 0;
-  const first = performance.now();
-  await new Promise<void>((done, fail) => {
-    let pending = crowd.length;
-    const timer = setTimeout(() => fail(new Error(`${pending} reserves unanswered after ${BURST_TIMEOUT_MS} ms`)), BURST_TIMEOUT_MS);
-    const tap = (i: number) => {
-      const sentAt = performance.now();
-      crowd[i]!.emit('sale:reserve', { saleId, qty: 1, requestId: randomUUID() }, (res) => {
-        lastAck = performance.now();
-        latencies[i] = lastAck - sentAt;
-        if (res.ok) heldUnits += res.data.qty;
-        else refusals[res.error.code] = (refusals[res.error.code] ?? 0) + 1;
-        if (--pending === 0) {
-          clearTimeout(timer);
-          done();
-        }
-      });
-    };
-    const slice = (from: number) => {
-      for (let i = from; i < Math.min(from + env.EMIT_SLICE, crowd.length); i++) tap(i);
-      lastEmit = performance.now();
-      if (from + env.EMIT_SLICE < crowd.length) setImmediate(slice, from + env.EMIT_SLICE);
-    };
-    slice(0);
-  });
-  return { latencies, heldUnits, refusals, first, lastAck, emitMs: lastEmit - first };
 }
 
 async function runOurs(): Promise<OursResult> {
@@ -214,7 +156,7 @@ async function runOurs(): Promise<OursResult> {
     // Warm-up rushes on sales of their own, so the measured one does not run on cold (unoptimised) code.
     for (let round = 0; round < env.WARMUP_ROUNDS; round++) {
       const warm = await startSale(host, crowd, product.id);
-      await rush(crowd, warm);
+      await rush(crowd, warm, env.EMIT_SLICE);
       await host.emitWithAck('sale:stop', { saleId: warm });
     }
     if (env.WARMUP_ROUNDS > 0) log(`  ${env.WARMUP_ROUNDS} warm-up rush(es) done`);
@@ -222,7 +164,7 @@ async function runOurs(): Promise<OursResult> {
     const saleId = await startSale(host, crowd, product.id);
     child.send({ type: 'usage-start' });
     const clientCpu = process.cpuUsage();
-    const { latencies, heldUnits, refusals, first, lastAck, emitMs } = await rush(crowd, saleId);
+    const { latencies, heldUnits, refusals, first, lastAck, emitMs } = await rush(crowd, saleId, env.EMIT_SLICE);
     const burstMs = lastAck - first;
     const cpu = process.cpuUsage(clientCpu);
     const usage = await child.usage();
@@ -245,49 +187,6 @@ async function runOurs(): Promise<OursResult> {
   } finally {
     for (const s of buyers) s.disconnect();
     await child.stop();
-  }
-}
-
-interface BareResult {
-  acksPerSec: number;
-  burstMs: number;
-  p50Ms: number;
-  p99Ms: number;
-  serverCpuUsPerTap: number;
-}
-
-/** The same crowd and taps against a bare Socket.IO server that acks at once (flash-sale-bare-server.ts). */
-async function runBare(): Promise<BareResult> {
-  const child = fork(resolve(ROOT, 'bench/flash-sale-bare-server.ts'), [], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const url = await new Promise<string>((ok, fail) => {
-    child.once('exit', (code) => fail(new Error(`bare server exited early (${code})`)));
-    child.on('message', (m: { type: string; url?: string }) => m.type === 'ready' && ok(m.url!));
-  });
-  const crowd: Buyer[] = [];
-  try {
-    await inBatches(env.BUYERS, env.CONNECT_CONCURRENCY, async () => {
-      crowd.push(await connect(url, 'unused'));
-    });
-    for (let round = 0; round < env.WARMUP_ROUNDS; round++) await rush(crowd, 'bare');
-    child.send({ type: 'usage-start' });
-    const r = await rush(crowd, 'bare');
-    const cpuMs = await new Promise<number>((ok) => {
-      child.on('message', (m: { type: string; cpuMs?: number }) => m.type === 'usage' && ok(m.cpuMs!));
-      child.send({ type: 'usage-stop' });
-    });
-    const burstMs = r.lastAck - r.first;
-    const sorted = r.latencies.sort((a, b) => a - b);
-    return {
-      acksPerSec: crowd.length / (burstMs / 1000),
-      burstMs,
-      p50Ms: quantile(sorted, 0.5),
-      p99Ms: quantile(sorted, 0.99),
-      serverCpuUsPerTap: (cpuMs * 1000) / crowd.length,
-    };
-  } finally {
-    for (const s of crowd) s.disconnect();
-    child.send({ type: 'stop' });
-    await new Promise<void>((done) => (child.exitCode !== null ? done() : child.once('exit', () => done())));
   }
 }
 
@@ -314,7 +213,7 @@ async function main(): Promise<void> {
   let bare: BareResult | null = null;
   if (env.BARE_REFERENCE === '1') {
     log('reference: a bare Socket.IO server acking the same taps at once (no Redis, no validation)');
-    bare = await runBare();
+    bare = await runBare({ root: ROOT, buyers: env.BUYERS, connectConcurrency: env.CONNECT_CONCURRENCY, warmupRounds: env.WARMUP_ROUNDS, emitSlice: env.EMIT_SLICE });
   }
 
   const l = ours.ledger;

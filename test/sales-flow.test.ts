@@ -204,4 +204,17 @@ describe('flash sale flow', () => {
     });
     expect(await request(dan.socket, 'sale:release', { holdId: 'no-dot' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
   });
+
+  it('ending the live ends its running sales, and the ledger still balances', async () => {
+    const { host, hostSocket, roomId, productId, viewers } = await roomWithViewers(['Eve']);
+    const [eve] = viewers;
+    const sale = await ok(hostSocket, 'sale:start', { productId, price: 900, quantity: 5, perUserLimit: 2, durationSec: 600 });
+    await ok(eve!.socket, 'sale:reserve', { saleId: sale.id, qty: 1, requestId: rid() });
+
+    expect((await http(stack.url, 'POST', `/api/rooms/${roomId}/end`, host.token)).status).toBe(200);
+    const sales = (await http(stack.url, 'GET', `/api/rooms/${roomId}/sales`, host.token)).body.sales as { id: string; status: string; endReason: string }[];
+    expect(sales.find((s) => s.id === sale.id)).toMatchObject({ status: 'ended', endReason: 'room-ended' });
+    const ledger = await http(stack.url, 'GET', `/api/rooms/${roomId}/sales/${sale.id}/ledger`, host.token);
+    expect(ledger.body.ledger).toMatchObject({ initial: 5, available: 4, held: 1, sold: 0, ok: true });
+  });
 });

@@ -47,5 +47,7 @@ export interface Domain {
   snapshotPart?(room: Room, user: UserRef | null, role: Role): Promise<Record<string, unknown>>;
   onJoined?(socket: LiveSocket, room: Room): Promise<void>;
   onLeft?(socket: LiveSocket, roomId: string): Promise<void>;
+  /** The host ended the live (called once, on the node that ended it): wind down what's running. */
+  onRoomEnded?(room: Room): Promise<void>;
   close?(): Promise<void>;
 }

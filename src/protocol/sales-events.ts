@@ -53,7 +53,7 @@ export const saleEventSchemas = {
 export const roomSaleParams = z.object({ roomId: idSchema, saleId: idSchema });
 
 export type SaleStatus = 'scheduled' | 'live' | 'ended';
-export type SaleEndReason = 'stopped' | 'time';
+export type SaleEndReason = 'stopped' | 'time' | 'room-ended';
 
 /** Units of a sale right now. initial + added = available + held + sold, always. */
 export interface SaleStock {

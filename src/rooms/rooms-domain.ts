@@ -118,6 +118,9 @@ export class RoomsDomain implements Domain, RoomMembership {
    * different channels, stream and pub/sub, so their order is not guaranteed either).
    */
   async endLive(room: Room): Promise<void> {
+    for (const peer of this.peers) {
+      await peer.onRoomEnded?.(room).catch((err: unknown) => this.log.error({ err, domain: peer.name }, 'room end hook failed'));
+    }
     const msg: EvictMessage = { roomId: room.id, userId: null, reason: 'ended', room };
     this.io.serverSideEmit('evict', msg);
     await this.evictLocal(msg);

@@ -220,13 +220,13 @@ local s = redis.call('HMGET', KEYS[1], 'available', 'added', 'held', 'sold')
 return {'OK', tonumber(s[1]), tonumber(s[2]), tonumber(s[3]), tonumber(s[4])}
 `;
 
-// KEYS: 1 sale, 2 active set. ARGV: now, saleId. Ends the sale now; existing holds may still be
+// KEYS: 1 sale, 2 active set. ARGV: now, saleId, endReason. Ends the sale now; existing holds may still be
 // checked out until they expire. → {'OK'} | {'ERR', code}
 export const STOP_SCRIPT = `${PRELUDE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND'} end
 local now = clock(ARGV[1])
 if now >= tonumber(redis.call('HGET', KEYS[1], 'endsAt')) then return {'ERR', 'SALE_ENDED'} end
-redis.call('HSET', KEYS[1], 'endsAt', int(now), 'endReason', 'stopped', 'ended', 1)
+redis.call('HSET', KEYS[1], 'endsAt', int(now), 'endReason', ARGV[3], 'ended', 1)
 redis.call('SREM', KEYS[2], ARGV[2])
 return {'OK'}
 `;

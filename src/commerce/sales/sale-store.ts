@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../core/logger.js';
-import type { ErrorCode, FlashSale, Product, SaleStock } from '../../protocol/index.js';
+import type { ErrorCode, FlashSale, Product, SaleEndReason, SaleStock } from '../../protocol/index.js';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
@@ -207,8 +207,8 @@ export class SaleStore {
     return { saleId, available: Number(a), added: Number(added), held: Number(held), sold: Number(sold) };
   }
 
-  async stop(roomId: string, saleId: string): Promise<FlashSale> {
-    const [status, code] = await this.cmd.saleStop(saleKeys(roomId, saleId).sale, roomSalesKeys(roomId).active, this.scriptNow(), saleId);
+  async stop(roomId: string, saleId: string, reason: Exclude<SaleEndReason, 'time'> = 'stopped'): Promise<FlashSale> {
+    const [status, code] = await this.cmd.saleStop(saleKeys(roomId, saleId).sale, roomSalesKeys(roomId).active, this.scriptNow(), saleId, reason);
     if (status !== 'OK') throw refusalError({ ok: false, code: code as never, available: 0 }, 'sale');
     return this.require(roomId, saleId);
   }

@@ -43,6 +43,14 @@ export class SalesDomain implements Domain {
     await this.queries.addViewer(room.id, socket.data.user?.id ?? `guest:${socket.id}`);
   }
 
+  /** A sale can't outlive its live: stop every running one so no hold or order lands after. */
+  async onRoomEnded(room: Room): Promise<void> {
+    for (const sale of await this.queries.active(room.id)) {
+      const stopped = await this.store.stop(room.id, sale.id, 'room-ended');
+      this.broadcasts.ended(room.id, sale.id, 'room-ended', stopped.sold);
+    }
+  }
+
   registerEvents(router: EventRouter): void {
     const { rooms } = this.deps;
     registerSaleEvents(router, { rooms, bag: this.bag, store: this.store, queries: this.queries, broadcasts: this.broadcasts });

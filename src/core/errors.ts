@@ -1,12 +1,19 @@
 import type { ErrorBody, ErrorCode } from '../protocol/index.js';
 
-/** An error meant for the client: its code and message are sent as-is. */
+/**
+ * An error meant for the client: its code and message are sent as-is. Refusals are routine
+ * (SOLD_OUT for thousands of buyers at once), and V8 captures a stack trace on every Error, so an
+ * AppError is built without one: it is an answer, not a bug to trace.
+ */
 export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
   ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'AppError';
   }
 }

@@ -164,21 +164,11 @@ const MESSAGES: Partial<Record<ErrorCode, (available: number) => string>> = {
   CONFLICT: () => 'this hold was already checked out',
 };
 
-/**
- * The client-facing error of a refusal. Refusals are expected answers, not faults, and in a rush
- * most taps get one (SOLD_OUT): they are built without a stack trace, whose capture cost more
- * than the rest of the refusal.
- */
+/** The client-facing error of a refusal (AppError carries no stack trace: cheap in a rush). */
 export function refusalError(r: Refusal, notFoundWhat: 'sale' | 'hold'): AppError {
   const message =
     r.code === 'NOT_FOUND' ? `${notFoundWhat} not found` : (MESSAGES[r.code]?.(r.available) ?? r.code.toLowerCase().replace(/_/g, ' '));
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new AppError(r.code, message);
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
+  return new AppError(r.code, message);
 }
 
 /** Conversion as a ratio with 4 decimals; 0 when there is no audience to divide by. */

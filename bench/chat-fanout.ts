@@ -28,6 +28,7 @@ import {
   joinRoom,
   paceMessages,
   socketIoViewer,
+  wireViewer,
   wsViewer,
   type ViewerSocket,
 } from './fanout-clients.js';
@@ -41,6 +42,9 @@ const env = z
     SECONDS: z.coerce.number().min(1).max(600).default(10),
     WARMUP: z.coerce.number().min(0).max(120).default(3),
     CONNECT_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(50),
+    /** wire: plain ws speaking the Socket.IO protocol (same per-frame cost as the baseline's
+     * clients); socket.io: the full socket.io-client library per viewer. */
+    VIEWER_CLIENT: z.enum(['wire', 'socket.io']).default('wire'),
     /** Extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
     BENCH_SERVER_NODE_ARGS: z.string().default(''),
   })
@@ -151,6 +155,7 @@ async function http(url: string, path: string, token: string, body?: unknown): P
 async function runOurs(): Promise<{ result: PhaseResult; sample: ChatMessage; ack: LatencyHistogram; ackErrors: Map<string, number> }> {
   const child = await startChild('socketio', childOptions);
   const sockets: ViewerSocket[] = [];
+  const viewers: { disconnect(): void }[] = [];
   try {
     const tokens = new TokenService(JWT_SECRET, JWT_ISSUER);
     const hostToken = await tokens.sign({ id: newId('u_'), name: 'Host' });
@@ -164,9 +169,13 @@ async function runOurs(): Promise<{ result: PhaseResult; sample: ChatMessage; ac
     const started = performance.now();
     await inBatches(env.VIEWERS, env.CONNECT_CONCURRENCY, async (i) => {
       const token = await tokens.sign({ id: newId('u_'), name: `Viewer ${i}` });
-      sockets.push(await socketIoViewer(child.url, token, room.id, onText));
+      viewers.push(
+        env.VIEWER_CLIENT === 'wire'
+          ? await wireViewer(child.url, token, room.id, onText)
+          : await socketIoViewer(child.url, token, room.id, onText),
+      );
     });
-    log(`  ${env.VIEWERS} socket.io viewers connected and joined in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    log(`  ${env.VIEWERS} ${env.VIEWER_CLIENT} viewers connected and joined in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
     const ack = new LatencyHistogram();
     const ackErrors = new Map<string, number>();
@@ -182,7 +191,7 @@ async function runOurs(): Promise<{ result: PhaseResult; sample: ChatMessage; ac
     if (!sample) throw new Error(`no chat:send succeeded: ${JSON.stringify([...ackErrors])}`);
     return { result, sample, ack, ackErrors };
   } finally {
-    for (const s of sockets) s.disconnect();
+    for (const s of [...sockets, ...viewers]) s.disconnect();
     await child.stop();
   }
 }
@@ -269,6 +278,7 @@ async function main(): Promise<void> {
   log(`target (ratio >= 0.6, p99 <= 150 ms): ${meetsTarget ? 'met' : 'MISSED'}`);
   const result = {
     viewers: env.VIEWERS,
+    viewerClient: env.VIEWER_CLIENT,
     rate: env.RATE,
     seconds: env.SECONDS,
     warmupSeconds: env.WARMUP,

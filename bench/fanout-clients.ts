@@ -146,6 +146,40 @@ export async function socketIoViewer(url: string, token: string, roomId: string,
   return socket;
 }
 
+/**
+ * A viewer of our server speaking the Socket.IO wire protocol over a plain `ws` socket: engine.io
+ * open → CONNECT with the token → `room:join` with an ack → chat events decoded exactly as the
+ * baseline viewer decodes its frames. The server sees a normal Socket.IO client; the load
+ * generator costs the same per delivery in both runs, so latency compares the servers rather
+ * than two client libraries (VIEWER_CLIENT=socket.io uses socket.io-client instead).
+ */
+export function wireViewer(url: string, token: string, roomId: string, onText: (t: string) => void): Promise<{ disconnect(): void }> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false });
+  const handle = { disconnect: () => ws.close() };
+  return new Promise((ok, fail) => {
+    ws.on('error', fail);
+    ws.on('message', (data) => {
+      const frame = data.toString();
+      if (frame.startsWith('42')) {
+        const packet = JSON.parse(frame.slice(2)) as [string, ChatMessage, string?];
+        if (packet[0] === 'chat:message') onText(packet[1].text);
+      } else if (frame === '2') {
+        ws.send('3'); // engine.io heartbeat
+      } else if (frame.startsWith('0')) {
+        ws.send(`40${JSON.stringify({ token })}`);
+      } else if (frame.startsWith('40')) {
+        ws.send(`420${JSON.stringify(['room:join', { roomId }])}`);
+      } else if (frame.startsWith('430')) {
+        const [ack] = JSON.parse(frame.slice(3)) as [Ack<JoinSnapshot>];
+        if (ack.ok) ok(handle);
+        else fail(new Error(`room:join failed: ${ack.error.code} ${ack.error.message}`));
+      } else if (frame.startsWith('44')) {
+        fail(new Error(`connect refused: ${frame.slice(2)}`));
+      }
+    });
+  });
+}
+
 export function connectWs(wsUrl: string): Promise<WebSocket> {
   const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
   return new Promise((ok, fail) => {

@@ -33,6 +33,7 @@ import {
   type ViewerSocket,
 } from './fanout-clients.js';
 import { startChild, type Child, type ServerUsage } from './fanout-child.js';
+import { runMain } from './run-main.js';
 
 const env = z
   .object({
@@ -315,10 +316,4 @@ async function main(): Promise<void> {
   log(`RESULT ${JSON.stringify(result)}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

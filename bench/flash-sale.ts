@@ -28,6 +28,7 @@ import type { ErrorCode, SaleLedger } from '../src/protocol/index.js';
 import { runRedisBaseline, type BaselineResult } from './flash-sale-baseline.js';
 import { connect, inBatches, quantile, runBare, rush, type BareResult, type Buyer } from './flash-sale-clients.js';
 import type { SaleChildMessage, SaleParentMessage, SaleServerUsage } from './flash-sale-server.js';
+import { runMain } from './run-main.js';
 
 const env = z
   .object({
@@ -277,10 +278,4 @@ async function main(): Promise<void> {
   log(`RESULT ${JSON.stringify(result)}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -14,6 +14,10 @@ export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Unset: start an embedded redis-server (data under REDIS_DATA_DIR). */
   REDIS_URL: z.string().url().optional(),
+  /** `host:port,host:port,…`: seed nodes of a Redis Cluster (takes precedence over REDIS_URL). */
+  REDIS_CLUSTER_NODES: z.string().regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, 'want host:port,host:port,…').optional(),
+  /** Every Redis command fails with UNAVAILABLE after this long: a stalled Redis is an error, not a hang. */
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
   REDIS_DATA_DIR: z.string().default('var/redis'),
   JWT_SECRET: z.string().min(16, 'must be at least 16 characters'),
   JWT_ISSUER: z.string().default('live-commerce'),

@@ -5,19 +5,24 @@
 import { ConfigError, loadConfig } from './config.js';
 import { RedisBinaryMissing, startEmbeddedRedis, type EmbeddedRedis } from './core/embedded-redis.js';
 import { createLogger } from './core/logger.js';
+import { parseClusterNodes, type RedisTarget } from './core/redis-client.js';
 import { startServer } from './server.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
   let embedded: EmbeddedRedis | null = null;
-  let redisUrl = config.REDIS_URL;
-  if (!redisUrl) {
+  let target: RedisTarget;
+  if (config.REDIS_CLUSTER_NODES) {
+    target = { kind: 'cluster', nodes: parseClusterNodes(config.REDIS_CLUSTER_NODES) };
+  } else if (config.REDIS_URL) {
+    target = { kind: 'single', url: config.REDIS_URL };
+  } else {
     embedded = await startEmbeddedRedis({ dataDir: config.REDIS_DATA_DIR, persist: true });
-    redisUrl = embedded.url;
-    log.info({ url: redisUrl, dir: config.REDIS_DATA_DIR }, 'started embedded redis-server');
+    target = { kind: 'single', url: embedded.url };
+    log.info({ url: embedded.url, dir: config.REDIS_DATA_DIR }, 'started embedded redis-server');
   }
-  const server = await startServer(config, redisUrl, log).catch(async (err: unknown) => {
+  const server = await startServer(config, target, log).catch(async (err: unknown) => {
     await embedded?.stop(); // never leave the embedded redis-server orphaned
     throw err;
   });

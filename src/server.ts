@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import express from 'express';
-import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -23,26 +22,33 @@ import { roomChannel, staffChannel, userChannel } from './core/keys.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { EventRouter, type LiveServer, type LiveSocket } from './core/socket-kit.js';
 import { createDomains } from './domains.js';
+import { createRedisClient, type RedisClient, type RedisTarget } from './core/redis-client.js';
 import { RoomsDomain } from './rooms/rooms-domain.js';
 
 export interface RunningServer {
   url: string;
   port: number;
   io: LiveServer;
-  redis: Redis;
+  redis: RedisClient;
   tokens: TokenService;
   domains: Domain[];
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, redisUrl: string, log: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningServer> {
-  // Fail fast instead of queueing forever: a request while Redis is down gets UNAVAILABLE.
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableAutoPipelining: true, lazyConnect: true });
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
-  await redis.connect();
-  const adapterRedis = new Redis(redisUrl, { lazyConnect: true });
-  adapterRedis.on('error', (err) => log.warn({ err: err.message }, 'redis (adapter) error'));
+/** `redis`: a URL (one Redis) or a target (one Redis or a cluster's seed nodes). */
+export async function startServer(config: Config, redis: string | RedisTarget, log: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningServer> {
+  const target: RedisTarget = typeof redis === 'string' ? { kind: 'single', url: redis } : redis;
+  const state = createRedisClient(target, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, name: 'live-commerce' });
+  state.on('error', (err: Error) => log.warn({ err: err.message }, 'redis error'));
+  await state.connect();
+  // The adapter's reader blocks on XREAD for seconds by design, so it gets no command timeout.
+  const adapterRedis = createRedisClient(target, { commandTimeoutMs: 0, name: 'live-commerce-adapter' });
+  adapterRedis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (adapter) error'));
   await adapterRedis.connect();
+  return startOn(config, state, adapterRedis, log);
+}
+
+async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisClient, log: Logger): Promise<RunningServer> {
 
   const app = express();
   app.disable('x-powered-by');

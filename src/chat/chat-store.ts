@@ -3,7 +3,7 @@
  * words, rate limit, slow mode — then appends it to the room's capped Redis Stream and counts it
  * toward engagement, in a single round trip.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis-client.js';
 import type { ChatMessage, ErrorCode, UserRef } from '../protocol/index.js';
 import { AppError } from '../core/errors.js';
 import { ENGAGEMENT_WEIGHTS, roomKey, roomStatsKey } from '../core/keys.js';
@@ -55,7 +55,7 @@ export class ChatStore {
   private readonly cmd: ChatCommands;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly limits: ChatLimits,
   ) {
     redis.defineCommand('chatSend', { numberOfKeys: 7, lua: SEND_SCRIPT });

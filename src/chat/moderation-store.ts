@@ -2,7 +2,7 @@
  * Moderation state of a room — mutes (user → until), bans, slow mode, blocked words — and the
  * audit log, a capped Redis Stream that host and moderators can read.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis-client.js';
 import type { AuditEntry, ModerationSettings, UserRef } from '../protocol/index.js';
 import { roomKey } from '../core/keys.js';
 import { streamFields } from '../core/redis-util.js';
@@ -17,7 +17,7 @@ export const moderationKeys = (roomId: string) => ({
 const AUDIT_MAX = 10_000;
 
 export class ModerationStore {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   async mute(roomId: string, userId: string, until: number): Promise<void> {
     await this.redis.hset(moderationKeys(roomId).mutes, userId, until);

@@ -2,7 +2,7 @@
  * The room's product bag (what the host may pin or put on sale) and the pinned product with its
  * history. Products are JSON values in a hash; a sorted set keeps the order they were added in.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis-client.js';
 import type { PinState, Product } from '../protocol/index.js';
 import type { PinHistoryEntry } from '../protocol/index.js';
 import { roomKey } from '../core/keys.js';
@@ -19,7 +19,7 @@ const keys = (roomId: string) => ({
 const PIN_HISTORY_MAX = 1000;
 
 export class BagStore {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /** Adds or replaces a product; returns false when the id already existed. */
   async put(roomId: string, product: Product): Promise<boolean> {

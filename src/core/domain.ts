@@ -3,7 +3,7 @@
  * each other: what one needs of another (the room record, evicting a user) arrives here as an
  * interface, and what each contributes to a join (guards, snapshot parts) is collected here.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import type { Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Role, Room, UserRef } from '../protocol/index.js';
@@ -26,7 +26,7 @@ export interface RoomMembership {
 
 export interface DomainDeps {
   io: LiveServer;
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
   config: Config;
   rooms: RoomDirectory;

@@ -2,7 +2,7 @@
  * Adds to a room's engagement (CES) score once per member of a set — a follow per user, a save
  * per user and product — atomically, so double taps and retries never count twice.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import { roomStatsKey } from './keys.js';
 
 // KEYS: stats, dedupe set. ARGV: member, weight. → {'OK', score, alreadyCounted}
@@ -18,7 +18,7 @@ interface OnceCommand {
 }
 
 export class EngagementCounter {
-  constructor(private readonly redis: Redis) {
+  constructor(private readonly redis: RedisClient) {
     redis.defineCommand('engageOnce', { numberOfKeys: 2, lua: ONCE_SCRIPT });
   }
 

@@ -5,7 +5,7 @@
  * eventually broadcast with fresh numbers, and no room gets more than one frame per interval no
  * matter how many nodes see changes.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import type { Logger } from './logger.js';
 
 export class ClusterThrottle {
@@ -13,7 +13,7 @@ export class ClusterThrottle {
   private closed = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly lockKeyOf: (key: string) => string,
     private readonly intervalMs: number,
     private readonly flush: (key: string) => Promise<void>,

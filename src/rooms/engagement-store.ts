@@ -2,7 +2,7 @@
  * Hearts and the CES-style engagement score. Every tap is counted exactly with HINCRBY inside one
  * script that also applies the per-user rate limit; broadcasting the totals is throttled elsewhere.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis-client.js';
 import { ENGAGEMENT_WEIGHTS, roomKey, roomStatsKey } from '../core/keys.js';
 import { RATE_LIMIT_LUA } from '../core/rate-limit.js';
 import { AppError } from '../core/errors.js';
@@ -33,7 +33,7 @@ export class EngagementStore {
   private readonly cmd: EngagementCommands;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly heartsPerSecond: number,
   ) {
     redis.defineCommand('heartTap', { numberOfKeys: 2, lua: HEART_SCRIPT });

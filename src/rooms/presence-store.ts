@@ -3,7 +3,7 @@
  * sorted set scored by its expiry; nodes refresh their own connections periodically, so a node
  * that dies stops counting within one TTL. Unique viewers = distinct userKeys.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis-client.js';
 import type { PresenceCounts } from '../protocol/index.js';
 import { roomKey, roomStatsKey } from '../core/keys.js';
 
@@ -25,7 +25,7 @@ return {n, peak}
 export const PRESENCE_TTL_MS = 30_000;
 
 export class PresenceStore {
-  constructor(private readonly redis: Redis) {
+  constructor(private readonly redis: RedisClient) {
     redis.defineCommand('presenceCount', { numberOfKeys: 2, lua: COUNT_SCRIPT });
   }
 

@@ -2,7 +2,7 @@
  * Presence on this node: records joins and leaves, keeps this node's connections alive in Redis,
  * and broadcasts viewer counts at most every 2 s per room (cluster-wide, via ClusterThrottle).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis-client.js';
 import type { PresenceCounts } from '../protocol/index.js';
 import { roomChannel, roomKey } from '../core/keys.js';
 import type { Logger } from '../core/logger.js';
@@ -19,7 +19,7 @@ export class Presence {
 
   constructor(
     private readonly io: LiveServer,
-    redis: Redis,
+    redis: RedisClient,
     log: Logger,
   ) {
     this.store = new PresenceStore(redis);

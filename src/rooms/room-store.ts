@@ -2,7 +2,7 @@
  * Room records in Redis. The record is one JSON string (`{room:<id>}:record`), moderators a set
  * beside it so adding one is a single atomic SADD. Global sorted sets index rooms for listings.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis-client.js';
 import type { Room, RoomStatus } from '../protocol/index.js';
 import { notFound } from '../core/errors.js';
 import { roomKey, roomStatsKey } from '../core/keys.js';
@@ -26,7 +26,7 @@ export interface RoomCounters {
 }
 
 export class RoomStore implements RoomDirectory {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   async create(room: Room): Promise<void> {
     const { moderatorIds: _m, ...stored } = room;

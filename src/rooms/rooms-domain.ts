@@ -3,7 +3,7 @@
  * engagement. It owns membership, so it also implements eviction (bans, room end) for the others.
  */
 import type { Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis-client.js';
 import type { JoinSnapshot, Role, Room, UserRef } from '../protocol/index.js';
 import type { Domain, RoomMembership } from '../core/domain.js';
 import { roomChannel, staffChannel } from '../core/keys.js';
@@ -34,7 +34,7 @@ export class RoomsDomain implements Domain, RoomMembership {
 
   constructor(
     readonly io: LiveServer,
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly log: Logger,
     heartsPerSecond: number,
   ) {

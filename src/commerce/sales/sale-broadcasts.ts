@@ -9,7 +9,7 @@
  * rush's stock rather than a number stale a millisecond later) and skipped when they would
  * only repeat what the room was last told (STOCK_FRAME_SCRIPT).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis-client.js';
 import type { FlashSale, SaleEndReason } from '../../protocol/index.js';
 import { roomChannel, roomKey, staffChannel } from '../../core/keys.js';
 import type { Logger } from '../../core/logger.js';
@@ -30,7 +30,7 @@ export class SaleBroadcasts {
 
   constructor(
     private readonly io: LiveServer,
-    redis: Redis,
+    redis: RedisClient,
     private readonly store: SaleStore,
     queries: SaleQueries,
     private readonly log: Logger,

@@ -2,7 +2,7 @@
  * Reads of flash sales: the room's sales, the join snapshot's part, the staff figures and the
  * ledger. Writes never happen here; they all go through the scripts in sale-store.ts.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis-client.js';
 import type { FlashSale, RoomSaleFigures, SaleFigures, SaleHold, SaleLedger, SalesSnapshot } from '../../protocol/index.js';
 import { computeLedger } from './sale-ledger.js';
 import { roomSalesKeys, saleKeys } from './sale-keys.js';
@@ -18,7 +18,7 @@ function values<T>(results: Results): T[] {
 
 export class SaleQueries {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly now: () => number,
   ) {}
 

@@ -7,7 +7,7 @@
  * the batch leaves at the end of the turn it arrived in (setImmediate), on a connection of its own
  * without auto-pipelining (which would hold it one more turn).
  */
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '../../core/redis-client.js';
 import type { Logger } from '../../core/logger.js';
 import { saleKeys, saleRateLimitKey, saleRef } from './sale-keys.js';
 import { RESERVE_SCRIPT } from './sale-scripts.js';
@@ -40,15 +40,15 @@ interface Pending extends ReserveRequest {
 type ReserveCommand = { saleReserve(numberOfKeys: number, ...args: (string | number)[]): Promise<(string | number)[]> };
 
 export class ReserveBatcher {
-  private readonly connection: Redis;
+  private readonly connection: RedisClient;
   private readonly queues = new Map<string, { roomId: string; saleId: string; items: Pending[] }>();
   private scheduled = false;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly opts: { reservesPerSecond: number; sweepBatch: number; scriptNow: () => string; log?: Logger },
   ) {
-    this.connection = redis.duplicate({ enableAutoPipelining: false });
+    this.connection = duplicateClient(redis, { enableAutoPipelining: false });
     this.connection.on('error', (err: Error) => opts.log?.warn({ err: err.message }, 'redis (reserves) error'));
     this.connection.defineCommand('saleReserve', { lua: RESERVE_SCRIPT });
   }

@@ -3,7 +3,7 @@
  * names their keys and arguments and turns their replies into typed results. Reads for
  * snapshots, listings, figures and the ledger live in sale-queries.ts.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis-client.js';
 import type { Logger } from '../../core/logger.js';
 import type { ErrorCode, FlashSale, Product, SaleEndReason, SaleStock } from '../../protocol/index.js';
 import { randomBytes } from 'node:crypto';
@@ -94,7 +94,7 @@ export class SaleStore {
   private readonly batcher: ReserveBatcher;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     private readonly opts: SaleStoreOptions,
   ) {
     for (const [name, [numberOfKeys, lua]] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys, lua });

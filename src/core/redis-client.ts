@@ -1,0 +1,63 @@
+/**
+ * One way to make a Redis client, for one Redis or a Redis Cluster. Stores and scripts take a
+ * `RedisClient` and never care which: every key of a room carries its hash tag, so every command
+ * and script stays in one slot either way.
+ *
+ * Every command has a timeout: a Redis that stops answering (stalled, not dead) must turn into a
+ * prompt UNAVAILABLE, never a hang.
+ */
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+export type RedisClient = Redis | Cluster;
+
+/** Where Redis is: one server by URL, or the seed nodes of a cluster. */
+export type RedisTarget = { kind: 'single'; url: string } | { kind: 'cluster'; nodes: { host: string; port: number }[] };
+
+export interface RedisClientOptions {
+  /** ms before a command fails with "Command timed out"; 0 = no timeout (blocking readers only). */
+  commandTimeoutMs: number;
+  /** Connection name shown by CLIENT LIST, for operators. */
+  name?: string;
+}
+
+/** "host:port,host:port" → cluster seed nodes. */
+export function parseClusterNodes(spec: string): { host: string; port: number }[] {
+  return spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((hp) => {
+      const i = hp.lastIndexOf(':');
+      const host = hp.slice(0, i).replace(/^\[|\]$/g, '');
+      const port = Number(hp.slice(i + 1));
+      if (i <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad cluster node "${hp}" (want host:port)`);
+      return { host, port };
+    });
+}
+
+export function createRedisClient(target: RedisTarget, opts: RedisClientOptions): RedisClient {
+  const common: RedisOptions = {
+    // Fail fast instead of queueing forever: a request while Redis is down gets UNAVAILABLE.
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+    connectionName: opts.name,
+    ...(opts.commandTimeoutMs > 0 ? { commandTimeout: opts.commandTimeoutMs } : {}),
+  };
+  if (target.kind === 'single') return new Redis(target.url, { ...common, enableAutoPipelining: true });
+  return new Cluster(target.nodes, {
+    redisOptions: common,
+    enableAutoPipelining: true,
+    // Reads go to masters: presence and stock must be read where they are written.
+    scaleReads: 'master',
+    lazyConnect: true,
+    clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+  });
+}
+
+/** A second connection to the same Redis (or cluster) with the same options plus `override`. */
+export function duplicateClient(client: RedisClient, override: Partial<RedisOptions>): RedisClient {
+  if (client instanceof Cluster) {
+    return client.duplicate([], { ...client.options, enableAutoPipelining: override.enableAutoPipelining ?? client.options.enableAutoPipelining, redisOptions: { ...client.options.redisOptions, ...override } });
+  }
+  return client.duplicate(override);
+}

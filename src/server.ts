@@ -17,8 +17,7 @@ import { installSocketAuth } from './auth/auth-socket.js';
 import { TokenService } from './auth/tokens.js';
 import type { Domain, DomainDeps } from './core/domain.js';
 import { jsonErrors, notFoundRoute } from './core/http-kit.js';
-import { AppError } from './core/errors.js';
-import { roomChannel, staffChannel, userChannel } from './core/keys.js';
+import { userChannel } from './core/keys.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { EventRouter, type LiveServer, type LiveSocket } from './core/socket-kit.js';
 import { createDomains } from './domains.js';
@@ -90,25 +89,13 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
     socket.on('disconnect', () => {
       rooms.leave(socket).catch((err) => log.warn({ err }, 'leave on disconnect failed'));
     });
-    if (socket.recovered && socket.data.roomId) await resumeAfterRecovery(socket, socket.data.roomId);
+    if (socket.recovered) await resumeAfterRecovery(socket);
   }
 
-  /** A recovered connection keeps its room, unless it was banned or the room ended meanwhile. */
-  async function resumeAfterRecovery(socket: LiveSocket, roomId: string): Promise<void> {
-    try {
-      const room = await rooms.store.require(roomId);
-      if (room.status === 'ended') throw new Error('ended');
-      for (const d of others) await d.joinGuard?.(room, socket.data.user);
-      await rooms.presence.enter(socket, roomId);
-      for (const d of others) await d.onJoined?.(socket, room);
-    } catch (err) {
-      // Say why (banned is not the end of the live), and drop staff channels too: a recovered
-      // session brings back every channel the socket had.
-      socket.data.roomId = null;
-      await Promise.all([socket.leave(roomChannel(roomId)), socket.leave(staffChannel(roomId))]);
-      const reason = err instanceof AppError && err.code === 'BANNED' ? 'banned' : 'ended';
-      socket.emit('room:removed', { roomId, reason });
-    }
+  /** A recovered connection keeps its room, unless it was banned or the room ended meanwhile;
+   * its channels follow its current role (RoomsDomain.resume). */
+  async function resumeAfterRecovery(socket: LiveSocket): Promise<void> {
+    await rooms.resume(socket).catch((err: unknown) => log.warn({ err }, 'resume after recovery failed'));
   }
 
   // HTTP side.

@@ -38,6 +38,11 @@ export class ChatDomain implements Domain {
     return { chat: { messages, moderation: atLeast(role, 'moderator') ? settings : publicSettings(settings) } };
   }
 
+  async rolePart(room: Room, _user: UserRef | null, role: Role): Promise<Record<string, unknown>> {
+    const settings = await this.moderation.settings(room.id);
+    return { moderation: atLeast(role, 'moderator') ? settings : publicSettings(settings) };
+  }
+
   /** Staff see the blocked-word list; viewers only the slow mode (the list would teach evasion). */
   private announceSettings(roomId: string, settings: ModerationSettings): void {
     const { io } = this.deps;

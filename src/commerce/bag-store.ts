@@ -21,15 +21,26 @@ const PIN_HISTORY_MAX = 1000;
 export class BagStore {
   constructor(private readonly redis: RedisClient) {}
 
-  /** Adds or replaces a product; returns false when the id already existed. */
-  async put(roomId: string, product: Product): Promise<boolean> {
+  /** Adds a product unless its id is taken (then false, and the bag is unchanged): HSETNX, so
+   * two hosts' tabs adding the same id at once cannot overwrite each other. */
+  async add(roomId: string, product: Product): Promise<boolean> {
     const k = keys(roomId);
     const [[, added]] = (await this.redis
       .multi()
-      .hset(k.products, product.id, JSON.stringify(product))
+      .hsetnx(k.products, product.id, JSON.stringify(product))
       .zadd(k.order, 'NX', Date.now(), product.id)
       .exec()) as [[unknown, number], unknown];
     return added === 1;
+  }
+
+  /** Replaces a product (adds it if it is not there). */
+  async put(roomId: string, product: Product): Promise<void> {
+    const k = keys(roomId);
+    await this.redis
+      .multi()
+      .hset(k.products, product.id, JSON.stringify(product))
+      .zadd(k.order, 'NX', Date.now(), product.id)
+      .exec();
   }
 
   async get(roomId: string, productId: string): Promise<Product | null> {

@@ -11,7 +11,7 @@ import { AppError, notFound } from '../core/errors.js';
 import { parseBody, requireHttpUser } from '../core/http-kit.js';
 import { newId } from '../core/ids.js';
 import { ENGAGEMENT_WEIGHTS, roomChannel } from '../core/keys.js';
-import { canWatch, requireRole } from '../core/roles.js';
+import { requireRole } from '../core/roles.js';
 import { joinedRoom, requireUser, type EventRouter } from '../core/socket-kit.js';
 import { BagStore } from './bag-store.js';
 
@@ -39,8 +39,7 @@ export class CommerceDomain implements Domain {
 
     router.get('/api/rooms/:roomId/products', async (req, res) => {
       const { roomId } = parseBody(roomIdParams, req.params);
-      const room = await rooms.require(roomId);
-      if (!canWatch(room, req.user ?? null)) throw new AppError('UNAUTHORIZED', 'sign in to see this room');
+      await this.deps.membership.requireReadable(roomId, req.user ?? null);
       res.json({ products: await this.bag.list(roomId) });
     });
 
@@ -49,7 +48,7 @@ export class CommerceDomain implements Domain {
       requireRole(await rooms.require(roomId), requireHttpUser(req), 'host', 'add products');
       const { id, ...fields } = parseBody(productBody, req.body);
       const product: Product = { id: id ?? newId('p_'), ...fields };
-      if (!(await this.bag.put(roomId, product))) {
+      if (!(await this.bag.add(roomId, product))) {
         throw new AppError('CONFLICT', `product ${product.id} is already in the bag; PATCH it instead`);
       }
       await this.announceBag(roomId);

@@ -18,10 +18,13 @@ export interface RoomDirectory {
   require(roomId: string): Promise<Room>;
 }
 
-/** Removing users from a room on every node, implemented by the rooms domain. */
+/** Who is in a room and who may be, implemented by the rooms domain. */
 export interface RoomMembership {
-  /** userId null: everyone (room ended). */
+  /** Remove users from a room on every node. userId null: everyone (room ended). */
   evict(roomId: string, userId: string | null, reason: 'banned' | 'ended'): Promise<void>;
+  /** The room, if `user` may read it (HTTP reads): NOT_FOUND, UNAUTHORIZED (a guest at a
+   * private room) or BANNED (any domain's joinGuard) otherwise. */
+  requireReadable(roomId: string, user: UserRef | null): Promise<Room>;
 }
 
 export interface DomainDeps {
@@ -41,10 +44,12 @@ export interface Domain {
   registerHttp?(router: Router): void;
   /** Asynchronous start-up (worker processes, ...), awaited before the server listens. */
   start?(): Promise<void>;
-  /** Throw an AppError to refuse a join (bans). */
+  /** Throw an AppError to refuse this user the room (bans): joins, recoveries and HTTP reads. */
   joinGuard?(room: Room, user: UserRef | null): Promise<void>;
   /** This domain's part of the join snapshot, merged into the ack. */
   snapshotPart?(room: Room, user: UserRef | null, role: Role): Promise<Record<string, unknown>>;
+  /** What of this domain's snapshot part depends on the role, merged into `room:role`. */
+  rolePart?(room: Room, user: UserRef | null, role: Role): Promise<Record<string, unknown>>;
   onJoined?(socket: LiveSocket, room: Room): Promise<void>;
   onLeft?(socket: LiveSocket, roomId: string): Promise<void>;
   /** The host ended the live (called once, on the node that ended it): wind down what's running. */

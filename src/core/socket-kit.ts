@@ -24,8 +24,9 @@ import type { Logger } from './logger.js';
 export interface InterServerEvents {
   /** `room`: the ended room, told to each evicted socket before it is removed. */
   evict: (msg: { roomId: string; userId: string | null; reason: 'banned' | 'ended'; room?: Room }) => void;
-  /** A moderator was appointed or removed: move that user's connections in or out of staff. */
-  staff: (msg: { roomId: string; userId: string; isStaff: boolean }) => void;
+  /** A moderator was appointed or removed: each node re-derives the role of that user's
+   * connections in the room from the room record and tells them (`room:role`). */
+  role: (msg: { roomId: string; userId: string }) => void;
 }
 
 export type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

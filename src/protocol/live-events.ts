@@ -11,6 +11,7 @@ import type {
   PinState,
   PresenceCounts,
   Product,
+  RoleUpdate,
   Room,
   RoomStats,
   UserRef,
@@ -110,6 +111,9 @@ export interface LiveServerEvents {
   'room:status': (p: { room: Room }) => void;
   'room:settings': (p: ModerationSettings) => void;
   'room:removed': (p: { roomId: string; reason: 'banned' | 'ended' }) => void;
+  /** Sent to the joining connection just before its room:join ack; see docs/PROTOCOL.md. */
+  'room:joined': (p: { roomId: string }) => void;
+  'room:role': (p: RoleUpdate) => void;
   'user:muted': (p: { roomId: string; until: number }) => void;
   'error:event': (p: { event: string; code: string; message: string }) => void;
 }

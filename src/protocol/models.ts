@@ -88,6 +88,18 @@ export interface ModerationSettings {
 }
 
 /**
+ * `room:role`: the connection's role in its room changed (a moderator appointed or removed while
+ * connected, or while its transport was down). `moderation` is what the join snapshot gives this
+ * role: staff get the blocked-word list, everyone else only the slow mode (an empty list).
+ */
+export interface RoleUpdate {
+  roomId: string;
+  role: Role;
+  moderation: ModerationSettings;
+  [part: string]: unknown;
+}
+
+/**
  * What room:join answers with. Each domain contributes its part; `parts` grows as domains
  * (flash sales, media) are added without touching the others.
  */

@@ -4,7 +4,7 @@
  */
 import type { Router } from 'express';
 import type { RedisClient } from '../core/redis-client.js';
-import type { JoinSnapshot, Role, Room, UserRef } from '../protocol/index.js';
+import type { JoinSnapshot, Role, RoleUpdate, Room, UserRef } from '../protocol/index.js';
 import type { Domain, RoomMembership } from '../core/domain.js';
 import { roomChannel, staffChannel } from '../core/keys.js';
 import type { Logger } from '../core/logger.js';
@@ -31,6 +31,8 @@ export class RoomsDomain implements Domain, RoomMembership {
   readonly heartsThrottle: ClusterThrottle;
   /** The other domains, consulted on every join. Set by the composition root. */
   peers: Domain[] = [];
+  /** Each connection's queue of membership changes (see serial). */
+  private readonly queues = new WeakMap<LiveSocket, Promise<unknown>>();
 
   constructor(
     readonly io: LiveServer,
@@ -53,7 +55,7 @@ export class RoomsDomain implements Domain, RoomMembership {
     );
     // Evictions requested on other nodes reach this node's sockets here.
     io.on('evict', (msg) => void this.evictLocal(msg));
-    io.on('staff', (msg) => void this.setStaffLocal(msg));
+    io.on('role', (msg) => void this.roleChangedLocal(msg));
   }
 
   registerEvents(router: EventRouter): void {
@@ -64,37 +66,81 @@ export class RoomsDomain implements Domain, RoomMembership {
     registerRoomRoutes(router, this);
   }
 
-  async join(socket: LiveSocket, roomId: string): Promise<JoinSnapshot> {
-    const user = socket.data.user;
-    const room = await this.store.require(roomId);
-    if (room.status === 'ended') throw new AppError('ROOM_ENDED', 'this live has ended');
-    if (!canWatch(room, user)) throw new AppError('UNAUTHORIZED', 'sign in to watch this room');
-    for (const peer of this.peers) await peer.joinGuard?.(room, user);
-
-    if (socket.data.roomId && socket.data.roomId !== roomId) await this.leave(socket);
-    const role = roleOf(room, user);
-    // Subscribe before reading the snapshot so nothing that happens in between is missed.
-    await socket.join(this.channelsFor(room, role));
-    socket.data.roomId = roomId;
-    await this.presence.enter(socket, roomId);
-
-    const [presence, totals, parts] = await Promise.all([
-      this.presence.count(roomId),
-      this.engagement.totals(roomId),
-      Promise.all(this.peers.map((p) => p.snapshotPart?.(room, user, role) ?? Promise.resolve({}))),
-    ]);
-    for (const peer of this.peers) await peer.onJoined?.(socket, room);
-    // Connection state recovery resumes from the offset of the last broadcast a client received;
-    // a viewer who has heard nothing since joining would have none and come back as a stranger.
-    // One broadcast addressed to this socket gives it an offset from the start.
-    this.io.to(socket.id).emit('presence:update', presence);
-    return Object.assign(
-      { room, role, you: user, presence, hearts: totals.hearts, engagement: totals.engagement },
-      ...parts,
-    ) as JoinSnapshot;
+  /**
+   * Membership changes of one connection (join, leave, recovery, eviction, role change) run one
+   * at a time in the order they were asked for: two joins sent at once would otherwise interleave
+   * their awaits and leave the connection subscribed to both rooms.
+   */
+  private serial<T>(socket: LiveSocket, task: () => Promise<T>): Promise<T> {
+    const run = (this.queues.get(socket) ?? Promise.resolve()).then(task);
+    this.queues.set(socket, run.catch(() => undefined));
+    return run;
   }
 
-  async leave(socket: LiveSocket): Promise<boolean> {
+  join(socket: LiveSocket, roomId: string): Promise<JoinSnapshot> {
+    return this.serial(socket, () => this.joinNow(socket, roomId));
+  }
+
+  leave(socket: LiveSocket): Promise<boolean> {
+    return this.serial(socket, () => this.leaveNow(socket));
+  }
+
+  /** A connection restored by connection state recovery: see resumeNow. */
+  resume(socket: LiveSocket): Promise<void> {
+    return this.serial(socket, () => this.resumeNow(socket));
+  }
+
+  private async joinNow(socket: LiveSocket, roomId: string): Promise<JoinSnapshot> {
+    const user = socket.data.user;
+    const admitted = await this.requireJoinable(roomId, user).catch(async (err: unknown) => {
+      // Refused on a rejoin (banned meanwhile): the connection must not stay in the room.
+      if (socket.data.roomId === roomId) await this.leaveNow(socket);
+      throw err;
+    });
+    if (socket.data.roomId && socket.data.roomId !== roomId) await this.leaveNow(socket);
+    socket.data.roomId = roomId;
+    try {
+      // Subscribe before reading the snapshot so nothing that happens in between is missed.
+      await this.applyRole(socket, admitted);
+      // Evictions and role changes find connections by socket.data.roomId, so from here on they
+      // reach this one (queued behind this join). One that came earlier missed it; reading the
+      // room and the bans again now sees whatever it was about.
+      const [room] = await Promise.all([this.requireJoinable(roomId, user), this.presence.enter(socket, roomId)]);
+      const role = await this.applyRole(socket, room);
+      const [presence, totals, parts] = await Promise.all([
+        this.presence.count(roomId),
+        this.engagement.totals(roomId),
+        Promise.all(this.peers.map((p) => p.snapshotPart?.(room, user, role) ?? Promise.resolve({}))),
+      ]);
+      for (const peer of this.peers) await peer.onJoined?.(socket, room);
+      await this.seedRecoveryOffset(socket, roomId);
+      return Object.assign(
+        { room, role, you: user, presence, hearts: totals.hearts, engagement: totals.engagement },
+        ...parts,
+      ) as JoinSnapshot;
+    } catch (err) {
+      // Failed after subscribing: take back everything this join did.
+      await this.leaveNow(socket).catch((e: unknown) => this.log.warn({ err: e }, 'join rollback failed'));
+      throw err;
+    }
+  }
+
+  /**
+   * Socket.IO clients learn a recovery offset only from broadcast events, and only an offset lets
+   * them recover after a drop. A client that has heard nothing since joining would come back as a
+   * stranger, so the joiner gets one event through the adapter (which stamps it with its stream
+   * offset). Awaiting the adapter puts it on the wire before the ack, so a client holding its join
+   * ack holds an offset. A dedicated event rather than a presence:update: the room's own presence
+   * broadcast reaches the joiner too, and it should get that once.
+   */
+  private async seedRecoveryOffset(socket: LiveSocket, roomId: string): Promise<void> {
+    const packet = { type: 2 /* socket.io-parser EVENT */, data: ['room:joined', { roomId }] };
+    const opts = { rooms: new Set([socket.id]), except: new Set<string>(), flags: {} };
+    // The cluster adapter's broadcast resolves once published and written locally (typed void).
+    await (this.io.of('/').adapter.broadcast(packet, opts) as unknown as Promise<void> | undefined);
+  }
+
+  private async leaveNow(socket: LiveSocket): Promise<boolean> {
     const roomId = socket.data.roomId;
     if (!roomId) return false;
     socket.data.roomId = null;
@@ -102,6 +148,69 @@ export class RoomsDomain implements Domain, RoomMembership {
     await this.presence.exit(socket, roomId);
     for (const peer of this.peers) await peer.onLeft?.(socket, roomId);
     return true;
+  }
+
+  /**
+   * A recovered connection comes back with the rooms and data it had, but its role, a ban or the
+   * end of the live may have changed meanwhile: re-derive its channels from the room as it is now.
+   */
+  private async resumeNow(socket: LiveSocket): Promise<void> {
+    const roomId = socket.data.roomId;
+    const wasStaff = roomId !== null && socket.rooms.has(staffChannel(roomId));
+    // Channels of any other room (a join cut short by the drop) go.
+    for (const channel of [...socket.rooms]) {
+      if (roomId && (channel === roomChannel(roomId) || channel === staffChannel(roomId))) continue;
+      if (channel.startsWith(roomChannel('')) || channel.startsWith(staffChannel(''))) await socket.leave(channel);
+    }
+    if (!roomId) return;
+    const user = socket.data.user;
+    try {
+      const room = await this.requireJoinable(roomId, user);
+      const role = await this.applyRole(socket, room);
+      await this.presence.enter(socket, roomId);
+      for (const peer of this.peers) await peer.onJoined?.(socket, room);
+      if (atLeast(role, 'moderator') !== wasStaff) socket.emit('room:role', await this.roleUpdate(room, user, role));
+    } catch (err) {
+      await this.leaveNow(socket).catch((e: unknown) => this.log.warn({ err: e }, 'resume leave failed'));
+      // Say why: banned is not the end of the live.
+      const reason = err instanceof AppError && err.code === 'BANNED' ? 'banned' : 'ended';
+      socket.emit('room:removed', { roomId, reason });
+    }
+  }
+
+  /** The room, if `user` may read it; used by HTTP reads. */
+  async requireReadable(roomId: string, user: UserRef | null): Promise<Room> {
+    const room = await this.store.require(roomId);
+    await this.checkAccess(room, user);
+    return room;
+  }
+
+  private async requireJoinable(roomId: string, user: UserRef | null): Promise<Room> {
+    const room = await this.store.require(roomId);
+    if (room.status === 'ended') throw new AppError('ROOM_ENDED', 'this live has ended');
+    await this.checkAccess(room, user);
+    return room;
+  }
+
+  private async checkAccess(room: Room, user: UserRef | null): Promise<void> {
+    if (!canWatch(room, user)) throw new AppError('UNAUTHORIZED', 'sign in to watch this room');
+    for (const peer of this.peers) await peer.joinGuard?.(room, user);
+  }
+
+  /**
+   * The one place a connection's role in its room takes effect: the channels it listens on.
+   * Joins, recoveries and role changes all come through here.
+   */
+  private async applyRole(socket: LiveSocket, room: Room): Promise<Role> {
+    const role = roleOf(room, socket.data.user);
+    if (atLeast(role, 'moderator')) await socket.join([roomChannel(room.id), staffChannel(room.id)]);
+    else await Promise.all([socket.join(roomChannel(room.id)), socket.leave(staffChannel(room.id))]);
+    return role;
+  }
+
+  private async roleUpdate(room: Room, user: UserRef | null, role: Role): Promise<RoleUpdate> {
+    const parts = await Promise.all(this.peers.map((p) => p.rolePart?.(room, user, role) ?? Promise.resolve({})));
+    return Object.assign({ roomId: room.id, role }, ...parts) as RoleUpdate;
   }
 
   async evict(roomId: string, userId: string | null, reason: 'banned' | 'ended'): Promise<void> {
@@ -127,37 +236,49 @@ export class RoomsDomain implements Domain, RoomMembership {
   }
 
   private async evictLocal({ roomId, userId, reason, room }: EvictMessage): Promise<void> {
-    for (const socket of this.io.of('/').sockets.values()) {
-      if (socket.data.roomId !== roomId) continue;
-      if (userId !== null && socket.data.user?.id !== userId) continue;
-      if (userId !== null && socket.data.user === null) continue;
-      if (room) socket.emit('room:status', { room });
-      socket.emit('room:removed', { roomId, reason });
-      await this.leave(socket).catch((err) => this.log.warn({ err }, 'evict leave failed'));
-    }
+    await Promise.all(
+      this.localMembers(roomId, userId).map((socket) =>
+        this.serial(socket, async () => {
+          if (socket.data.roomId !== roomId) return; // left, or its join failed, meanwhile
+          if (room) socket.emit('room:status', { room });
+          socket.emit('room:removed', { roomId, reason });
+          await this.leaveNow(socket);
+        }).catch((err: unknown) => this.log.warn({ err }, 'evict leave failed')),
+      ),
+    );
   }
 
-  /** Appointed or removed mid-live: staff-only messages start or stop at once, on every node. */
-  async setStaff(roomId: string, userId: string, isStaff: boolean): Promise<void> {
-    const msg = { roomId, userId, isStaff };
-    this.io.serverSideEmit('staff', msg);
-    await this.setStaffLocal(msg);
+  /** A moderator was appointed or removed: their connections on every node change at once. */
+  async roleChanged(roomId: string, userId: string): Promise<void> {
+    const msg = { roomId, userId };
+    this.io.serverSideEmit('role', msg);
+    await this.roleChangedLocal(msg);
   }
 
-  private async setStaffLocal({ roomId, userId, isStaff }: Parameters<InterServerEvents['staff']>[0]): Promise<void> {
-    for (const socket of this.io.of('/').sockets.values()) {
-      if (socket.data.roomId !== roomId || socket.data.user?.id !== userId) continue;
-      await (isStaff ? socket.join(staffChannel(roomId)) : socket.leave(staffChannel(roomId)));
-    }
+  private async roleChangedLocal({ roomId, userId }: Parameters<InterServerEvents['role']>[0]): Promise<void> {
+    await Promise.all(
+      this.localMembers(roomId, userId).map((socket) =>
+        this.serial(socket, async () => {
+          if (socket.data.roomId !== roomId) return;
+          // Read now, not from the message: changes in quick succession may arrive out of order.
+          const room = await this.store.require(roomId);
+          const role = await this.applyRole(socket, room);
+          socket.emit('room:role', await this.roleUpdate(room, socket.data.user, role));
+        }).catch((err: unknown) => this.log.warn({ err }, 'role change failed')),
+      ),
+    );
+  }
+
+  /** This node's connections in the room (of one user, or everyone's when userId is null). */
+  private localMembers(roomId: string, userId: string | null): LiveSocket[] {
+    return [...this.io.of('/').sockets.values()].filter(
+      (s) => s.data.roomId === roomId && (userId === null || (s.data.user !== null && s.data.user.id === userId)),
+    );
   }
 
   async roleIn(roomId: string, user: UserRef | null): Promise<{ room: Room; role: Role }> {
     const room = await this.store.require(roomId);
     return { room, role: roleOf(room, user) };
-  }
-
-  private channelsFor(room: Room, role: Role): string[] {
-    return atLeast(role, 'moderator') ? [roomChannel(room.id), staffChannel(room.id)] : [roomChannel(room.id)];
   }
 
   async close(): Promise<void> {

@@ -40,8 +40,7 @@ export function registerRoomRoutes(router: Router, rooms: RoomsDomain): void {
 
   router.get('/api/rooms/:roomId', async (req, res) => {
     const { roomId } = parseBody(roomIdParams, req.params);
-    const room = await store.require(roomId);
-    if (!canWatch(room, req.user ?? null)) throw new AppError('UNAUTHORIZED', 'sign in to see this room');
+    const room = await rooms.requireReadable(roomId, req.user ?? null);
     const [presence, totals] = await Promise.all([rooms.presence.count(roomId), rooms.engagement.totals(roomId)]);
     res.json({ room, presence, hearts: totals.hearts, engagement: totals.engagement });
   });
@@ -68,7 +67,7 @@ export function registerRoomRoutes(router: Router, rooms: RoomsDomain): void {
     requireRole(room, user, 'host', 'appoint moderators');
     if (userId === room.hostId) throw new AppError('BAD_REQUEST', 'the host is already in charge');
     await store.addModerator(roomId, userId);
-    await rooms.setStaff(roomId, userId, true);
+    await rooms.roleChanged(roomId, userId);
     res.json({ room: await store.require(roomId) });
   });
 
@@ -78,7 +77,7 @@ export function registerRoomRoutes(router: Router, rooms: RoomsDomain): void {
     const room = await store.require(roomId);
     requireRole(room, user, 'host', 'remove moderators');
     if (!(await store.removeModerator(roomId, userId))) throw new AppError('NOT_FOUND', 'not a moderator here');
-    await rooms.setStaff(roomId, userId, false);
+    await rooms.roleChanged(roomId, userId);
     res.json({ room: await store.require(roomId) });
   });
 }

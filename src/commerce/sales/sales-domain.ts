@@ -57,7 +57,7 @@ export class SalesDomain implements Domain {
   }
 
   registerHttp(router: Router): void {
-    registerSaleRoutes(router, this.deps.rooms, this.queries);
+    registerSaleRoutes(router, this.deps.rooms, this.deps.membership, this.queries);
   }
 
   async close(): Promise<void> {

@@ -1,17 +1,16 @@
 /** HTTP routes of flash sales: the room's sales for anyone who may watch, the ledger for staff. */
 import type { Router } from 'express';
 import { roomIdParams, roomSaleParams } from '../../protocol/index.js';
-import type { RoomDirectory } from '../../core/domain.js';
-import { AppError, notFound } from '../../core/errors.js';
+import type { RoomDirectory, RoomMembership } from '../../core/domain.js';
+import { notFound } from '../../core/errors.js';
 import { parseBody, requireHttpUser } from '../../core/http-kit.js';
-import { canWatch, requireRole } from '../../core/roles.js';
+import { requireRole } from '../../core/roles.js';
 import type { SaleQueries } from './sale-queries.js';
 
-export function registerSaleRoutes(router: Router, rooms: RoomDirectory, queries: SaleQueries): void {
+export function registerSaleRoutes(router: Router, rooms: RoomDirectory, membership: RoomMembership, queries: SaleQueries): void {
   router.get('/api/rooms/:roomId/sales', async (req, res) => {
     const { roomId } = parseBody(roomIdParams, req.params);
-    const room = await rooms.require(roomId);
-    if (!canWatch(room, req.user ?? null)) throw new AppError('UNAUTHORIZED', 'sign in to see this room');
+    await membership.requireReadable(roomId, req.user ?? null);
     res.json({ sales: await queries.list(roomId) });
   });
 

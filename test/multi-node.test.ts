@@ -105,4 +105,33 @@ describe('two server processes', () => {
     for (const r of await Promise.all(removed)) expect(r).toEqual({ roomId, reason: 'ended' });
     expect(await request(guestB, 'room:join', { roomId })).toMatchObject({ ok: false, error: { code: 'ROOM_ENDED' } });
   });
+
+  it('appointing and removing a moderator on node A changes their connections on both nodes at once', async () => {
+    const { host, roomId } = await liveRoom(nodeA.url, 'Cleo');
+    const hostA = await connect(nodeA.url, host);
+    await ok(hostA, 'room:join', { roomId });
+    await ok(hostA, 'mod:blocked-words', { words: ['spoiler'] });
+    const kim = await devUser(nodeB.url, 'Kim');
+    const tabs = [await connect(nodeA.url, kim), await connect(nodeB.url, kim)];
+    for (const t of tabs) expect((await ok(t, 'room:join', { roomId })).role).toBe('viewer');
+
+    const appointed = tabs.map((t) => nextEvent(t, 'room:role'));
+    expect((await http(nodeA.url, 'PUT', `/api/rooms/${roomId}/moderators/${kim.id}`, host.token)).status).toBe(200);
+    for (const r of await Promise.all(appointed)) {
+      expect(r).toEqual({ roomId, role: 'moderator', moderation: { slowModeSeconds: 0, blockedWords: ['spoiler'] } });
+    }
+    // Staff-only messages reach both tabs now, without rejoining.
+    const staffView = tabs.map((t) => nextEvent(t, 'room:settings'));
+    await ok(hostA, 'mod:blocked-words', { words: ['spoiler', 'leak'] });
+    for (const s of await Promise.all(staffView)) expect(s.blockedWords).toEqual(['spoiler', 'leak']);
+
+    const removed = tabs.map((t) => nextEvent(t, 'room:role'));
+    expect((await http(nodeA.url, 'DELETE', `/api/rooms/${roomId}/moderators/${kim.id}`, host.token)).status).toBe(200);
+    for (const r of await Promise.all(removed)) {
+      expect(r).toEqual({ roomId, role: 'viewer', moderation: { slowModeSeconds: 0, blockedWords: [] } });
+    }
+    const publicView = tabs.map((t) => nextEvent(t, 'room:settings'));
+    await ok(hostA, 'mod:blocked-words', { words: ['gone'] });
+    for (const s of await Promise.all(publicView)) expect(s.blockedWords).toEqual([]);
+  });
 });

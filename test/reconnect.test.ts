@@ -29,18 +29,17 @@ afterAll(async () => {
 });
 
 /** A live room with its host on node B and a signed-in viewer on node A, reached through a proxy. */
-async function scene(opts: { heardSomething?: boolean } = {}) {
+async function scene(opts: { heardSomething?: boolean; moderator?: boolean } = {}) {
   const { host, roomId } = await liveRoom(nodeB.url, 'Rae');
   const hostSocket = await connect(nodeB.url, host);
   await ok(hostSocket, 'room:join', { roomId });
   const proxy = await startTcpProxy(nodeA.url);
   proxies.push(proxy);
   const user = await devUser(nodeA.url, 'Wanderer');
+  if (opts.moderator) await http(nodeB.url, 'PUT', `/api/rooms/${roomId}/moderators/${user.id}`, host.token);
   const viewer = await connect(proxy.url, user, { reconnection: true });
-  // Join sends the joiner a presence broadcast so it holds a recovery offset from the start.
-  const joinBroadcast = nextEvent(viewer, 'presence:update');
+  // Nothing but the ack is awaited: a client holding its join ack must be able to recover.
   await ok(viewer, 'room:join', { roomId });
-  await joinBroadcast;
   if (opts.heardSomething ?? true) {
     const seen = nextEvent(viewer, 'chat:message');
     await ok(hostSocket, 'chat:send', { text: 'welcome' });
@@ -117,6 +116,41 @@ describe.each([
     await dropAndReturn(viewer, proxy, () => ok(hostSocket, 'chat:send', { text: 'while you were out' }).then(() => undefined), next());
     expect(viewer.recovered).toBe(true);
     expect(await missed).toEqual(['while you were out']);
+  });
+
+  it('recovers straight after its join ack, having received nothing else, and is still in the room', async () => {
+    const { roomId, hostSocket, proxy, viewer } = await scene({ heardSomething: false });
+    await dropAndReturn(viewer, proxy, async () => undefined, next());
+    expect(viewer.recovered).toBe(true);
+    const hostSees = nextEvent(hostSocket, 'chat:message', (m) => m.text === 'still here');
+    await ok(viewer, 'chat:send', { text: 'still here' });
+    await hostSees;
+    const viewerSees = nextEvent(viewer, 'chat:message', (m) => m.text === 'good');
+    await ok(hostSocket, 'chat:send', { text: 'good' });
+    await viewerSees;
+    expect((await http(nodeA.url, 'GET', `/api/rooms/${roomId}`, null)).body.presence.viewers).toBe(2);
+  });
+
+  it('a moderator removed while away recovers as a viewer: told by room:role, out of the staff channel', async () => {
+    const { host, roomId, hostSocket, proxy, viewer, user } = await scene({ moderator: true });
+    const role = nextEvent(viewer, 'room:role');
+    await dropAndReturn(
+      viewer,
+      proxy,
+      async () => {
+        expect((await http(nodeB.url, 'DELETE', `/api/rooms/${roomId}/moderators/${user.id}`, host.token)).status).toBe(200);
+      },
+      next(),
+    );
+    expect(viewer.recovered).toBe(true);
+    expect(await role).toEqual({ roomId, role: 'viewer', moderation: { slowModeSeconds: 0, blockedWords: [] } });
+    const serverSide = [nodeA, nodeB].map((n) => n.io.of('/').sockets.get(viewer.id!)).find(Boolean)!;
+    expect([...serverSide.rooms].filter((r) => r.startsWith('staff:'))).toEqual([]);
+    // Staff-only settings no longer reach it: it gets the viewers' version.
+    const settings = nextEvent(viewer, 'room:settings');
+    await ok(hostSocket, 'mod:blocked-words', { words: ['secret'] });
+    expect((await settings).blockedWords).toEqual([]);
+    expect(await request(viewer, 'room:stats', {})).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
   });
 
   it('is removed on return, with the reason, if banned while away', async () => {

@@ -251,3 +251,40 @@ describe('moderators appointed or removed mid-live', () => {
     expect((await viewerView).blockedWords).toEqual([]);
   });
 });
+
+describe('banned users over HTTP', () => {
+  it('cannot read the room, its products or its sales (403 BANNED); others still can', async () => {
+    const { host: h, roomId } = await liveRoom(stack.url, 'Nia');
+    const hostSocket = await connect(stack.url, h);
+    await ok(hostSocket, 'room:join', { roomId });
+    const troll = await devUser(stack.url, 'Oz');
+    await ok(hostSocket, 'mod:ban', { userId: troll.id });
+    const paths = [`/api/rooms/${roomId}`, `/api/rooms/${roomId}/products`, `/api/rooms/${roomId}/sales`];
+    for (const path of paths) {
+      expect(await http(stack.url, 'GET', path, troll.token)).toEqual({ status: 403, body: { error: { code: 'BANNED', message: expect.any(String) } } });
+      expect((await http(stack.url, 'GET', path, host.token)).status).toBe(200);
+      expect((await http(stack.url, 'GET', path, null)).status).toBe(200); // a public room
+    }
+    await ok(hostSocket, 'mod:unban', { userId: troll.id });
+    for (const path of paths) expect((await http(stack.url, 'GET', path, troll.token)).status).toBe(200);
+  });
+});
+
+describe('adding a product with an id already in the bag', () => {
+  it('answers 409 and leaves the product as it was, telling nobody', async () => {
+    const { host: h, roomId, productId } = await liveRoom(stack.url, 'Pia');
+    const viewer = await connect(stack.url, await devUser(stack.url, 'Quin'));
+    await ok(viewer, 'room:join', { roomId });
+    const bagEvents: unknown[] = [];
+    viewer.on('bag:changed', (p) => bagEvents.push(p));
+    const before = (await http(stack.url, 'GET', `/api/rooms/${roomId}/products`, null)).body.products;
+    const clash = await http(stack.url, 'POST', `/api/rooms/${roomId}/products`, h.token, { id: productId, title: 'Impostor', price: 1, currency: 'USD' });
+    expect(clash).toEqual({ status: 409, body: { error: { code: 'CONFLICT', message: expect.any(String) } } });
+    expect((await http(stack.url, 'GET', `/api/rooms/${roomId}/products`, null)).body.products).toEqual(before);
+    // A later bag change is the next bag:changed the viewer hears: the clash announced nothing.
+    const next = nextEvent(viewer, 'bag:changed');
+    await http(stack.url, 'POST', `/api/rooms/${roomId}/products`, h.token, { title: 'Hat', price: 500, currency: 'USD' });
+    await next;
+    expect(bagEvents).toHaveLength(1);
+  });
+});

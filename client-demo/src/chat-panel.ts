@@ -52,6 +52,10 @@ export class ChatPanel {
       this.settings = settings;
       this.renderNote();
     });
+    s.on('room:role', ({ moderation }) => {
+      this.settings = moderation;
+      this.renderNote();
+    });
     s.on('user:muted', ({ until }) => {
       this.mutedUntil = until;
       this.renderNote();

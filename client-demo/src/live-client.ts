@@ -13,6 +13,7 @@ import {
   type ClientEventResults,
   type ClientPayload,
   type ClientToServerEvents,
+  type ChatMessage,
   type JoinSnapshot,
   type ServerToClientEvents,
 } from '../../src/protocol/index.js';
@@ -31,6 +32,15 @@ export class RequestError extends Error {
 }
 
 const ACK_TIMEOUT_MS = 10_000;
+/** How far back a rejoin pages chat:history to fill the gap (pages of 100). */
+const GAP_PAGES_MAX = 5;
+
+/** Chat ids are Redis Stream ids `<ms>-<seq>`: compare them as numbers, not strings. */
+function olderOrSame(a: string, b: string): boolean {
+  const [am = 0n, as = 0n] = a.split('-').map(BigInt);
+  const [bm = 0n, bs = 0n] = b.split('-').map(BigInt);
+  return am < bm || (am === bm && as <= bs);
+}
 
 export interface LiveClientHooks {
   /** A (re)join answered: render everything from it. */
@@ -44,6 +54,8 @@ export class LiveClient {
   private roomId: string | null = null;
   private removed = false;
   private everConnected = false;
+  /** Newest chat message this page has shown: a rejoin fills the gap back to it. */
+  private lastChatId: string | null = null;
   private readonly banner: HTMLElement | null;
 
   constructor(
@@ -65,6 +77,7 @@ export class LiveClient {
     this.socket.on('connect_error', () => {
       if (this.everConnected) this.setState('reconnecting');
     });
+    this.socket.on('chat:message', (m) => this.sawChat(m));
     this.socket.on('room:removed', ({ roomId, reason }) => {
       if (roomId !== this.roomId) return;
       this.removed = true;
@@ -99,8 +112,32 @@ export class LiveClient {
     this.roomId = roomId;
     this.removed = false;
     const snap = await this.request('room:join', { roomId });
+    snap.chat.messages.forEach((m) => this.sawChat(m));
     this.hooks.onSnapshot(snap);
     return snap;
+  }
+
+  private sawChat(m: ChatMessage): void {
+    if (!this.lastChatId || !olderOrSame(m.id, this.lastChatId)) this.lastChatId = m.id;
+  }
+
+  /**
+   * After a rejoin (recovery failed, e.g. the node crashed): the snapshot holds the newest 50
+   * messages; page older ones until the last message this page had, so nothing said while away
+   * is silently missing.
+   */
+  private async fillChatGap(snap: JoinSnapshot): Promise<void> {
+    const since = this.lastChatId;
+    if (!since) return;
+    const gap: ChatMessage[] = [];
+    let oldest = snap.chat.messages[0]?.id;
+    for (let page = 0; page < GAP_PAGES_MAX && oldest && !olderOrSame(oldest, since); page++) {
+      const older = await this.request('chat:history', { before: oldest, limit: 100 });
+      if (older.length === 0) break;
+      gap.unshift(...older.filter((m) => !olderOrSame(m.id, since)));
+      oldest = older[0]!.id;
+    }
+    snap.chat.messages = [...gap, ...snap.chat.messages];
   }
 
   /** Sign-in changed: reconnect with the new token and rejoin as that user. */
@@ -128,9 +165,12 @@ export class LiveClient {
       this.setState('online');
       return;
     }
-    // The server forgot this connection (too long away, or restarted): join again to catch up.
+    // The server forgot this connection (too long away, or its node crashed): join again, and
+    // page chat history back to what we had, which recovery would have replayed.
     try {
       const snap = await this.request('room:join', { roomId: this.roomId });
+      await this.fillChatGap(snap).catch(() => undefined); // best effort: the snapshot stands
+      snap.chat.messages.forEach((m) => this.sawChat(m));
       this.hooks.onSnapshot(snap);
       this.setState('online');
     } catch (err) {

@@ -83,7 +83,12 @@ export class ModerationPanel {
   }
 
   load(snap: JoinSnapshot): void {
-    this.render(snap.chat.moderation);
+    this.loadSettings(snap.chat.moderation);
+  }
+
+  /** Appointed mid-live (room:role): the settings come with the new role. */
+  loadSettings(settings: ModerationSettings): void {
+    this.render(settings);
     void this.refreshAudit();
   }
 

@@ -4,7 +4,7 @@
  * page shows so it can be passed on.
  */
 import './styles.css';
-import { idSchema } from '../../src/protocol/index.js';
+import { idSchema, type ModerationSettings, type Role } from '../../src/protocol/index.js';
 import { ChatPanel } from './chat-panel.js';
 import { busy, byId, formValues, roomParam, setRoomParam, show } from './dom.js';
 import { LiveClient } from './live-client.js';
@@ -40,14 +40,8 @@ function open(_session: Session, roomId: string): void {
       show(byId('console'), true);
       byId('room-name').textContent = snap.room.title;
       byId('viewer-count').textContent = String(snap.presence.viewers);
-      byId('my-role').textContent = snap.role;
-      const staff = snap.role === 'host' || snap.role === 'moderator';
-      const notice = byId('not-staff');
-      notice.textContent = staff ? '' : `You are not a moderator of this room yet. Ask the host to appoint your user id ${snap.you?.id ?? ''}, then reload.`;
-      show(notice, !staff);
-      show(moderation.root, staff);
       chat.load(snap);
-      if (staff) moderation.load(snap);
+      showRole(snap.role, snap.chat.moderation);
     },
     onRemoved: (why) => {
       const notice = byId('removed');
@@ -61,6 +55,17 @@ function open(_session: Session, roomId: string): void {
   byId('chat-slot').replaceWith(chat.root);
   byId('moderation-slot').replaceWith(moderation.root);
   client.socket.on('presence:update', (p) => (byId('viewer-count').textContent = String(p.viewers)));
+  // Appointed or removed while the page is open: the console follows at once, no reload.
+  client.socket.on('room:role', ({ role, moderation: settings }) => showRole(role, settings));
+  function showRole(role: Role, settings: ModerationSettings): void {
+    byId('my-role').textContent = role;
+    const staff = role === 'host' || role === 'moderator';
+    const notice = byId('not-staff');
+    notice.textContent = staff ? '' : `You are not a moderator of this room yet. Ask the host to appoint your user id ${_session.user.id}; this page updates by itself.`;
+    show(notice, !staff);
+    show(moderation.root, staff);
+    if (staff) moderation.loadSettings(settings);
+  }
   client.join(roomId).catch((err: Error) => {
     const notice = byId('removed');
     notice.textContent = `Could not open this room: ${err.message}`;

@@ -35,6 +35,8 @@ export const configSchema = z.object({
   SALE_RESERVE_RATE_PER_SEC: z.coerce.number().int().min(1).max(1000).default(10),
   /** Consumer group created on every room's orders stream for the merchant's order service. */
   SALE_ORDERS_GROUP: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/).default('merchant'),
+  /** A node that dies stops being counted in presence within this long (it beats every fifth of it). */
+  PRESENCE_HEARTBEAT_MS: z.coerce.number().int().min(500).max(600_000).default(5000),
   RECOVERY_WINDOW_MS: z.coerce.number().int().min(0).max(30 * 60_000).default(2 * 60_000),
   /** Video through mediasoup. Off: media events answer UNKNOWN_EVENT and no worker is started. */
   MEDIA_ENABLED: bool.default(true),

@@ -60,7 +60,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   });
 
   const tokens = new TokenService(config.JWT_SECRET, config.JWT_ISSUER);
-  const rooms = new RoomsDomain(io, redis, log, config.HEART_RATE_PER_SEC);
+  const rooms = new RoomsDomain(io, redis, log, config.HEART_RATE_PER_SEC, config.PRESENCE_HEARTBEAT_MS);
   // One registry per server (tests run several servers in one process).
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });

@@ -72,7 +72,11 @@ export interface AuditEntry {
 }
 
 export interface PresenceCounts {
+  /** Unique viewers now: signed-in users once however many connections, each guest connection once; never the host or moderators. */
   viewers: number;
+  /** Unique host and moderators connected now. */
+  staff: number;
+  /** Highest `viewers` so far. */
   peak: number;
 }
 

@@ -1,66 +1,178 @@
 /**
- * Who is in a room, across all nodes. Each connection is a member `<userKey>|<socketId>` of a
- * sorted set scored by its expiry; nodes refresh their own connections periodically, so a node
- * that dies stops counting within one TTL. Unique viewers = distinct userKeys.
+ * Who is in a room, across all nodes, at O(1) per join, leave and count.
+ *
+ * Per room (all keys tagged `{room:<id>}`, so each script stays in one Cluster slot):
+ *   presence:viewers      hash  userKey → connections of that user across nodes (HLEN = unique viewers)
+ *   presence:staff        hash  the same for the host and moderators, counted apart
+ *   presence:node:<node>  hash  `v<userKey>` / `s<userKey>` → this node incarnation's share
+ *   stats                 hash  `peak` (raised atomically here) and `viewers` (for room listings)
+ * Every script changes a node hash and the room totals by the same amounts, so the totals are
+ * always the sum of the node hashes; subtracting a dead node's hash (reap) leaves them exact.
+ * A missing field means 0 and a field is deleted exactly when it reaches 0, so deltas commute:
+ * the order in which a node's writes, its re-assertion and a reap land does not matter.
+ *
+ * Global keys (each only ever in single-key commands, never in a room's script):
+ *   presence:nodes             zset  node incarnation → last heartbeat (Redis clock, ms)
+ *   presence:node:<id>:rooms   set   rooms where that incarnation may hold a share (for reaping)
+ *   presence:reap:<id>         lock  so one survivor reaps a dead node
  */
 import type { RedisClient } from '../core/redis-client.js';
 import type { PresenceCounts } from '../protocol/index.js';
 import { roomKey, roomStatsKey } from '../core/keys.js';
 
-// Prune expired connections, count distinct users, raise the peak; stores the count for listings.
-const COUNT_SCRIPT = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local members = redis.call('ZRANGE', KEYS[1], 0, -1)
-local seen, n = {}, 0
-for _, m in ipairs(members) do
-  local u = string.match(m, '^(.*)|[^|]*$') or m
-  if not seen[u] then seen[u] = true; n = n + 1 end
+/** A field of a node hash: kind prefix + userKey. */
+export type PresenceField = `v${string}` | `s${string}`;
+
+const KIND_OF_FIELD = `local h = (string.sub(f, 1, 1) == 's') and KEYS[2] or KEYS[1]
+  local u = string.sub(f, 2)`;
+
+const COUNTS_AND_PEAK = `
+local v = redis.call('HLEN', KEYS[1])
+local s = redis.call('HLEN', KEYS[2])
+local peak = tonumber(redis.call('HGET', KEYS[4], 'peak') or '0')
+if v > peak then peak = v; redis.call('HSET', KEYS[4], 'peak', v) end
+redis.call('HSET', KEYS[4], 'viewers', v)
+return {v, s, peak}`;
+
+// KEYS: viewers, staff, node hash, stats. ARGV: field, delta, field, delta, …
+// Cost: O(number of fields passed): one for a join or leave, two for a role change.
+const APPLY_SCRIPT = `
+for i = 1, #ARGV, 2 do
+  local f = ARGV[i]
+  local d = tonumber(ARGV[i + 1])
+  ${KIND_OF_FIELD}
+  if redis.call('HINCRBY', h, u, d) == 0 then redis.call('HDEL', h, u) end
+  if redis.call('HINCRBY', KEYS[3], f, d) == 0 then redis.call('HDEL', KEYS[3], f) end
 end
-local peak = tonumber(redis.call('HGET', KEYS[2], 'peak') or '0')
-if n > peak then peak = n; redis.call('HSET', KEYS[2], 'peak', n) end
-redis.call('HSET', KEYS[2], 'viewers', n)
-return {n, peak}
-`;
+${COUNTS_AND_PEAK}`;
 
-export const PRESENCE_TTL_MS = 30_000;
+// KEYS: viewers, staff, node hash, stats. ARGV: cursor, chunk size.
+// Subtracts one chunk of a node's share from the totals and forgets it. Returns the next cursor.
+const REAP_SCRIPT = `
+local r = redis.call('HSCAN', KEYS[3], ARGV[1], 'COUNT', ARGV[2])
+local kv = r[2]
+for i = 1, #kv, 2 do
+  local f = kv[i]
+  local c = tonumber(kv[i + 1])
+  ${KIND_OF_FIELD}
+  if redis.call('HINCRBY', h, u, -c) == 0 then redis.call('HDEL', h, u) end
+  redis.call('HDEL', KEYS[3], f)
+end
+redis.call('HSET', KEYS[4], 'viewers', redis.call('HLEN', KEYS[1]))
+return r[1]`;
 
-export class PresenceStore {
-  constructor(private readonly redis: RedisClient) {
-    redis.defineCommand('presenceCount', { numberOfKeys: 2, lua: COUNT_SCRIPT });
-  }
+// Heartbeats use Redis's clock, so nodes with skewed clocks never reap each other.
+const NOW_MS = `local t = redis.call('TIME'); local now = t[1] * 1000 + math.floor(t[2] / 1000)`;
+// KEYS: registry. ARGV: node. Registers a new incarnation.
+const REGISTER_SCRIPT = `${NOW_MS}
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return 1`;
+// KEYS: registry. ARGV: node. 0 when the node is no longer registered (reaped, or Redis lost its data).
+const BEAT_SCRIPT = `${NOW_MS}
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return 1`;
+// KEYS: registry. ARGV: ms without a heartbeat after which a node is dead.
+const STALE_SCRIPT = `${NOW_MS}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[1])))`;
 
-  private key(roomId: string): string {
-    return roomKey(roomId, 'presence');
-  }
-
-  async enter(roomId: string, member: string, now = Date.now()): Promise<void> {
-    await this.redis.zadd(this.key(roomId), now + PRESENCE_TTL_MS, member);
-  }
-
-  async exit(roomId: string, member: string): Promise<void> {
-    await this.redis.zrem(this.key(roomId), member);
-  }
-
-  /** Extend the expiry of many connections in one round trip. */
-  async refresh(entries: { roomId: string; member: string }[], now = Date.now()): Promise<void> {
-    if (entries.length === 0) return;
-    const pipe = this.redis.pipeline();
-    for (const e of entries) pipe.zadd(this.key(e.roomId), 'XX', now + PRESENCE_TTL_MS, e.member);
-    await pipe.exec();
-  }
-
-  async count(roomId: string, now = Date.now()): Promise<PresenceCounts> {
-    const [viewers, peak] = (await (this.redis as unknown as PresenceCommands).presenceCount(
-      this.key(roomId),
-      roomStatsKey(roomId),
-      now,
-    )) as [number, number];
-    return { viewers, peak };
-  }
-}
+const REGISTRY = 'presence:nodes';
+const nodeRoomsKey = (node: string) => `presence:node:${node}:rooms`;
+const reapLockKey = (node: string) => `presence:reap:${node}`;
+/** Fields per reap script call: bounds how long one call holds Redis. */
+const REAP_CHUNK = 500;
 
 interface PresenceCommands {
-  presenceCount(presenceKey: string, statsKey: string, now: number): Promise<[number, number]>;
+  presenceApply(viewers: string, staff: string, node: string, stats: string, ...args: (string | number)[]): Promise<[number, number, number]>;
+  presenceReap(viewers: string, staff: string, node: string, stats: string, cursor: string, count: number): Promise<string>;
+  presenceRegister(registry: string, node: string): Promise<number>;
+  presenceBeat(registry: string, node: string): Promise<number>;
+  presenceStale(registry: string, deadAfterMs: number): Promise<string[]>;
 }
 
-export const presenceMember = (userKey: string, socketId: string): string => `${userKey}|${socketId}`;
+export class PresenceStore {
+  private readonly cmd: PresenceCommands;
+
+  constructor(private readonly redis: RedisClient) {
+    redis.defineCommand('presenceApply', { numberOfKeys: 4, lua: APPLY_SCRIPT });
+    redis.defineCommand('presenceReap', { numberOfKeys: 4, lua: REAP_SCRIPT });
+    redis.defineCommand('presenceRegister', { numberOfKeys: 1, lua: REGISTER_SCRIPT });
+    redis.defineCommand('presenceBeat', { numberOfKeys: 1, lua: BEAT_SCRIPT });
+    redis.defineCommand('presenceStale', { numberOfKeys: 1, lua: STALE_SCRIPT });
+    this.cmd = redis as unknown as PresenceCommands;
+  }
+
+  private keys(roomId: string, node: string): [string, string, string, string] {
+    return [roomKey(roomId, 'presence:viewers'), roomKey(roomId, 'presence:staff'), roomKey(roomId, `presence:node:${node}`), roomStatsKey(roomId)];
+  }
+
+  /** Add `delta` connections per field to this node's share and the room's totals; returns the counts. */
+  async apply(roomId: string, node: string, deltas: Iterable<[PresenceField, number]>): Promise<PresenceCounts> {
+    const args: (string | number)[] = [];
+    for (const [field, delta] of deltas) if (delta !== 0) args.push(field, delta);
+    const [viewers, staff, peak] = await this.cmd.presenceApply(...this.keys(roomId, node), ...args);
+    return { viewers, staff, peak };
+  }
+
+  /** Unique viewers, unique staff and the viewer peak: three O(1) reads. */
+  async count(roomId: string): Promise<PresenceCounts> {
+    const [v, s, , stats] = this.keys(roomId, '-');
+    const rows = (await this.redis.multi().hlen(v).hlen(s).hget(stats, 'peak').exec()) ?? [];
+    const [viewers, staff, peak] = rows.map(([err, value]) => {
+      if (err) throw err;
+      return Number(value ?? 0);
+    }) as [number, number, number];
+    return { viewers, staff, peak: Math.max(peak, viewers) };
+  }
+
+  /** Subtract a node's whole share of a room from its totals, a chunk per call. */
+  async reapRoom(roomId: string, node: string): Promise<void> {
+    const keys = this.keys(roomId, node);
+    // A full HSCAN pass sees every field that was there throughout; a second pass catches fields
+    // a still-running (wrongly presumed dead) node wrote meanwhile.
+    for (let pass = 0; pass < 3; pass++) {
+      let cursor = '0';
+      do cursor = await this.cmd.presenceReap(...keys, cursor, REAP_CHUNK);
+      while (cursor !== '0');
+      if ((await this.redis.exists(keys[2])) === 0) return;
+    }
+  }
+
+  register(node: string): Promise<number> {
+    return this.cmd.presenceRegister(REGISTRY, node);
+  }
+
+  /** Refresh a heartbeat; false when the node is not registered (reaped, or Redis lost its data). */
+  async beat(node: string): Promise<boolean> {
+    return (await this.cmd.presenceBeat(REGISTRY, node)) === 1;
+  }
+
+  stale(deadAfterMs: number): Promise<string[]> {
+    return this.cmd.presenceStale(REGISTRY, deadAfterMs);
+  }
+
+  async addRooms(node: string, roomIds: string[]): Promise<void> {
+    if (roomIds.length) await this.redis.sadd(nodeRoomsKey(node), ...roomIds);
+  }
+
+  async removeRooms(node: string, roomIds: string[]): Promise<void> {
+    if (roomIds.length) await this.redis.srem(nodeRoomsKey(node), ...roomIds);
+  }
+
+  roomsOf(node: string): Promise<string[]> {
+    return this.redis.smembers(nodeRoomsKey(node));
+  }
+
+  /** Take the lock to reap `node`; false if another survivor holds it. */
+  async lockReap(node: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(reapLockKey(node), '1', 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  /** After its rooms are reaped: forget the node (rooms set first, so a crash here only repeats a reap). */
+  async forget(node: string): Promise<void> {
+    await this.redis.del(nodeRoomsKey(node));
+    await this.redis.zrem(REGISTRY, node);
+  }
+}
+
+export const presenceField = (staff: boolean, userKey: string): PresenceField => (staff ? `s${userKey}` : `v${userKey}`);

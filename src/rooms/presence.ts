@@ -1,6 +1,7 @@
 /**
- * Presence on this node: records joins and leaves, keeps this node's connections alive in Redis,
- * and broadcasts viewer counts at most every 2 s per room (cluster-wide, via ClusterThrottle).
+ * Presence for this node's sockets: records joins, leaves and role changes (PresenceNode keeps
+ * the node's share in Redis exact and reaps dead nodes), and broadcasts counts at most every 2 s
+ * per room (cluster-wide, via ClusterThrottle).
  */
 import type { RedisClient } from '../core/redis-client.js';
 import type { PresenceCounts } from '../protocol/index.js';
@@ -8,19 +9,21 @@ import { roomChannel, roomKey } from '../core/keys.js';
 import type { Logger } from '../core/logger.js';
 import type { LiveServer, LiveSocket } from '../core/socket-kit.js';
 import { ClusterThrottle } from '../core/throttle.js';
-import { PRESENCE_TTL_MS, PresenceStore, presenceMember } from './presence-store.js';
+import { PresenceNode } from './presence-node.js';
+import { PresenceStore } from './presence-store.js';
 
 export const PRESENCE_BROADCAST_MS = 2000;
 
 export class Presence {
   readonly store: PresenceStore;
+  readonly node: PresenceNode;
   private readonly throttle: ClusterThrottle;
-  private readonly heartbeat: NodeJS.Timeout;
 
   constructor(
     private readonly io: LiveServer,
     redis: RedisClient,
     log: Logger,
+    heartbeatMs: number,
   ) {
     this.store = new PresenceStore(redis);
     this.throttle = new ClusterThrottle(
@@ -30,46 +33,47 @@ export class Presence {
       (roomId) => this.broadcast(roomId),
       log,
     );
-    this.heartbeat = setInterval(() => void this.refreshLocal().catch((err) => log.warn({ err }, 'presence refresh failed')), PRESENCE_TTL_MS / 3);
-    this.heartbeat.unref();
+    this.node = new PresenceNode(this.store, heartbeatMs, log, (roomIds) => {
+      for (const roomId of roomIds) this.throttle.mark(roomId);
+    });
   }
 
-  static memberOf(socket: LiveSocket): string {
-    return presenceMember(socket.data.user?.id ?? `guest:${socket.id}`, socket.id);
+  /** Signed-in users count once however many tabs; each guest connection is its own viewer. */
+  static userKeyOf(socket: LiveSocket): string {
+    return socket.data.user ? `u:${socket.data.user.id}` : `g:${socket.id}`;
   }
 
-  async enter(socket: LiveSocket, roomId: string): Promise<void> {
-    await this.store.enter(roomId, Presence.memberOf(socket));
+  /** `staff`: the host or a moderator of the room (counted apart from viewers). */
+  async enter(socket: LiveSocket, roomId: string, staff: boolean): Promise<void> {
+    await this.node.enter(socket.id, roomId, Presence.userKeyOf(socket), staff);
     this.throttle.mark(roomId);
   }
 
   async exit(socket: LiveSocket, roomId: string): Promise<void> {
-    await this.store.exit(roomId, Presence.memberOf(socket));
+    await this.node.exit(socket.id);
     this.throttle.mark(roomId);
+  }
+
+  /** The socket's role in its room changed mid-live: move it between viewers and staff. */
+  async setStaff(socket: LiveSocket, roomId: string, staff: boolean): Promise<void> {
+    if (socket.data.roomId !== roomId) return;
+    if (await this.node.setStaff(socket.id, Presence.userKeyOf(socket), staff)) this.throttle.mark(roomId);
   }
 
   count(roomId: string): Promise<PresenceCounts> {
     return this.store.count(roomId);
   }
 
-  close(): void {
-    clearInterval(this.heartbeat);
+  /** Stops the heartbeat and takes this node's connections out of the counts. */
+  async close(): Promise<void> {
+    const rooms = await this.node.close();
     this.throttle.close();
+    // Tell the rooms at once: no other node knows our share just left.
+    await Promise.all(rooms.map((r) => this.broadcast(r).catch(() => undefined)));
   }
 
   private async broadcast(roomId: string): Promise<void> {
-    // Only called after a join or leave somewhere, so there is something to tell.
     const counts = await this.store.count(roomId);
     this.io.to(roomChannel(roomId)).emit('presence:update', counts);
-  }
-
-  /** Keep this node's connections from expiring. */
-  private async refreshLocal(): Promise<void> {
-    const entries: { roomId: string; member: string }[] = [];
-    for (const socket of this.io.of('/').sockets.values()) {
-      const roomId = socket.data.roomId;
-      if (roomId) entries.push({ roomId, member: Presence.memberOf(socket) });
-    }
-    await this.store.refresh(entries);
   }
 }

@@ -39,9 +39,10 @@ export class RoomsDomain implements Domain, RoomMembership {
     readonly redis: RedisClient,
     readonly log: Logger,
     heartsPerSecond: number,
+    presenceHeartbeatMs: number,
   ) {
     this.store = new RoomStore(redis);
-    this.presence = new Presence(io, redis, log);
+    this.presence = new Presence(io, redis, log, presenceHeartbeatMs);
     this.engagement = new EngagementStore(redis, heartsPerSecond);
     this.heartsThrottle = new ClusterThrottle(
       redis,
@@ -105,7 +106,7 @@ export class RoomsDomain implements Domain, RoomMembership {
       // Evictions and role changes find connections by socket.data.roomId, so from here on they
       // reach this one (queued behind this join). One that came earlier missed it; reading the
       // room and the bans again now sees whatever it was about.
-      const [room] = await Promise.all([this.requireJoinable(roomId, user), this.presence.enter(socket, roomId)]);
+      const [room] = await Promise.all([this.requireJoinable(roomId, user), this.presence.enter(socket, roomId, atLeast(roleOf(admitted, user), 'moderator'))]);
       const role = await this.applyRole(socket, room);
       const [presence, totals, parts] = await Promise.all([
         this.presence.count(roomId),
@@ -167,7 +168,7 @@ export class RoomsDomain implements Domain, RoomMembership {
     try {
       const room = await this.requireJoinable(roomId, user);
       const role = await this.applyRole(socket, room);
-      await this.presence.enter(socket, roomId);
+      await this.presence.enter(socket, roomId, atLeast(role, 'moderator'));
       for (const peer of this.peers) await peer.onJoined?.(socket, room);
       if (atLeast(role, 'moderator') !== wasStaff) socket.emit('room:role', await this.roleUpdate(room, user, role));
     } catch (err) {
@@ -205,6 +206,8 @@ export class RoomsDomain implements Domain, RoomMembership {
     const role = roleOf(room, socket.data.user);
     if (atLeast(role, 'moderator')) await socket.join([roomChannel(room.id), staffChannel(room.id)]);
     else await Promise.all([socket.join(roomChannel(room.id)), socket.leave(staffChannel(room.id))]);
+    // Counted as staff or as a viewer accordingly (a no-op until the connection is counted).
+    await this.presence.setStaff(socket, room.id, atLeast(role, 'moderator'));
     return role;
   }
 
@@ -282,7 +285,7 @@ export class RoomsDomain implements Domain, RoomMembership {
   }
 
   async close(): Promise<void> {
-    this.presence.close();
+    await this.presence.close();
     this.heartsThrottle.close();
   }
 }

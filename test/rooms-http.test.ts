@@ -49,7 +49,7 @@ describe('create and get', () => {
 
     const got = await http(stack.url, 'GET', `/api/rooms/${res.body.room.id}`, null);
     expect(got.status).toBe(200);
-    expect(got.body).toEqual({ room: res.body.room, presence: { viewers: 0, peak: 0 }, hearts: 0, engagement: 0 });
+    expect(got.body).toEqual({ room: res.body.room, presence: { viewers: 0, staff: 0, peak: 0 }, hearts: 0, engagement: 0 });
   });
 
   it.each([

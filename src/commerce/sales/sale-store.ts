@@ -151,8 +151,10 @@ export class SaleStore {
       );
       if (status !== 'OK') throw createRefusal(String(code), this.opts.maxRunningPerRoom);
       created = true;
-      // Now the sale's real first due time (its opening or end), never later than the grace.
-      await this.redis.zadd(DUE_INDEX, 'XX', 'LT', String(nextDue), ref);
+      // Now the sale's real first due time (its opening or end), exactly: nobody else can have
+      // touched the entry yet (no client knows the id before this returns, no sweeper claims it
+      // before the grace), so a week-long sale costs no sweep until its end.
+      await this.redis.zadd(DUE_INDEX, 'XX', String(nextDue), ref);
     } finally {
       if (!created) await this.redis.zrem(DUE_INDEX, ref).catch(() => undefined);
     }

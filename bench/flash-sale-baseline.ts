@@ -9,6 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { startEmbeddedRedis } from '../src/core/embedded-redis.js';
+import { roomBansKey } from '../src/core/keys.js';
 import { saleKeys, saleRateLimitKey } from '../src/commerce/sales/sale-keys.js';
 import { SWEEP_BATCH } from '../src/commerce/sales/sale-model.js';
 import { RESERVE_SCRIPT } from '../src/commerce/sales/sale-scripts.js';
@@ -55,7 +56,7 @@ export async function runRedisBaseline(opts: { requests: number; units: number; 
   try {
     // The server's own settings: the rate-limit argument is part of "the same script call".
     const config = loadConfig({}, { JWT_SECRET: 'baseline-only-not-a-secret' });
-    store = new SaleStore(redis, { reservesPerSecond: config.SALE_RESERVE_RATE_PER_SEC, ordersGroup: config.SALE_ORDERS_GROUP });
+    store = new SaleStore(redis, { reservesPerSecond: config.SALE_RESERVE_RATE_PER_SEC, ordersGroup: config.SALE_ORDERS_GROUP, maxRunningPerRoom: config.SALE_MAX_RUNNING_PER_ROOM });
     const sha = (await redis.script('LOAD', RESERVE_SCRIPT)) as string;
     const results: { rps: number; p50: number; p99: number; held: number }[] = [];
     for (let run = 0; run < opts.runs; run++) {
@@ -68,7 +69,7 @@ export async function runRedisBaseline(opts: { requests: number; units: number; 
         '-h', '127.0.0.1', '-p', String(server.port), '-c', String(opts.clients), '-n', String(opts.requests),
         '-r', '2000000000', '--csv',
         // One reservation per call (a batch of one): see RESERVE_SCRIPT for the argument layout.
-        'EVALSHA', sha, '7', k.sale, k.holds, k.quota, k.heldBy, k.expiries, k.requests, saleRateLimitKey(k, user),
+        'EVALSHA', sha, '8', k.sale, k.holds, k.quota, k.heldBy, k.expiries, k.requests, roomBansKey(roomId), saleRateLimitKey(k, user),
         '', String(config.SALE_RESERVE_RATE_PER_SEC), '1000', String(SWEEP_BATCH), user, 'req-__rand_int__', '1', `${sale.id}.h__rand_int__`,
       ];
       const r = await runBenchmark(bin, args);

@@ -31,6 +31,8 @@ export const configSchema = z.object({
   HEART_RATE_PER_SEC: z.coerce.number().int().min(1).max(1000).default(20),
   /** How often every node sweeps expired flash-sale holds back to stock and notices sale ends. */
   SALE_SWEEP_MS: z.coerce.number().int().min(20).max(60_000).default(250),
+  /** Flash sales counting down or open at once in one room; one more is refused (LIMIT_EXCEEDED). */
+  SALE_MAX_RUNNING_PER_ROOM: z.coerce.number().int().min(1).max(10_000).default(20),
   /** Reserve attempts per user per sale per second. */
   SALE_RESERVE_RATE_PER_SEC: z.coerce.number().int().min(1).max(1000).default(10),
   /** Consumer group created on every room's orders stream for the merchant's order service. */

@@ -24,7 +24,7 @@ beforeAll(async () => {
   server = await startEmbeddedRedis({ persist: false });
   redis = new Redis(server.url);
   // Virtual time: the scripts take `now` from this clock instead of Redis TIME.
-  store = new SaleStore(redis, { reservesPerSecond: 1_000_000, ordersGroup: 'merchant', clock: () => clock });
+  store = new SaleStore(redis, { reservesPerSecond: 1_000_000, ordersGroup: 'merchant', maxRunningPerRoom: 1000, clock: () => clock });
   queries = new SaleQueries(redis, () => clock);
 });
 afterAll(async () => {

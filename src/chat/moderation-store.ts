@@ -4,12 +4,12 @@
  */
 import type { RedisClient } from '../core/redis-client.js';
 import type { AuditEntry, ModerationSettings, UserRef } from '../protocol/index.js';
-import { roomKey } from '../core/keys.js';
+import { roomBansKey, roomKey } from '../core/keys.js';
 import { streamFields } from '../core/redis-util.js';
 
 export const moderationKeys = (roomId: string) => ({
   mutes: roomKey(roomId, 'mutes'),
-  bans: roomKey(roomId, 'bans'),
+  bans: roomBansKey(roomId),
   settings: roomKey(roomId, 'modsettings'),
   audit: roomKey(roomId, 'audit'),
 });

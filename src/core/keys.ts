@@ -9,6 +9,12 @@ export const roomKey = (roomId: string, part: string): string => `${roomTag(room
 /** Counters shared by several domains: hearts, engagement (CES), chat messages, peak viewers. */
 export const roomStatsKey = (roomId: string): string => roomKey(roomId, 'stats');
 
+/**
+ * The room's banned user ids (a set). Written by the chat domain's moderation; read inside the
+ * flash-sale scripts too, so a ban and a reserve/checkout are ordered atomically (same slot).
+ */
+export const roomBansKey = (roomId: string): string => roomKey(roomId, 'bans');
+
 /** Socket.IO room names. */
 export const roomChannel = (roomId: string): string => `room:${roomId}`;
 export const userChannel = (userId: string): string => `user:${userId}`;

@@ -16,6 +16,15 @@ export const requestIdSchema = z
   .max(64)
   .regex(/^[A-Za-z0-9_.:-]+$/, 'invalid requestId');
 
+/**
+ * Sale ids are made by the server (`s_` + base64url) and hold ids are `<saleId>.<random>`. Neither
+ * may contain ':' (a sale's Redis sub-keys are `<sale key>:holds`, `:quota`, …) and a sale id has
+ * no '.', so an id sent by a client can never name another key of the sale: it is BAD_REQUEST here,
+ * never a confused script.
+ */
+export const saleIdSchema = z.string().regex(/^s_[A-Za-z0-9_-]{1,62}$/, 'invalid saleId');
+export const holdIdSchema = z.string().max(128).regex(/^s_[A-Za-z0-9_-]{1,62}\.[A-Za-z0-9_-]{1,64}$/, 'invalid holdId');
+
 const HOUR = 3600;
 
 export const saleStartSchema = z
@@ -39,18 +48,18 @@ export const saleStartSchema = z
 /** Client → server events of flash sales. */
 export const saleEventSchemas = {
   'sale:start': saleStartSchema,
-  'sale:stop': z.object({ saleId: idSchema }).strict(),
-  'sale:restock': z.object({ saleId: idSchema, quantity: z.number().int().min(1).max(1_000_000) }).strict(),
+  'sale:stop': z.object({ saleId: saleIdSchema }).strict(),
+  'sale:restock': z.object({ saleId: saleIdSchema, quantity: z.number().int().min(1).max(1_000_000) }).strict(),
   'sale:reserve': z
-    .object({ saleId: idSchema, qty: z.number().int().min(1).max(100).default(1), requestId: requestIdSchema })
+    .object({ saleId: saleIdSchema, qty: z.number().int().min(1).max(100).default(1), requestId: requestIdSchema })
     .strict(),
-  'sale:checkout': z.object({ holdId: idSchema, requestId: requestIdSchema }).strict(),
-  'sale:release': z.object({ holdId: idSchema }).strict(),
+  'sale:checkout': z.object({ holdId: holdIdSchema, requestId: requestIdSchema }).strict(),
+  'sale:release': z.object({ holdId: holdIdSchema }).strict(),
   'sale:stats': z.object({}).strict().optional().default({}),
 } satisfies Record<string, z.ZodType>;
 
 /** HTTP path parameters of the per-sale routes. */
-export const roomSaleParams = z.object({ roomId: idSchema, saleId: idSchema });
+export const roomSaleParams = z.object({ roomId: idSchema, saleId: saleIdSchema });
 
 export type SaleStatus = 'scheduled' | 'live' | 'ended';
 export type SaleEndReason = 'stopped' | 'time' | 'room-ended';

@@ -3,16 +3,20 @@
  * `{room:<id>}`, so one sale's scripts stay inside one Redis Cluster slot.
  *
  * Two keys are global on purpose and are never touched from inside a script:
- * - SWEEP_INDEX: the sales that may still have holds to expire. The sweeper on every node reads it
- *   and then runs the per-sale sweep script with that sale's own (room-tagged) keys. A single
- *   global expiry sorted set would be simpler but would put every room's holds in one slot and
- *   could not be updated atomically with the room-tagged sale counters.
+ * - DUE_INDEX: sorted set of the sales not yet retired, scored by when the sweeper must next look
+ *   at each (first hold expiry, opening, end). The sweeper on every node claims only the due
+ *   entries, a bounded number per tick, and runs the per-sale sweep script with that sale's own
+ *   (room-tagged) keys; how the index stays correct without cross-slot writes is told in
+ *   sale-scripts.ts (INDEX_*). A global expiry set of every hold would put every room's holds in
+ *   one slot and could not be updated atomically with the room-tagged sale counters.
  * - ORDER_STREAMS: the per-room order streams, for the merchant's service to discover (the
  *   stream itself must sit in the room's slot so checkout appends to it atomically).
  */
 import { roomKey } from '../../core/keys.js';
 
-export const SWEEP_INDEX = 'sales:sweep';
+export const DUE_INDEX = 'sales:due';
+/** Before the due index: a set of every sale, swept each tick. Moved into DUE_INDEX at start. */
+export const LEGACY_SWEEP_SET = 'sales:sweep';
 export const ORDER_STREAMS = 'sales:order-streams';
 
 /** `<roomId>/<saleId>` names a sale outside its room (ids never contain '/'). */

@@ -24,6 +24,21 @@ export const SALE_RETENTION_MS = 7 * 24 * 3600_000;
 /** Expired holds one script call gives back at most, so no call blocks Redis for long. */
 export const SWEEP_BATCH = 500;
 
+// The due index (sale-scripts.ts, INDEX_*): what bounds the sweeper's work and keeps it on time.
+/** Sales one node sweeps per tick at most, however many exist or are due. */
+export const SWEEP_CLAIM_MAX = 100;
+/** A new sale's index entry is due this long after it is written, unless its real first due time
+ * replaces it: long enough that no sweeper sees the entry before the sale hash exists. */
+export const INDEX_CREATE_GRACE_MS = 30_000;
+/** No hold expires sooner than this after its reserve (holdSec ≥ 1). */
+export const INDEX_GUARD_MS = 1000;
+/** A claimed entry is the claimer's for this long; if it dies mid-sweep, another node sweeps again. */
+export const INDEX_LEASE_MS = 15_000;
+/** A claimer sets the next due time only this long before its lease ends: a reserve's guard,
+ * written within INDEX_GUARD_MS of the lease end, could otherwise sit above it (plus clock
+ * differences between Redis Cluster masters). */
+export const INDEX_SAFETY_MS = INDEX_GUARD_MS + 2000;
+
 /** Static fields written once when the sale is created (the counters start beside them). */
 export function saleFields(saleId: string, roomId: string, product: Product, input: SaleStartInput, by: string): Record<string, string | number> {
   return {
@@ -162,6 +177,7 @@ const MESSAGES: Partial<Record<ErrorCode, (available: number) => string>> = {
   HOLD_EXPIRED: () => 'the hold expired and its units went back to stock; reserve again',
   RATE_LIMITED: () => 'too many attempts; slow down',
   CONFLICT: () => 'this hold was already checked out',
+  BANNED: () => 'you are banned from this room',
 };
 
 /** The client-facing error of a refusal (AppError carries no stack trace: cheap in a rush). */

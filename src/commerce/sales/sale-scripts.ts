@@ -12,7 +12,11 @@
  *   expired. Records stay after the hold ends so a late checkout can tell HOLD_EXPIRED apart.
  * - Scripts that answer a client request store their first answer under the requestId and
  *   return {'NEW', answer, unitsSwept} the first time, {'REPLAY', answer, 0} afterwards;
- *   {'ERR', CODE} means nothing was recorded or changed (no such sale, rate limited).
+ *   {'ERR', CODE} means nothing was recorded or changed (no such sale, rate limited, banned).
+ * - Every action of a buyer first reads the room's ban set (`{room:<id>}:bans`, written by
+ *   moderation) inside the same script, so a ban is never raced by a reserve or checkout in flight.
+ * - Scripts that can change when a sale next needs the sweeper return that time (`nextDue`); the
+ *   sweeper keeps it in the global due index (INDEX_* scripts below), which no room script touches.
  */
 import { RATE_LIMIT_LUA } from '../../core/rate-limit.js';
 
@@ -40,6 +44,17 @@ local function returnHold(holdId, h, state)
   redis.call('ZREM', KEYS[4], h.user .. '|' .. holdId)
   redis.call('ZREM', KEYS[5], holdId)
 end
+-- When the sweeper must next look at this sale: its first hold expiry, its opening (countdown)
+-- and its end, whichever comes first and is still pending; '' when nothing is pending.
+local function nextDue()
+  local s = redis.call('HMGET', KEYS[1], 'startsAt', 'endsAt', 'opened', 'ended')
+  local due = nil
+  local first = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
+  if first[2] then due = tonumber(first[2]) end
+  if s[3] ~= '1' and (not due or tonumber(s[1]) < due) then due = tonumber(s[1]) end
+  if s[4] ~= '1' and (not due or tonumber(s[2]) < due) then due = tonumber(s[2]) end
+  return due and int(due) or ''
+end
 -- Expire up to batch holds that are due; returns the units given back.
 local function sweepDue(now, batch)
   local units = 0
@@ -58,31 +73,33 @@ end
 `;
 
 // KEYS: 1-5, 6 active set, 7 room's sale list. ARGV: now, startInMs, durationMs|'', endsAt|'',
-// saleId, then field, value, ... of the definition. → {'OK', startsAt, endsAt} | {'ERR', code}
+// saleId, maxRunning, then field, value, ... of the definition.
+// → {'OK', startsAt, endsAt, nextDue} | {'ERR', code} (LIMIT_EXCEEDED: maxRunning sales counting down or open)
 export const CREATE_SCRIPT = `${PRELUDE}
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'ERR', 'CONFLICT'} end
+if redis.call('SCARD', KEYS[6]) >= tonumber(ARGV[6]) then return {'ERR', 'LIMIT_EXCEEDED'} end
 local now = clock(ARGV[1])
 local startsAt = now + tonumber(ARGV[2])
 local endsAt = ARGV[3] ~= '' and startsAt + tonumber(ARGV[3]) or tonumber(ARGV[4])
 if endsAt <= startsAt then return {'ERR', 'BAD_REQUEST'} end
 local fields = {}
-for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('HSET', KEYS[1], 'startsAt', int(startsAt), 'endsAt', int(endsAt), 'createdAt', int(now),
   'added', 0, 'available', redis.call('HGET', KEYS[1], 'initial'), 'held', 0, 'sold', 0,
   'orders', 0, 'gmv', 0, 'buyers', 0, 'opened', ARGV[2] == '0' and 1 or 0, 'ended', 0, 'endReason', '')
 redis.call('SADD', KEYS[6], ARGV[5])
 redis.call('ZADD', KEYS[7], int(now), ARGV[5])
-return {'OK', int(startsAt), int(endsAt)}
+return {'OK', int(startsAt), int(endsAt), nextDue()}
 `;
 
 // Reserve for a batch of N requests of one sale, decided one after the other in order, exactly as
 // N separate calls would (the server batches the requests that arrive in the same event-loop
 // turn; redis-benchmark's baseline sends N = 1).
-// KEYS: 1-5, 6 requests, then one rate-limit key per request (6 + i).
+// KEYS: 1-5, 6 requests, 7 room bans, then one rate-limit key per request (7 + i).
 // ARGV: now, rlMax, rlWindowMs, sweepBatch, then per request i: userId, requestId, qty, holdId
 // (at 5 + 4(i-1)). → {unitsSwept, kind1, answer1, kind2, answer2, ...} where kind is NEW, REPLAY,
-// or ERR (answer = NOT_FOUND or RATE_LIMITED, nothing recorded).
+// or ERR (answer = NOT_FOUND, BANNED or RATE_LIMITED, nothing recorded).
 // Answer: OK|holdId|qty|expiresAt|remaining or ERR|CODE|available.
 export const RESERVE_SCRIPT = `${PRELUDE}
 local function rateLimited(rlKey, rlMax, rlWindowMs)
@@ -109,9 +126,11 @@ for i = 1, n do
   local reqField = 'r|' .. user .. '|' .. ARGV[a + 1]
   local first = redis.call('HGET', KEYS[6], reqField)
   local kind, text = 'NEW', nil
-  if first then
+  if redis.call('SISMEMBER', KEYS[7], user) == 1 then
+    kind, text = 'ERR', 'BANNED'
+  elseif first then
     kind, text = 'REPLAY', first
-  elseif rateLimited(KEYS[6 + i], rlMax, rlWindowMs) then
+  elseif rateLimited(KEYS[7 + i], rlMax, rlWindowMs) then
     kind, text = 'ERR', 'RATE_LIMITED'
   elseif now < startsAt then text = 'ERR|SALE_NOT_STARTED|' .. available
   elseif now >= endsAt then text = 'ERR|SALE_ENDED|' .. available
@@ -137,11 +156,12 @@ end
 return out
 `;
 
-// KEYS: 1-5, 6 requests, 7 bought, 8 orders stream, 9 room buyers. ARGV: userId, requestId,
-// holdId, orderId, now, userName, roomId, saleId.
+// KEYS: 1-5, 6 requests, 7 bought, 8 orders stream, 9 room buyers, 10 room bans. ARGV: userId,
+// requestId, holdId, orderId, now, userName, roomId, saleId.
 // Answer: OK|orderId|holdId|qty|unitPrice|amount|createdAt|productId|currency or ERR|CODE|available.
 export const CHECKOUT_SCRIPT = `${PRELUDE}
 local user, holdId = ARGV[1], ARGV[3]
+if redis.call('SISMEMBER', KEYS[10], user) == 1 then return {'ERR', 'BANNED'} end
 local reqField = 'c|' .. user .. '|' .. ARGV[2]
 local first = redis.call('HGET', KEYS[6], reqField)
 if first then return {'REPLAY', first, 0} end
@@ -190,9 +210,10 @@ redis.call('XADD', KEYS[8], '*', 'orderId', h.order, 'roomId', ARGV[7], 'saleId'
 return answer('NEW', orderText())
 `;
 
-// KEYS: 1-5. ARGV: userId, holdId, now.
+// KEYS: 1-5, 6 room bans. ARGV: userId, holdId, now.
 // → {'OK', released 0|1, available, unitsReturned} | {'ERR', code, available, unitsReturned}
 export const RELEASE_SCRIPT = `${PRELUDE}
+if redis.call('SISMEMBER', KEYS[6], ARGV[1]) == 1 then return {'ERR', 'BANNED', 0, 0} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND', 0, 0} end
 local now = clock(ARGV[3])
 local raw = redis.call('HGET', KEYS[2], ARGV[2])
@@ -221,20 +242,20 @@ return {'OK', tonumber(s[1]), tonumber(s[2]), tonumber(s[3]), tonumber(s[4])}
 `;
 
 // KEYS: 1 sale, 2 active set. ARGV: now, saleId, endReason. Ends the sale now; existing holds may still be
-// checked out until they expire. → {'OK'} | {'ERR', code}
+// checked out until they expire. → {'OK', now} | {'ERR', code}
 export const STOP_SCRIPT = `${PRELUDE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND'} end
 local now = clock(ARGV[1])
 if now >= tonumber(redis.call('HGET', KEYS[1], 'endsAt')) then return {'ERR', 'SALE_ENDED'} end
 redis.call('HSET', KEYS[1], 'endsAt', int(now), 'endReason', ARGV[3], 'ended', 1)
 redis.call('SREM', KEYS[2], ARGV[2])
-return {'OK'}
+return {'OK', int(now)}
 `;
 
 // KEYS: 1-5, 6 requests, 7 bought, 8 active set. ARGV: now, batch, saleId, retentionMs.
 // Safe to run on every node at once: each hold is expired by exactly one call, and exactly one
 // call sees a countdown finish (justOpened) or the sale end (justEnded) and announces it.
-// → {'GONE'} | {'OK', unitsReturned, justOpened, justEnded, retired, sold}
+// → {'GONE'} | {'OK', unitsReturned, justOpened, justEnded, retired, sold, nextDue}
 export const SWEEP_SCRIPT = `${PRELUDE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'GONE'} end
 local now = clock(ARGV[1])
@@ -258,7 +279,7 @@ if over and tonumber(s[5]) == 0 then
   for i = 1, 7 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
   retired = 1
 end
-return {'OK', units, justOpened, justEnded, retired, tonumber(s[6])}
+return {'OK', units, justOpened, justEnded, retired, tonumber(s[6]), nextDue()}
 `;
 
 // KEYS: 1 sale, 2 frame. ARGV: ttlMs. → {available, held, sold} the room should be told, or nil
@@ -283,4 +304,48 @@ if s[1] ~= '0' then return nil end
 redis.call('HSET', KEYS[2], 'available', s[1], 'held', s[2], 'sold', s[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return s
+`;
+
+// ---- The global due index -------------------------------------------------------------------
+// `sales:due` is a sorted set `<roomId>/<saleId>` → the time (ms, Redis clock) the sweeper must
+// next look at the sale. It is global, so these scripts touch it alone (one key, one slot) and
+// never a room's keys; the room scripts above return the times. What keeps an entry from ever
+// being later than its sale needs, without a transaction across slots:
+// - the entry is written before its sale exists (create), and a reserve lowers it (INDEX_LOWER)
+//   before its script can add a hold, so a process killed between two commands loses nothing;
+// - the sweeper claims due entries by moving them to a lease (INDEX_CLAIM), and sets the sale's
+//   next time only if nobody lowered the entry since and the lease is far from over
+//   (INDEX_RESCHEDULE); otherwise the entry stays early and the sale is simply swept once more.
+
+// KEYS: 1 index. ARGV: now|'', max, leaseMs. → {lease, ref1, ref2, ...}: up to max due entries,
+// each now leased to the caller until `lease`.
+export const INDEX_CLAIM_SCRIPT = `${PRELUDE}
+local now = clock(ARGV[1])
+local lease = now + tonumber(ARGV[3])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', int(now), 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {int(lease)}
+for _, ref in ipairs(due) do
+  redis.call('ZADD', KEYS[1], int(lease), ref)
+  out[#out + 1] = ref
+end
+return out
+`;
+
+// KEYS: 1 index. ARGV: ref, lease, nextDue ('' = unindex), now|'', safetyMs. → 1 set, 0 left alone
+// (lowered by a reserve meanwhile, claimed again, or too close to the lease's end to be sure).
+export const INDEX_RESCHEDULE_SCRIPT = `${PRELUDE}
+local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not cur or tonumber(cur) ~= tonumber(ARGV[2]) then return 0 end
+if clock(ARGV[4]) >= tonumber(ARGV[2]) - tonumber(ARGV[5]) then return 0 end
+if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) end
+return 1
+`;
+
+// KEYS: 1 index. ARGV: ref, now|'', guardMs. Before a reserve may add a hold (which expires no
+// sooner than guardMs from now), the sale's entry is brought to at most now + guardMs. Only an
+// existing entry: a sale without one is over and retired (or never existed).
+// → the entry's score, or nil when there is none.
+export const INDEX_LOWER_SCRIPT = `${PRELUDE}
+redis.call('ZADD', KEYS[1], 'XX', 'LT', int(clock(ARGV[2]) + tonumber(ARGV[3])), ARGV[1])
+return redis.call('ZSCORE', KEYS[1], ARGV[1])
 `;

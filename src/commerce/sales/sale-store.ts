@@ -12,6 +12,8 @@ import { newId } from '../../core/ids.js';
 import {
   CHECKOUT_SCRIPT,
   CREATE_SCRIPT,
+  INDEX_CLAIM_SCRIPT,
+  INDEX_RESCHEDULE_SCRIPT,
   RELEASE_SCRIPT,
   RESTOCK_SCRIPT,
   SOLD_OUT_FRAME_SCRIPT,
@@ -20,8 +22,12 @@ import {
   SWEEP_SCRIPT,
 } from './sale-scripts.js';
 import { ReserveBatcher } from './sale-reserve-batcher.js';
-import { ORDER_STREAMS, SWEEP_INDEX, orderStreamKey, roomSalesKeys, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';
+import { roomBansKey } from '../../core/keys.js';
+import { DUE_INDEX, LEGACY_SWEEP_SET, ORDER_STREAMS, orderStreamKey, roomSalesKeys, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';
 import {
+  INDEX_CREATE_GRACE_MS,
+  INDEX_LEASE_MS,
+  INDEX_SAFETY_MS,
   SALE_RETENTION_MS,
   SWEEP_BATCH,
   holdIdFor,
@@ -40,7 +46,9 @@ import {
 
 type Arg = string | number;
 type Reply = [string, ...Arg[]];
-type ScriptName = 'saleCreate' | 'saleCheckout' | 'saleRelease' | 'saleRestock' | 'saleStop' | 'saleSweep' | 'saleStockFrame' | 'saleSoldOutFrame';
+type ScriptName =
+  | 'saleCreate' | 'saleCheckout' | 'saleRelease' | 'saleRestock' | 'saleStop' | 'saleSweep' | 'saleStockFrame' | 'saleSoldOutFrame'
+  | 'saleIndexClaim' | 'saleIndexReschedule';
 type ScriptCommands = Record<ScriptName, (...args: Arg[]) => Promise<Reply>>;
 
 /** `fresh`: this call decided (broadcast its effects); false: a replayed first answer. */
@@ -58,11 +66,15 @@ export interface SweepResult {
   justEnded: boolean;
   retired: boolean;
   sold: number;
+  /** When the sale next needs a sweep (Redis clock ms); null once retired or gone. */
+  nextDue: number | null;
 }
 
 export interface SaleStoreOptions {
   reservesPerSecond: number;
   ordersGroup: string;
+  /** Sales counting down or open at once in one room; one more is LIMIT_EXCEEDED. */
+  maxRunningPerRoom: number;
   /** Virtual time for tests; by default the scripts use Redis's clock. */
   clock?: () => number;
   log?: Logger;
@@ -70,13 +82,15 @@ export interface SaleStoreOptions {
 
 const SCRIPTS = {
   saleCreate: [7, CREATE_SCRIPT],
-  saleCheckout: [9, CHECKOUT_SCRIPT],
-  saleRelease: [5, RELEASE_SCRIPT],
+  saleCheckout: [10, CHECKOUT_SCRIPT],
+  saleRelease: [6, RELEASE_SCRIPT],
   saleRestock: [1, RESTOCK_SCRIPT],
   saleStop: [2, STOP_SCRIPT],
   saleSweep: [8, SWEEP_SCRIPT],
   saleStockFrame: [2, STOCK_FRAME_SCRIPT],
   saleSoldOutFrame: [2, SOLD_OUT_FRAME_SCRIPT],
+  saleIndexClaim: [1, INDEX_CLAIM_SCRIPT],
+  saleIndexReschedule: [1, INDEX_RESCHEDULE_SCRIPT],
 } as const;
 
 const core = (k: SaleKeys) => [k.sale, k.holds, k.quota, k.heldBy, k.expiries];
@@ -103,6 +117,7 @@ export class SaleStore {
       reservesPerSecond: opts.reservesPerSecond,
       sweepBatch: SWEEP_BATCH,
       scriptNow: () => this.scriptNow(),
+      now: () => this.now(),
       log: opts.log,
     });
   }
@@ -120,17 +135,28 @@ export class SaleStore {
     const saleId = newId('s_');
     const k = saleKeys(roomId, saleId);
     const room = roomSalesKeys(roomId);
-    // Index first: the sweeper must never miss a sale; an entry without a sale is dropped as GONE.
-    await this.redis.sadd(SWEEP_INDEX, saleRef(roomId, saleId));
-    await this.ensureOrderStream(roomId);
-    const w = saleWindow(input);
-    const fields = Object.entries(saleFields(saleId, roomId, product, input, by)).flat();
-    const [status, code] = await this.cmd.saleCreate(
-      ...core(k), room.active, room.all,
-      this.scriptNow(), w.startInMs, w.durationMs ?? '', w.endsAt ?? '', saleId, ...fields,
-    );
-    if (status !== 'OK') {
-      throw code === 'BAD_REQUEST' ? new AppError('BAD_REQUEST', 'the sale must end after it starts') : new AppError('CONFLICT', 'sale id already in use');
+    const ref = saleRef(roomId, saleId);
+    // Index first, due only after a grace: the sweeper never sees the entry before the sale
+    // exists, and a process killed in between leaves an entry that is missing its sale and old,
+    // which the sweeper drops. (Separate commands: the index is global, the sale in the room's slot.)
+    await this.redis.zadd(DUE_INDEX, this.now() + INDEX_CREATE_GRACE_MS, ref);
+    let created = false;
+    try {
+      await this.ensureOrderStream(roomId);
+      const w = saleWindow(input);
+      const fields = Object.entries(saleFields(saleId, roomId, product, input, by)).flat();
+      const [status, code, , nextDue] = await this.cmd.saleCreate(
+        ...core(k), room.active, room.all,
+        this.scriptNow(), w.startInMs, w.durationMs ?? '', w.endsAt ?? '', saleId, this.opts.maxRunningPerRoom, ...fields,
+      );
+      if (status !== 'OK') throw createRefusal(String(code), this.opts.maxRunningPerRoom);
+      created = true;
+      // Now the sale's real first due time (its opening or end), exactly: nobody else can have
+      // touched the entry yet (no client knows the id before this returns, no sweeper claims it
+      // before the grace), so a week-long sale costs no sweep until its end.
+      await this.redis.zadd(DUE_INDEX, 'XX', String(nextDue), ref);
+    } finally {
+      if (!created) await this.redis.zrem(DUE_INDEX, ref).catch(() => undefined);
     }
     return (await this.get(roomId, saleId))!;
   }
@@ -184,7 +210,7 @@ export class SaleStore {
     const saleId = saleIdOfHold(holdId);
     const k = saleKeys(roomId, saleId);
     const reply = await this.cmd.saleCheckout(
-      ...core(k), k.requests, k.bought, orderStreamKey(roomId), roomSalesKeys(roomId).buyers,
+      ...core(k), k.requests, k.bought, orderStreamKey(roomId), roomSalesKeys(roomId).buyers, roomBansKey(roomId),
       user.id, requestId, holdId, localId('o_'), this.scriptNow(), user.name, roomId, saleId,
     );
     return { saleId, ...decided(reply, 'hold', (text) => parseCheckoutAnswer(saleId, text)) };
@@ -193,7 +219,9 @@ export class SaleStore {
   /** Gives the hold's units back. Releasing twice is harmless (released: false the second time). */
   async release(roomId: string, userId: string, holdId: string): Promise<Decided<ReleaseAnswer> & { saleId: string }> {
     const saleId = saleIdOfHold(holdId);
-    const [status, codeOrReleased, available, units] = await this.cmd.saleRelease(...core(saleKeys(roomId, saleId)), userId, holdId, this.scriptNow());
+    const [status, codeOrReleased, available, units] = await this.cmd.saleRelease(
+      ...core(saleKeys(roomId, saleId)), roomBansKey(roomId), userId, holdId, this.scriptNow(),
+    );
     const answer: ReleaseAnswer =
       status === 'OK'
         ? { ok: true, released: Number(codeOrReleased) === 1, remaining: Number(available) }
@@ -208,19 +236,22 @@ export class SaleStore {
   }
 
   async stop(roomId: string, saleId: string, reason: Exclude<SaleEndReason, 'time'> = 'stopped'): Promise<FlashSale> {
-    const [status, code] = await this.cmd.saleStop(saleKeys(roomId, saleId).sale, roomSalesKeys(roomId).active, this.scriptNow(), saleId, reason);
-    if (status !== 'OK') throw refusalError({ ok: false, code: code as never, available: 0 }, 'sale');
+    const [status, codeOrNow] = await this.cmd.saleStop(saleKeys(roomId, saleId).sale, roomSalesKeys(roomId).active, this.scriptNow(), saleId, reason);
+    if (status !== 'OK') throw refusalError({ ok: false, code: codeOrNow as never, available: 0 }, 'sale');
+    // Due now, so the sweeper retires it (or expires its holds) without waiting for the old end.
+    // Best effort: if this is lost the sale is retired at its old end time instead.
+    await this.redis.zadd(DUE_INDEX, 'XX', 'LT', String(codeOrNow), saleRef(roomId, saleId)).catch(() => undefined);
     return this.require(roomId, saleId);
   }
 
   /** Expire due holds of one sale and notice its end; see SWEEP_SCRIPT. */
   async sweep(roomId: string, saleId: string): Promise<SweepResult> {
     const k = saleKeys(roomId, saleId);
-    const [status, units, justOpened, justEnded, retired, sold] = await this.cmd.saleSweep(
+    const [status, units, justOpened, justEnded, retired, sold, nextDue] = await this.cmd.saleSweep(
       ...core(k), k.requests, k.bought, roomSalesKeys(roomId).active,
       this.scriptNow(), SWEEP_BATCH, saleId, SALE_RETENTION_MS,
     );
-    if (status === 'GONE') return { gone: true, unitsReturned: 0, justOpened: false, justEnded: false, retired: true, sold: 0 };
+    if (status === 'GONE') return { gone: true, unitsReturned: 0, justOpened: false, justEnded: false, retired: true, sold: 0, nextDue: null };
     return {
       gone: false,
       unitsReturned: Number(units),
@@ -228,16 +259,35 @@ export class SaleStore {
       justEnded: justEnded === 1,
       retired: retired === 1,
       sold: Number(sold),
+      nextDue: retired === 1 || nextDue === '' || nextDue === undefined ? null : Number(nextDue),
     };
   }
 
-  sweepEntries(): Promise<string[]> {
-    return this.redis.smembers(SWEEP_INDEX);
+  /** Up to `max` sales due for a sweep, leased to this caller (see INDEX_CLAIM_SCRIPT). */
+  async claimDue(max: number): Promise<{ lease: number; refs: string[] }> {
+    const [lease, ...refs] = await this.cmd.saleIndexClaim(DUE_INDEX, this.scriptNow(), max, INDEX_LEASE_MS);
+    return { lease: Number(lease), refs: refs.map(String) };
   }
 
-  async unindex(entry: string): Promise<void> {
-    await this.redis.srem(SWEEP_INDEX, entry);
+  /** After a claimed sweep: the sale's next due time, or null to drop it from the index. */
+  async reschedule(ref: string, lease: number, nextDue: number | null): Promise<void> {
+    await this.cmd.saleIndexReschedule(DUE_INDEX, ref, lease, nextDue ?? '', this.scriptNow(), INDEX_SAFETY_MS);
   }
+
+  /** Sales indexed by an older version (a set swept whole every tick) join the due index, due now. */
+  async migrateLegacyIndex(): Promise<number> {
+    if ((await this.redis.type(LEGACY_SWEEP_SET)) !== 'set') return 0;
+    const refs = await this.redis.smembers(LEGACY_SWEEP_SET);
+    for (const ref of refs) await this.redis.zadd(DUE_INDEX, 'NX', 0, ref);
+    await this.redis.del(LEGACY_SWEEP_SET);
+    return refs.length;
+  }
+}
+
+function createRefusal(code: string, maxRunning: number): AppError {
+  if (code === 'BAD_REQUEST') return new AppError('BAD_REQUEST', 'the sale must end after it starts');
+  if (code === 'LIMIT_EXCEEDED') return new AppError('LIMIT_EXCEEDED', `at most ${maxRunning} sales may count down or run at once in a room`);
+  return new AppError('CONFLICT', 'sale id already in use');
 }
 
 function toStock(saleId: string, reply: unknown): SaleStock | null {

@@ -1,12 +1,16 @@
 /**
- * Gives expired holds back to stock and announces sales whose countdown finished or
- * whose time ran out. Every node runs it;
- * that is safe because each sweep is one atomic script per sale (see SWEEP_SCRIPT): a hold is
- * expired by exactly one of the concurrent calls and a sale's end is announced by exactly one.
+ * Gives expired holds back to stock and announces sales whose countdown finished or whose time
+ * ran out. Every node runs it. Each tick claims at most SWEEP_CLAIM_MAX sales that are due (a hold
+ * expires, the countdown ends or the sale ends) from the global due index, so the work per tick is
+ * bounded whatever the number of sales, and a sale with nothing pending costs nothing until it is.
+ * A claim leases the entry, so nodes do not repeat each other's sweeps; and each sweep is one
+ * atomic script per sale (see SWEEP_SCRIPT), so even a repeated one expires a hold exactly once
+ * and announces a sale's end exactly once.
  */
 import type { Logger } from '../../core/logger.js';
 import type { SaleBroadcasts } from './sale-broadcasts.js';
 import { parseSaleRef } from './sale-keys.js';
+import { SWEEP_CLAIM_MAX } from './sale-model.js';
 import type { SaleStore } from './sale-store.js';
 
 export class SaleSweeper {
@@ -23,13 +27,13 @@ export class SaleSweeper {
     this.timer.unref();
   }
 
-  /** One pass over every sale that may still have holds; a slow pass is never overlapped. */
+  /** One pass over the sales that are due; a slow pass is never overlapped. */
   async tick(): Promise<void> {
     if (this.running) return;
     this.running = true;
     try {
-      const refs = await this.store.sweepEntries();
-      await Promise.all(refs.map((ref) => this.sweepOne(ref)));
+      const { lease, refs } = await this.store.claimDue(SWEEP_CLAIM_MAX);
+      await Promise.all(refs.map((ref) => this.sweepOne(ref, lease)));
     } catch (err) {
       this.log.warn({ err }, 'sale sweep failed; retrying next tick');
     } finally {
@@ -37,14 +41,17 @@ export class SaleSweeper {
     }
   }
 
-  private async sweepOne(ref: string): Promise<void> {
+  /** A sweep that fails leaves the entry at its lease: another node sweeps it when that ends. */
+  private async sweepOne(ref: string, lease: number): Promise<void> {
     const sale = parseSaleRef(ref);
-    if (!sale) return this.store.unindex(ref);
+    if (!sale) return this.store.reschedule(ref, lease, null);
+    // A missing sale hash (GONE) is safe to drop here: a new sale's entry is not due until well
+    // after its hash exists (INDEX_CREATE_GRACE_MS), so this is a failed create or expired keys.
     const r = await this.store.sweep(sale.roomId, sale.saleId);
     if (r.unitsReturned > 0) this.broadcasts.stockChanged(sale.roomId, sale.saleId);
     if (r.justOpened) this.broadcasts.opened(sale.roomId, sale.saleId);
     if (r.justEnded) this.broadcasts.ended(sale.roomId, sale.saleId, 'time', r.sold);
-    if (r.retired) await this.store.unindex(ref);
+    await this.store.reschedule(ref, lease, r.retired ? null : r.nextDue);
   }
 
   close(): void {

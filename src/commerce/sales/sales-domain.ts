@@ -25,11 +25,22 @@ export class SalesDomain implements Domain {
 
   constructor(private readonly deps: DomainDeps) {
     const { redis, config, io, log } = deps;
-    this.store = new SaleStore(redis, { reservesPerSecond: config.SALE_RESERVE_RATE_PER_SEC, ordersGroup: config.SALE_ORDERS_GROUP, log });
+    this.store = new SaleStore(redis, {
+      reservesPerSecond: config.SALE_RESERVE_RATE_PER_SEC,
+      ordersGroup: config.SALE_ORDERS_GROUP,
+      maxRunningPerRoom: config.SALE_MAX_RUNNING_PER_ROOM,
+      log,
+    });
     this.queries = new SaleQueries(redis, () => this.store.now());
     this.broadcasts = new SaleBroadcasts(io, redis, this.store, this.queries, log);
     this.sweeper = new SaleSweeper(this.store, this.broadcasts, config.SALE_SWEEP_MS, log);
     this.bag = new BagStore(redis);
+  }
+
+  /** Sales indexed by an older version of the server join the due index. */
+  async start(): Promise<void> {
+    const moved = await this.store.migrateLegacyIndex();
+    if (moved > 0) this.deps.log.info({ sales: moved }, 'moved sales into the due index');
   }
 
   async snapshotPart(room: Room, user: UserRef | null): Promise<Record<string, unknown>> {

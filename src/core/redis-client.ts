@@ -7,6 +7,7 @@
  * prompt UNAVAILABLE, never a hang.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { guardOf } from './redis-guard.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -54,10 +55,31 @@ export function createRedisClient(target: RedisTarget, opts: RedisClientOptions)
   });
 }
 
-/** A second connection to the same Redis (or cluster) with the same options plus `override`. */
+/** A second connection to the same Redis (or cluster) with the same options plus `override`;
+ * it shares the original's circuit breaker (redis-guard.ts), if any. */
 export function duplicateClient(client: RedisClient, override: Partial<RedisOptions>): RedisClient {
+  const copy =
+    client instanceof Cluster
+      ? client.duplicate([], { ...client.options, enableAutoPipelining: override.enableAutoPipelining ?? client.options.enableAutoPipelining, redisOptions: { ...client.options.redisOptions, ...override } })
+      : client.duplicate(override);
+  return guardOf(client)?.protect(copy) ?? copy;
+}
+
+/**
+ * The Socket.IO adapter's client. Its own commands (publishing broadcasts, saving and restoring
+ * recovery sessions) get the command timeout, so a stalled Redis never holds a handshake; the
+ * connections the adapter duplicates from it for reading the stream (XREAD BLOCK) and for pub/sub
+ * block by design and get none.
+ */
+export function createAdapterClient(target: RedisTarget, opts: RedisClientOptions): RedisClient {
+  const client = createRedisClient(target, opts);
+  const noTimeout = { commandTimeout: undefined } as Partial<RedisOptions>;
   if (client instanceof Cluster) {
-    return client.duplicate([], { ...client.options, enableAutoPipelining: override.enableAutoPipelining ?? client.options.enableAutoPipelining, redisOptions: { ...client.options.redisOptions, ...override } });
+    const duplicate = client.duplicate.bind(client);
+    client.duplicate = (nodes, options) => duplicate(nodes, { ...client.options, ...options, redisOptions: { ...client.options.redisOptions, ...noTimeout } });
+  } else {
+    const duplicate = client.duplicate.bind(client);
+    client.duplicate = (override) => duplicate({ ...override, ...noTimeout });
   }
-  return client.duplicate(override);
+  return client;
 }

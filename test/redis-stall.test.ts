@@ -100,6 +100,8 @@ describe.skipIf(process.env.TEST_REDIS === 'cluster')('stalled Redis (SIGSTOP), 
     const buyer = viewers[0]!;
     const hold = await ok(buyer, 'sale:reserve', { saleId: sale.id, qty: 1, requestId: randomUUID() });
     const lateJoiner = await connect(url, await devUser(url, 'Late'));
+    const leaver = await connect(url, await devUser(url, 'Leaver'));
+    await ok(leaver, 'room:join', { roomId });
 
     const chats: ChatTry[] = [];
     const hearts: HeartTry[] = [];
@@ -157,6 +159,10 @@ describe.skipIf(process.env.TEST_REDIS === 'cluster')('stalled Redis (SIGSTOP), 
     expect(ready.ms).toBeLessThan(1000);
     expect(patientReady.res.status).toBe(503);
     expect(patientReady.ms).toBeLessThan(1000);
+
+    // A viewer leaving now: the node saves its session for recovery (a write that times out) and
+    // takes it out of presence; neither may crash the node or hang anything.
+    leaver.io.engine.close(); // a dropped transport, as on a flaky network: the session is saved
 
     // Keep the crowd sending while Redis stays frozen well past the timeout.
     // (Rounds are paced, as people type and tap, not back to back.)

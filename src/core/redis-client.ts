@@ -73,6 +73,20 @@ export function duplicateClient(client: RedisClient, override: Partial<RedisOpti
  */
 export function createAdapterClient(target: RedisTarget, opts: RedisClientOptions): RedisClient {
   const client = createRedisClient(target, opts);
+  // The adapter fires some writes and forgets them (saving a dropped connection's session, pub/sub
+  // messages between nodes); one that fails — timed out, Redis down — must not become an
+  // unhandled rejection, which ends a Node process. Callers that await a reply still get the error.
+  // (Wrapped per command rather than in sendCommand: auto-pipelining hands callers a promise of
+  // its own.) These are the commands the adapter sends on this client (GETDEL goes in a MULTI it awaits).
+  const commands = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const name of ['set', 'publish', 'spublish', 'xadd', 'xrange']) {
+    const original = commands[name]!.bind(client);
+    commands[name] = (...args: unknown[]) => {
+      const reply = original(...args);
+      reply.catch(() => undefined);
+      return reply;
+    };
+  }
   const noTimeout = { commandTimeout: undefined } as Partial<RedisOptions>;
   if (client instanceof Cluster) {
     const duplicate = client.duplicate.bind(client);

@@ -21,7 +21,8 @@ import { userChannel } from './core/keys.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { EventRouter, type LiveServer, type LiveSocket } from './core/socket-kit.js';
 import { createDomains } from './domains.js';
-import { createRedisClient, type RedisClient, type RedisTarget } from './core/redis-client.js';
+import { createAdapterClient, createRedisClient, type RedisClient, type RedisTarget } from './core/redis-client.js';
+import { RedisGuard } from './core/redis-guard.js';
 import { RoomsDomain } from './rooms/rooms-domain.js';
 
 export interface RunningServer {
@@ -37,17 +38,27 @@ export interface RunningServer {
 /** `redis`: a URL (one Redis) or a target (one Redis or a cluster's seed nodes). */
 export async function startServer(config: Config, redis: string | RedisTarget, log: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningServer> {
   const target: RedisTarget = typeof redis === 'string' ? { kind: 'single', url: redis } : redis;
-  const state = createRedisClient(target, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, name: 'live-commerce' });
+  // The guard fails every command fast once one timed out, until Redis answers again, and gives
+  // write scripts the deadline after which they must do nothing (see redis-guard.ts).
+  const guard = new RedisGuard(config.REDIS_COMMAND_TIMEOUT_MS, log);
+  const state = guard.protect(createRedisClient(target, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, name: 'live-commerce' }));
   state.on('error', (err: Error) => log.warn({ err: err.message }, 'redis error'));
   await state.connect();
-  // The adapter's reader blocks on XREAD for seconds by design, so it gets no command timeout.
-  const adapterRedis = createRedisClient(target, { commandTimeoutMs: 0, name: 'live-commerce-adapter' });
+  await guard.calibrate(state).catch((err: unknown) => {
+    state.disconnect();
+    throw err;
+  });
+  // The adapter's stream reader blocks on XREAD for seconds by design; only its writes time out.
+  const adapterRedis = createAdapterClient(target, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, name: 'live-commerce-adapter' });
   adapterRedis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (adapter) error'));
   await adapterRedis.connect();
-  return startOn(config, state, adapterRedis, log);
+  return startOn(config, state, adapterRedis, guard, log);
 }
 
-async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisClient, log: Logger): Promise<RunningServer> {
+/** `/readyz` answers within this long, whatever Redis does (load balancers time out at ~1-2 s). */
+export const READYZ_TIMEOUT_MS = 500;
+
+async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisClient, guard: RedisGuard, log: Logger): Promise<RunningServer> {
 
   const app = express();
   app.disable('x-powered-by');
@@ -103,11 +114,10 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
     res.json({ ok: true });
   });
   app.get('/readyz', async (_req, res) => {
-    try {
-      await redis.ping();
+    if (await guard.ready(redis, Math.min(READYZ_TIMEOUT_MS, config.REDIS_COMMAND_TIMEOUT_MS))) {
       res.json({ ok: true });
-    } catch {
-      res.status(503).json({ error: { code: 'UNAVAILABLE', message: 'redis is unreachable' } });
+    } else {
+      res.status(503).json({ error: { code: 'UNAVAILABLE', message: 'redis is unreachable or not answering' } });
     }
   });
   app.get('/metrics', async (_req, res) => {
@@ -144,6 +154,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
     domains,
     async close() {
       for (const d of domains) await d.close?.();
+      guard.close();
       io.disconnectSockets(true);
       await new Promise<void>((ok) => io.close(() => ok()));
       redis.disconnect();

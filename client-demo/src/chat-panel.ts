@@ -25,6 +25,8 @@ export class ChatPanel {
   private myId: string | null = null;
   private settings: ModerationSettings = { slowModeSeconds: 0, blockedWords: [] };
   private mutedUntil = 0;
+  /** The message being sent, with the clientId it keeps until the server has stored it. */
+  private unsent: { text: string; clientId: string } | null = null;
 
   constructor(
     private readonly client: LiveClient,
@@ -125,8 +127,13 @@ export class ChatPanel {
     const input = this.form.elements.namedItem('text') as HTMLInputElement;
     const text = formValues(this.form).text ?? '';
     const button = this.form.querySelector('button');
-    const sent = await busy(button, () => this.client.request('chat:send', { text }));
+    // Pressing Send again after an error (UNAVAILABLE, a lost ack) resends the same message: it
+    // keeps its clientId, so the server stores it once however often it arrives.
+    if (this.unsent?.text !== text) this.unsent = { text, clientId: crypto.randomUUID() };
+    const { clientId } = this.unsent;
+    const sent = await busy(button, () => this.client.request('chat:send', { text, clientId }));
     if (sent) {
+      this.unsent = null;
       input.value = '';
       this.add(sent);
     }

@@ -53,13 +53,14 @@ export class ChatDomain implements Domain {
   registerEvents(router: EventRouter): void {
     const { io } = this.deps;
 
-    router.on('chat:send', async (socket, { text }) => {
+    router.on('chat:send', async (socket, { text, clientId }) => {
       const roomId = joinedRoom(socket);
       const user = requireUser(socket, 'chat');
       const room = await this.deps.rooms.require(roomId);
-      const msg = await this.chat.send(roomId, user, text, atLeast(roleOf(room, user), 'moderator'));
-      io.to(roomChannel(roomId)).emit('chat:message', msg);
-      return msg;
+      const { message, replayed } = await this.chat.send(roomId, user, text, atLeast(roleOf(room, user), 'moderator'), clientId);
+      // A replay (retry of a clientId) was broadcast when it was first stored.
+      if (!replayed) io.to(roomChannel(roomId)).emit('chat:message', message);
+      return message;
     });
 
     router.on('chat:history', async (socket, { before, limit }) => {

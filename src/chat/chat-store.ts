@@ -2,18 +2,38 @@
  * Chat history and sending. One Lua script decides a message atomically — ban, mute, blocked
  * words, rate limit, slow mode — then appends it to the room's capped Redis Stream and counts it
  * toward engagement, in a single round trip.
+ *
+ * Safe to retry: a message sent with a clientId is remembered (per user, 10 min), so sending it
+ * again returns the stored message instead of posting it twice; and a send that reaches Redis
+ * after its deadline (Redis was stalled and the sender was told UNAVAILABLE) does nothing.
  */
 import type { RedisClient } from '../core/redis-client.js';
 import type { ChatMessage, ErrorCode, UserRef } from '../protocol/index.js';
-import { AppError } from '../core/errors.js';
+import { AppError, lateWrite } from '../core/errors.js';
 import { ENGAGEMENT_WEIGHTS, roomKey, roomStatsKey } from '../core/keys.js';
 import { RATE_LIMIT_LUA } from '../core/rate-limit.js';
 import { streamFields } from '../core/redis-util.js';
+import { DEADLINE_LUA, writeDeadline } from '../core/redis-guard.js';
 import { moderationKeys } from './moderation-store.js';
 
-// KEYS: stream, stats, mutes, bans, settings, rate key, slow key
-// ARGV: userId, name, text, lowercased text, now, maxlen, rlMax, rlWindowMs, weight, slow-exempt
+/** How long a clientId is remembered: far longer than any client keeps retrying one message. */
+export const CHAT_CLIENT_ID_TTL_MS = 10 * 60_000;
+
+// KEYS: stream, stats, mutes, bans, settings, rate key, slow key, sent-by-clientId key (or '' when none)
+// ARGV: userId, name, text, lowercased text, now, maxlen, rlMax, rlWindowMs, weight, slow-exempt,
+//       deadline, clientId TTL ms
+// → {'OK', id} | {'DUP', id, fields...} (the stored message; no fields if it was deleted) | {'ERR', code, detail?}
 const SEND_SCRIPT = `
+local deadline = tonumber(ARGV[11])
+${DEADLINE_LUA}
+if ARGV[12] ~= '' then
+  local first = redis.call('GET', KEYS[8])
+  if first then
+    local rows = redis.call('XRANGE', KEYS[1], first, first)
+    if rows[1] then return {'DUP', first, rows[1][2]} end
+    return {'DUP', first}
+  end
+end
 if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1 then return {'ERR', 'BANNED'} end
 local now = tonumber(ARGV[5])
 local mutedUntil = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
@@ -35,10 +55,11 @@ end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], '*', 'u', ARGV[1], 'n', ARGV[2], 't', ARGV[3], 'at', ARGV[5])
 redis.call('HINCRBY', KEYS[2], 'chatMessages', 1)
 redis.call('HINCRBY', KEYS[2], 'engagement', ARGV[9])
+if ARGV[12] ~= '' then redis.call('SET', KEYS[8], id, 'PX', ARGV[12]) end
 return {'OK', id}
 `;
 
-type SendReply = [string, string | number, (string | number)?];
+type SendReply = [string, string | number, (string | number | string[])?];
 
 interface ChatCommands {
   chatSend(...args: (string | number)[]): Promise<SendReply>;
@@ -58,12 +79,22 @@ export class ChatStore {
     private readonly redis: RedisClient,
     private readonly limits: ChatLimits,
   ) {
-    redis.defineCommand('chatSend', { numberOfKeys: 7, lua: SEND_SCRIPT });
+    redis.defineCommand('chatSend', { numberOfKeys: 8, lua: SEND_SCRIPT });
     this.cmd = redis as unknown as ChatCommands;
   }
 
-  /** Append a message or throw the reason it was refused. */
-  async send(roomId: string, user: UserRef, text: string, slowModeExempt: boolean, now = Date.now()): Promise<ChatMessage> {
+  /**
+   * Append a message or throw the reason it was refused. With a clientId already used by this
+   * user in this room, returns the message stored then (`replayed`) and stores nothing.
+   */
+  async send(
+    roomId: string,
+    user: UserRef,
+    text: string,
+    slowModeExempt: boolean,
+    clientId?: string,
+    now = Date.now(),
+  ): Promise<{ message: ChatMessage; replayed: boolean }> {
     const k = moderationKeys(roomId);
     const reply = await this.cmd.chatSend(
       chatStreamKey(roomId),
@@ -73,6 +104,8 @@ export class ChatStore {
       k.settings,
       roomKey(roomId, `rl:chat:${user.id}`),
       roomKey(roomId, `slow:${user.id}`),
+      // Always a key of this room, so the script stays in one slot even without a clientId.
+      roomKey(roomId, `chat:sent:${user.id}:${clientId ?? ''}`),
       user.id,
       user.name,
       text,
@@ -83,9 +116,18 @@ export class ChatStore {
       10_000,
       ENGAGEMENT_WEIGHTS.comment,
       slowModeExempt ? '1' : '0',
+      writeDeadline(this.redis, now),
+      clientId ? CHAT_CLIENT_ID_TTL_MS : '',
     );
-    if (reply[0] === 'OK') return { id: String(reply[1]), user, text, at: now };
-    throw refusal(reply[1] as ErrorCode, reply[2], this.limits.ratePer10s);
+    if (reply[0] === 'OK') return { message: { id: String(reply[1]), user, text, at: now }, replayed: false };
+    if (reply[0] === 'DUP') {
+      const id = String(reply[1]);
+      // Deleted (or trimmed) since: the ack still names the message the first send created.
+      const fields = Array.isArray(reply[2]) ? reply[2] : ['u', user.id, 'n', user.name, 't', text, 'at', String(parseInt(id, 10))];
+      return { message: toMessage(id, fields), replayed: true };
+    }
+    if (reply[1] === 'LATE') throw lateWrite();
+    throw refusal(reply[1] as ErrorCode, reply[2] as string | number | undefined, this.limits.ratePer10s);
   }
 
   /** Newest `limit` messages before `before` (exclusive), oldest first. */

@@ -11,6 +11,8 @@ import { resolve } from 'node:path';
 export interface EmbeddedRedis {
   url: string;
   port: number;
+  /** The redis-server process id (tests freeze it with SIGSTOP to simulate a stalled Redis). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export async function startEmbeddedRedis(opts: { dataDir?: string; persist: bool
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pid: child.pid!,
     stop: () => stopChild(child),
   };
 }

@@ -43,7 +43,7 @@ export const httpStatusOf = (code: ErrorCode): number => HTTP_STATUS[code] ?? 40
 /** Is this error Redis being unreachable (connection refused, closed, command timed out)? */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  return /Connection is closed|ECONNREFUSED|ECONNRESET|Command timed out|max retries|Stream isn't writeable|enableOfflineQueue/i.test(
+  return /Connection is closed|ECONNREFUSED|ECONNRESET|Command timed out|Redis circuit open|max retries|Stream isn't writeable|enableOfflineQueue/i.test(
     err.message,
   );
 }
@@ -54,6 +54,9 @@ export function toErrorBody(err: unknown): ErrorBody {
   if (isRedisUnavailable(err)) return { code: 'UNAVAILABLE', message: 'storage is unreachable, try again' };
   return { code: 'INTERNAL', message: 'internal error' };
 }
+
+/** A write script found its deadline passed (Redis was stalled): it did nothing, as a timeout said. */
+export const lateWrite = () => new AppError('UNAVAILABLE', 'storage was too slow to answer, nothing was done: try again');
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
 export const forbidden = (why: string) => new AppError('FORBIDDEN', why);

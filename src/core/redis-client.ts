@@ -7,6 +7,7 @@
  * prompt UNAVAILABLE, never a hang.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { guardOf } from './redis-guard.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -54,10 +55,45 @@ export function createRedisClient(target: RedisTarget, opts: RedisClientOptions)
   });
 }
 
-/** A second connection to the same Redis (or cluster) with the same options plus `override`. */
+/** A second connection to the same Redis (or cluster) with the same options plus `override`;
+ * it shares the original's circuit breaker (redis-guard.ts), if any. */
 export function duplicateClient(client: RedisClient, override: Partial<RedisOptions>): RedisClient {
-  if (client instanceof Cluster) {
-    return client.duplicate([], { ...client.options, enableAutoPipelining: override.enableAutoPipelining ?? client.options.enableAutoPipelining, redisOptions: { ...client.options.redisOptions, ...override } });
+  const copy =
+    client instanceof Cluster
+      ? client.duplicate([], { ...client.options, enableAutoPipelining: override.enableAutoPipelining ?? client.options.enableAutoPipelining, redisOptions: { ...client.options.redisOptions, ...override } })
+      : client.duplicate(override);
+  return guardOf(client)?.protect(copy) ?? copy;
+}
+
+/**
+ * The Socket.IO adapter's client. Its own commands (publishing broadcasts, saving and restoring
+ * recovery sessions) get the command timeout, so a stalled Redis never holds a handshake; the
+ * connections the adapter duplicates from it for reading the stream (XREAD BLOCK) and for pub/sub
+ * block by design and get none.
+ */
+export function createAdapterClient(target: RedisTarget, opts: RedisClientOptions): RedisClient {
+  const client = createRedisClient(target, opts);
+  // The adapter fires some writes and forgets them (saving a dropped connection's session, pub/sub
+  // messages between nodes); one that fails — timed out, Redis down — must not become an
+  // unhandled rejection, which ends a Node process. Callers that await a reply still get the error.
+  // (Wrapped per command rather than in sendCommand: auto-pipelining hands callers a promise of
+  // its own.) These are the commands the adapter sends on this client (GETDEL goes in a MULTI it awaits).
+  const commands = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const name of ['set', 'publish', 'spublish', 'xadd', 'xrange']) {
+    const original = commands[name]!.bind(client);
+    commands[name] = (...args: unknown[]) => {
+      const reply = original(...args);
+      reply.catch(() => undefined);
+      return reply;
+    };
   }
-  return client.duplicate(override);
+  const noTimeout = { commandTimeout: undefined } as Partial<RedisOptions>;
+  if (client instanceof Cluster) {
+    const duplicate = client.duplicate.bind(client);
+    client.duplicate = (nodes, options) => duplicate(nodes, { ...client.options, ...options, redisOptions: { ...client.options.redisOptions, ...noTimeout } });
+  } else {
+    const duplicate = client.duplicate.bind(client);
+    client.duplicate = (override) => duplicate({ ...override, ...noTimeout });
+  }
+  return client;
 }

@@ -7,6 +7,7 @@
  */
 import type { RedisClient } from './redis-client.js';
 import type { Logger } from './logger.js';
+import { isRedisUnavailable } from './errors.js';
 
 export class ClusterThrottle {
   private readonly pending = new Map<string, NodeJS.Timeout>();
@@ -51,7 +52,10 @@ export class ClusterThrottle {
       const ttl = await this.redis.pttl(lock);
       this.schedule(key, Math.max(ttl, 5));
     } catch (err) {
-      this.log.warn({ err, key }, 'throttled broadcast failed; retrying');
+      // Redis away or stalled: the guard (redis-guard.ts) has said so once; one line per room per
+      // second on top would drown the log.
+      if (isRedisUnavailable(err)) this.log.debug({ err: (err as Error).message, key }, 'throttled broadcast postponed: redis unavailable');
+      else this.log.warn({ err, key }, 'throttled broadcast failed; retrying');
       this.schedule(key, Math.max(this.intervalMs, 1000));
     }
   }

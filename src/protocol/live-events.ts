@@ -31,6 +31,17 @@ export const chatTextSchema = z
   .transform(stripControlChars)
   .pipe(z.string().trim().min(1, 'message is empty').max(500, 'message longer than 500 characters'));
 
+/**
+ * Chosen by the client, one per message it types: sending `chat:send` again with the same
+ * clientId (after a timeout, an UNAVAILABLE or a lost ack) returns the message stored the first
+ * time instead of posting it twice. At least 8 characters (use a UUID); remembered 10 minutes.
+ */
+export const clientMessageIdSchema = z
+  .string()
+  .min(8, 'clientId needs at least 8 characters (use a UUID)')
+  .max(64)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'invalid clientId');
+
 // Chat message ids are Redis Stream ids (`<ms>-<seq>`); anything else handed to XRANGE or
 // XDEL makes Redis answer an error, so it is refused here as a bad request.
 export const messageIdSchema = z.string().regex(/^\d{1,19}-\d{1,19}$/, 'invalid message id');
@@ -43,7 +54,7 @@ export const liveEventSchemas = {
   'room:leave': empty,
   'room:stats': empty,
 
-  'chat:send': z.object({ text: chatTextSchema }).strict(),
+  'chat:send': z.object({ text: chatTextSchema, clientId: clientMessageIdSchema.optional() }).strict(),
   'chat:history': z
     .object({ before: messageIdSchema.optional(), limit: z.number().int().min(1).max(100).default(50) })
     .strict(),

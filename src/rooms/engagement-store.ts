@@ -1,15 +1,20 @@
 /**
  * Hearts and the CES-style engagement score. Every tap is counted exactly with HINCRBY inside one
  * script that also applies the per-user rate limit; broadcasting the totals is throttled elsewhere.
+ * Each script carries a deadline (redis-guard.ts): a tap that reaches a stalled Redis after its
+ * sender was told UNAVAILABLE counts nothing, so the total stays what was acknowledged.
  */
 import type { RedisClient } from '../core/redis-client.js';
 import { ENGAGEMENT_WEIGHTS, roomKey, roomStatsKey } from '../core/keys.js';
 import { RATE_LIMIT_LUA } from '../core/rate-limit.js';
-import { AppError } from '../core/errors.js';
+import { AppError, lateWrite } from '../core/errors.js';
+import { DEADLINE_LUA, writeDeadline } from '../core/redis-guard.js';
 import { EngagementCounter } from '../core/engagement-counter.js';
 
-// KEYS: stats, rate-limit key. ARGV: count, weight, rlMax, rlWindowMs
+// KEYS: stats, rate-limit key. ARGV: count, weight, rlMax, rlWindowMs, deadline
 const HEART_SCRIPT = `
+local deadline = tonumber(ARGV[5])
+${DEADLINE_LUA}
 local rlKey, rlMax, rlWindowMs = KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 ${RATE_LIMIT_LUA}
 local total = redis.call('HINCRBY', KEYS[1], 'hearts', ARGV[1])
@@ -17,16 +22,18 @@ redis.call('HINCRBY', KEYS[1], 'engagement', tonumber(ARGV[1]) * tonumber(ARGV[2
 return {'OK', total}
 `;
 
-// KEYS: stats, rate-limit key. ARGV: weight, rlMax, rlWindowMs
+// KEYS: stats, rate-limit key. ARGV: weight, rlMax, rlWindowMs, deadline
 const RATED_SCRIPT = `
+local deadline = tonumber(ARGV[4])
+${DEADLINE_LUA}
 local rlKey, rlMax, rlWindowMs = KEYS[2], tonumber(ARGV[2]), tonumber(ARGV[3])
 ${RATE_LIMIT_LUA}
 return {'OK', redis.call('HINCRBY', KEYS[1], 'engagement', ARGV[1])}
 `;
 
 interface EngagementCommands {
-  heartTap(stats: string, rl: string, count: number, weight: number, max: number, windowMs: number): Promise<[string, string | number]>;
-  engageRated(stats: string, rl: string, weight: number, max: number, windowMs: number): Promise<[string, string | number]>;
+  heartTap(stats: string, rl: string, count: number, weight: number, max: number, windowMs: number, deadline: number): Promise<[string, string | number]>;
+  engageRated(stats: string, rl: string, weight: number, max: number, windowMs: number, deadline: number): Promise<[string, string | number]>;
 }
 
 export class EngagementStore {
@@ -53,7 +60,9 @@ export class EngagementStore {
       ENGAGEMENT_WEIGHTS.heart,
       this.heartsPerSecond,
       1000,
+      writeDeadline(this.redis),
     );
+    if (value === 'LATE') throw lateWrite();
     if (status !== 'OK') throw new AppError('RATE_LIMITED', `at most ${this.heartsPerSecond} heart events per second`);
     return Number(value);
   }
@@ -71,7 +80,9 @@ export class EngagementStore {
       ENGAGEMENT_WEIGHTS.share,
       1,
       10_000,
+      writeDeadline(this.redis),
     );
+    if (value === 'LATE') throw lateWrite();
     if (status !== 'OK') throw new AppError('RATE_LIMITED', 'one share per 10 seconds');
     return Number(value);
   }

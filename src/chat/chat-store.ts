@@ -132,6 +132,8 @@ export class ChatStore {
 
   /** Newest `limit` messages before `before` (exclusive), oldest first. */
   async history(roomId: string, limit: number, before?: string): Promise<ChatMessage[]> {
+    // Nothing precedes 0-0, and Redis refuses an exclusive range ending there: answer empty.
+    if (before !== undefined && /^0+-0+$/.test(before)) return [];
     const end = before ? `(${before}` : '+';
     const rows = await this.redis.xrevrange(chatStreamKey(roomId), end, '-', 'COUNT', limit);
     return rows.reverse().map(([id, fields]) => toMessage(id, fields));

@@ -9,6 +9,8 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** RATE_LIMITED: when to try again, sent to the client as `retryAfterMs`. */
+    readonly retryAfterMs?: number,
   ) {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
@@ -50,7 +52,11 @@ export function isRedisUnavailable(err: unknown): boolean {
 
 /** Turn anything thrown into the error body a client gets; unknown errors never leak details. */
 export function toErrorBody(err: unknown): ErrorBody {
-  if (err instanceof AppError) return { code: err.code, message: err.message };
+  if (err instanceof AppError) {
+    return err.retryAfterMs === undefined
+      ? { code: err.code, message: err.message }
+      : { code: err.code, message: err.message, retryAfterMs: err.retryAfterMs };
+  }
   if (isRedisUnavailable(err)) return { code: 'UNAVAILABLE', message: 'storage is unreachable, try again' };
   return { code: 'INTERNAL', message: 'internal error' };
 }
@@ -60,3 +66,7 @@ export const lateWrite = () => new AppError('UNAVAILABLE', 'storage was too slow
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
 export const forbidden = (why: string) => new AppError('FORBIDDEN', why);
+
+/** RATE_LIMITED with the wait in the message and in `retryAfterMs`. */
+export const rateLimited = (what: string, retryAfterMs: number) =>
+  new AppError('RATE_LIMITED', `${what}; retry in ${Math.ceil(retryAfterMs / 100) / 10} s`, Math.max(1, Math.ceil(retryAfterMs)));

@@ -18,6 +18,7 @@ import {
   type SocketData,
 } from '../protocol/index.js';
 import { AppError, toErrorBody } from './errors.js';
+import { LogBudget } from './log-budget.js';
 import type { Logger } from './logger.js';
 
 /** Messages between server nodes (io.serverSideEmit), carried by the Redis adapter. */
@@ -47,10 +48,29 @@ export function formatZodError(err: z.ZodError): string {
   return `${where}${issue.message}`;
 }
 
+/** Limits applied by the router (src/core/event-limits.ts); throw an AppError to refuse. */
+export interface EventGuard {
+  /** Before anything else, for every frame: per-socket caps. Returns the release for when it is answered. */
+  enter(socket: LiveSocket): () => void;
+  /** After validation, before the handler: limits shared across nodes for costly events. */
+  check(socket: LiveSocket, event: ClientEventName): Promise<void>;
+}
+
+/** Refusals are routine and a hostile client can provoke them at will: log a few, not all. */
+const QUIET_CODES = new Set(['BAD_REQUEST', 'UNKNOWN_EVENT', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', 'UNAUTHORIZED', 'FORBIDDEN']);
+
 export class EventRouter {
   private readonly handlers = new Map<string, EventHandler<ClientEventName>>();
+  private readonly refusals: LogBudget;
+  private readonly failures: LogBudget;
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    log: Logger,
+    private readonly guard?: EventGuard,
+  ) {
+    this.refusals = new LogBudget(log, 10);
+    this.failures = new LogBudget(log, 20);
+  }
 
   on<E extends ClientEventName>(event: E, handler: EventHandler<E>): void {
     if (this.handlers.has(event)) throw new Error(`handler for ${event} registered twice`);
@@ -59,17 +79,22 @@ export class EventRouter {
 
   /** Route every event of this socket through validation and acks. */
   attach(socket: LiveSocket): void {
-    socket.onAny((event: string, ...args: unknown[]) => {
+    // Raw frames need not have a string name, or any name: `420` arrives as just the ack
+    // function, `42[1]` as a number. So the ack is taken from the end, whatever precedes it.
+    socket.onAny((...args: unknown[]) => {
       const last = args[args.length - 1];
       const ack = typeof last === 'function' ? (last as (res: Ack<unknown>) => void) : undefined;
-      const payload = ack ? (args.length > 1 ? args[0] : undefined) : args[0];
+      const [event, payload] = ack ? args.slice(0, -1) : args;
       void this.dispatch(socket, event, payload).then((res) => ack?.(res));
     });
   }
 
   /** Validate and run one event; always resolves to an ack body. */
-  async dispatch(socket: LiveSocket, event: string, payload: unknown): Promise<Ack<unknown>> {
+  async dispatch(socket: LiveSocket, event: unknown, payload: unknown): Promise<Ack<unknown>> {
+    let release: (() => void) | undefined;
     try {
+      release = this.guard?.enter(socket);
+      if (typeof event !== 'string') throw new AppError('UNKNOWN_EVENT', 'event name must be a string');
       if (!isClientEvent(event)) throw new AppError('UNKNOWN_EVENT', `unknown event "${event.slice(0, 64)}"`);
       const handler = this.handlers.get(event);
       if (!handler) throw new AppError('UNKNOWN_EVENT', `event "${event}" is not enabled on this server`);
@@ -78,12 +103,19 @@ export class EventRouter {
       }
       const parsed = clientEventSchemas[event].safeParse(payload);
       if (!parsed.success) throw new AppError('BAD_REQUEST', formatZodError(parsed.error));
+      await this.guard?.check(socket, event);
       const data = await handler(socket, parsed.data as ParsedPayload<ClientEventName>);
       return { ok: true, data };
     } catch (err) {
       const body = toErrorBody(err);
-      if (body.code === 'INTERNAL') this.log.error({ err, event }, 'socket handler failed');
+      const name = typeof event === 'string' ? event.slice(0, 64) : typeof event;
+      if (body.code === 'INTERNAL') this.failures.error({ err, event: name }, 'socket handler failed');
+      else if (QUIET_CODES.has(body.code)) {
+        this.refusals.info({ event: name, code: body.code, sid: socket.id, userId: socket.data.user?.id }, 'socket event refused');
+      }
       return { ok: false, error: body };
+    } finally {
+      release?.();
     }
   }
 }

@@ -63,6 +63,10 @@ async function startSocketIo(): Promise<{ url: string; close: () => Promise<void
       CHAT_RATE_PER_10S: '1000',
       // Chat fan-out needs no video; mediasoup workers would only take CPU and fixed UDP ports.
       MEDIA_ENABLED: 'false',
+      // Every simulated viewer comes from this machine's one address: no per-IP caps.
+      MAX_CONNECTIONS_PER_IP: '0',
+      ROOM_JOIN_PER_MIN_IP: '0',
+      READS_PER_MIN_IP: '0',
     },
   );
   const redis: EmbeddedRedis = await startEmbeddedRedis({ persist: false });

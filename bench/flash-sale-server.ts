@@ -62,6 +62,10 @@ async function main(): Promise<void> {
       PORT: '0',
       LOG_LEVEL: 'warn',
       MEDIA_ENABLED: 'false',
+      // Every simulated viewer comes from this machine's one address: no per-IP caps.
+      MAX_CONNECTIONS_PER_IP: '0',
+      ROOM_JOIN_PER_MIN_IP: '0',
+      READS_PER_MIN_IP: '0',
     },
   );
   const server = await startServer(config, redis.url, createLogger(config.LOG_LEVEL));

@@ -55,6 +55,29 @@ export const configSchema = z.object({
   MEDIA_RTC_MAX_PORT: z.coerce.number().int().min(1024).max(65535).default(40999),
   /** Consumers per router before a room's producers are piped to a router on another worker. */
   MEDIA_CONSUMERS_PER_ROUTER: z.coerce.number().int().min(1).max(100_000).default(400),
+  // Hostile-client limits (docs/PROTOCOL.md, "Limits"). 0 turns a limit off.
+  /** Requests one socket may have unanswered at once; more are refused with RATE_LIMITED. */
+  SOCKET_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(16),
+  /** Per-socket event rate (token bucket): sustained events per second and the burst on top. */
+  SOCKET_EVENTS_PER_SEC: z.coerce.number().min(0.1).max(100_000).default(30),
+  SOCKET_EVENT_BURST: z.coerce.number().int().min(1).max(100_000).default(60),
+  /** room:join per minute, per signed-in user and per client IP (cluster-wide, in Redis). */
+  ROOM_JOIN_PER_MIN_USER: z.coerce.number().int().min(0).max(1_000_000).default(60),
+  ROOM_JOIN_PER_MIN_IP: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  /** History reads (chat:history, pin:history, mod:audit, media signalling) per minute, per user and per IP. */
+  READS_PER_MIN_USER: z.coerce.number().int().min(0).max(1_000_000).default(240),
+  READS_PER_MIN_IP: z.coerce.number().int().min(0).max(1_000_000).default(2400),
+  /** Open sockets per node, per signed-in user and per client IP (NATs put many viewers behind one IP). */
+  MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(0).max(1_000_000).default(20),
+  MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  /** Browser origins (`https://shop.example`, comma-separated) allowed besides this server's own. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s,]+$/, 'want origins like https://shop.example (scheme://host[:port]), comma-separated'))),
+  /** Behind N reverse proxies: the client IP is the Nth address from the right of X-Forwarded-For. */
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
 });
 
 export type Config = z.infer<typeof configSchema>;

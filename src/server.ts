@@ -20,6 +20,10 @@ import { jsonErrors, notFoundRoute } from './core/http-kit.js';
 import { userChannel } from './core/keys.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { EventRouter, type LiveServer, type LiveSocket } from './core/socket-kit.js';
+import { clientIp } from './core/client-ip.js';
+import { ConnectionLimits } from './core/connection-limits.js';
+import { EventLimits } from './core/event-limits.js';
+import { OriginPolicy, securityHeaders } from './core/edge-security.js';
 import { createDomains } from './domains.js';
 import { createAdapterClient, createRedisClient, type RedisClient, type RedisTarget } from './core/redis-client.js';
 import { RedisGuard } from './core/redis-guard.js';
@@ -62,8 +66,12 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
 
   const app = express();
   app.disable('x-powered-by');
+  const origins = new OriginPolicy(config.CORS_ORIGINS);
+  app.use(securityHeaders(), origins.http());
   const httpServer: HttpServer = createServer(app);
   const io: LiveServer = new Server(httpServer, {
+    allowRequest: origins.allowRequest,
+    cors: { origin: config.CORS_ORIGINS },
     adapter: createAdapter(adapterRedis, { maxLen: 100_000, onlyPlaintext: true }),
     connectionStateRecovery: { maxDisconnectionDuration: config.RECOVERY_WINDOW_MS, skipMiddlewares: true },
     maxHttpBufferSize: 64 * 1024, // hard cap per frame; payloads over 8 KB already get an error ack
@@ -89,12 +97,17 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   }
 
   // Socket side: auth, then every event through the one validating router.
-  const router = new EventRouter(log);
+  const ipOf = (socket: LiveSocket) =>
+    clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], config.TRUST_PROXY_HOPS);
+  const router = new EventRouter(log, new EventLimits(redis, config, ipOf));
   for (const d of domains) d.registerEvents?.(router);
   installSocketAuth(io, tokens);
+  const connections = new ConnectionLimits(config.MAX_CONNECTIONS_PER_USER, config.MAX_CONNECTIONS_PER_IP, ipOf);
+  connections.install(io);
   io.on('connection', (socket) => void onConnection(socket));
 
   async function onConnection(socket: LiveSocket): Promise<void> {
+    connections.track(socket);
     router.attach(socket);
     if (socket.data.user) void socket.join(userChannel(socket.data.user.id));
     socket.on('disconnect', () => {

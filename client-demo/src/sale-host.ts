@@ -117,7 +117,7 @@ class SaleRow {
 
   constructor(sale: FlashSale, client: LiveClient) {
     const restockId = `restock-${sale.id}`;
-    const restockInput = h('input', { id: restockId, type: 'number', min: 1, value: 5, style: 'width: 5rem' });
+    const restockInput = h('input', { id: restockId, type: 'number', min: 1, value: 5, class: 'narrow' });
     const restock: HTMLButtonElement = h('button', {
       type: 'button',
       class: 'secondary',

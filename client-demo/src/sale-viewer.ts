@@ -167,7 +167,7 @@ class SaleCard {
       this.when,
       h('p', { class: 'stock-line' }, this.stockText, this.stockOf),
       h('div', { class: 'stock-bar', 'aria-hidden': 'true' }, this.bar),
-      h('div', { class: 'row', style: 'margin-top: 0.5rem' }, h('label', { for: qid }, 'Quantity'), this.qty, this.reserveButton),
+      h('div', { class: 'row gap-above' }, h('label', { for: qid }, 'Quantity'), this.qty, this.reserveButton),
       this.note,
       this.holdBox,
       this.orders,

@@ -50,6 +50,7 @@ export function jsonErrors(log: Logger): ErrorRequestHandler {
     }
     const body = toErrorBody(err);
     if (body.code === 'INTERNAL') log.error({ err }, 'http handler failed');
+    if (body.retryAfterMs !== undefined) res.set('Retry-After', String(Math.ceil(body.retryAfterMs / 1000)));
     res.status(httpStatusOf(body.code)).json({ error: body });
   };
 }

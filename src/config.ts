@@ -9,11 +9,25 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** A URL ioredis can connect to by host and port; anything else would fail only at first use. */
+function usableRedisUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return false;
+  if (!url.hostname) return false;
+  if (url.port && (Number(url.port) < 1 || Number(url.port) > 65535)) return false;
+  return url.pathname === '' || url.pathname === '/' || /^\/\d{1,2}$/.test(url.pathname);
+}
+
 export const configSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Unset: start an embedded redis-server (data under REDIS_DATA_DIR). */
-  REDIS_URL: z.string().url().optional(),
+  REDIS_URL: z.string().refine(usableRedisUrl, 'want redis://[user:password@]host[:port][/db] or rediss://… (unix socket paths are not supported)').optional(),
   /** `host:port,host:port,…`: seed nodes of a Redis Cluster (takes precedence over REDIS_URL). */
   REDIS_CLUSTER_NODES: z.string().regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, 'want host:port,host:port,…').optional(),
   /** Every Redis command fails with UNAVAILABLE after this long: a stalled Redis is an error, not a hang. */
@@ -21,6 +35,10 @@ export const configSchema = z.object({
   REDIS_DATA_DIR: z.string().default('var/redis'),
   JWT_SECRET: z.string().min(16, 'must be at least 16 characters'),
   JWT_ISSUER: z.string().default('live-commerce'),
+  /** Expected `aud` of tokens (and set on dev tokens); unset: not checked. */
+  JWT_AUDIENCE: z.string().min(1).max(200).optional(),
+  /** Tokens must carry `exp`, at most this many seconds after `iat`; sockets close when it passes. */
+  TOKEN_MAX_LIFETIME_S: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(24 * 3600),
   /** Development token endpoint: mints tokens for anyone. Never enable in production. */
   DEV_TOKENS: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

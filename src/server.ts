@@ -78,7 +78,10 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
     serveClient: false,
   });
 
-  const tokens = new TokenService(config.JWT_SECRET, config.JWT_ISSUER);
+  const tokens = new TokenService(config.JWT_SECRET, config.JWT_ISSUER, {
+    audience: config.JWT_AUDIENCE,
+    maxLifetimeS: config.TOKEN_MAX_LIFETIME_S,
+  });
   const rooms = new RoomsDomain(io, redis, log, config.HEART_RATE_PER_SEC, config.PRESENCE_HEARTBEAT_MS);
   // One registry per server (tests run several servers in one process).
   const metrics = new Registry();

@@ -7,6 +7,7 @@ import type { Domain, DomainDeps } from '../core/domain.js';
 import { AppError } from '../core/errors.js';
 import { roomChannel, staffChannel, userChannel } from '../core/keys.js';
 import { atLeast, canModerate, requireRole, roleOf } from '../core/roles.js';
+import { imitationOf } from '../core/impersonation.js';
 import { joinedRoom, requireUser, type EventRouter, type LiveSocket } from '../core/socket-kit.js';
 import { ChatStore } from './chat-store.js';
 import { ModerationStore } from './moderation-store.js';
@@ -57,6 +58,8 @@ export class ChatDomain implements Domain {
       const roomId = joinedRoom(socket);
       const user = requireUser(socket, 'chat');
       const room = await this.deps.rooms.require(roomId);
+      const imitated = imitationOf(room, user);
+      if (imitated) throw new AppError('FORBIDDEN', `your display name looks like ${imitated}; sign in with another name to chat here`);
       const { message, replayed } = await this.chat.send(roomId, user, text, atLeast(roleOf(room, user), 'moderator'), clientId);
       // A replay (retry of a clientId) was broadcast when it was first stored.
       if (!replayed) io.to(roomChannel(roomId)).emit('chat:message', message);

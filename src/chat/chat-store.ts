@@ -8,7 +8,7 @@
  * after its deadline (Redis was stalled and the sender was told UNAVAILABLE) does nothing.
  */
 import type { RedisClient } from '../core/redis-client.js';
-import type { ChatMessage, ErrorCode, UserRef } from '../protocol/index.js';
+import { foldForMatch, type ChatMessage, type ErrorCode, type UserRef } from '../protocol/index.js';
 import { AppError, lateWrite } from '../core/errors.js';
 import { ENGAGEMENT_WEIGHTS, roomKey, roomStatsKey } from '../core/keys.js';
 import { RATE_LIMIT_LUA } from '../core/rate-limit.js';
@@ -20,7 +20,7 @@ import { moderationKeys } from './moderation-store.js';
 export const CHAT_CLIENT_ID_TTL_MS = 10 * 60_000;
 
 // KEYS: stream, stats, mutes, bans, settings, rate key, slow key, sent-by-clientId key (or '' when none)
-// ARGV: userId, name, text, lowercased text, now, maxlen, rlMax, rlWindowMs, weight, slow-exempt,
+// ARGV: userId, name, text, folded text (protocol/text.ts), now, maxlen, rlMax, rlWindowMs, weight, slow-exempt,
 //       deadline, clientId TTL ms
 // → {'OK', id} | {'DUP', id, fields...} (the stored message; no fields if it was deleted) | {'ERR', code, detail?}
 const SEND_SCRIPT = `
@@ -109,7 +109,8 @@ export class ChatStore {
       user.id,
       user.name,
       text,
-      text.toLowerCase(),
+      foldForMatch(text), // blocked words are stored folded too
+
       now,
       this.limits.historyMax,
       this.limits.ratePer10s,

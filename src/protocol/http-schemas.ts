@@ -1,6 +1,7 @@
 /** Request bodies and query strings of the HTTP API, validated at the route boundary. */
 import { z } from 'zod';
 import { idSchema } from './live-events.js';
+import { normaliseDisplayName, normaliseText } from './text.js';
 
 const currency = z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'ISO 4217 code like USD');
 // Only http(s): the URL ends up in an <img src> on every viewer's screen.
@@ -9,7 +10,7 @@ const optionalText = (max: number) => z.string().trim().max(max).nullable().opti
 
 export const createRoomBody = z
   .object({
-    title: z.string().trim().min(1).max(120),
+    title: z.string().max(480).transform(normaliseText).pipe(z.string().min(1, 'title is empty').max(120)),
     description: z.string().trim().max(2000).default(''),
     hostKind: z.enum(['buyer', 'manager']).default('manager'),
     isPublic: z.boolean().default(true),
@@ -53,7 +54,7 @@ export const productPatchBody = z
 export const devTokenBody = z
   .object({
     userId: idSchema.optional(),
-    name: z.string().trim().min(1).max(40),
+    name: z.string().max(200).transform((n) => normaliseDisplayName(n)).pipe(z.string().min(1, 'name is empty after removing invisible characters')),
   })
   .strict();
 

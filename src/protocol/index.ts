@@ -15,6 +15,7 @@ export * from './models.js';
 export * from './live-events.js';
 export * from './sales-events.js';
 export * from './media-events.js';
+export * from './text.js';
 
 export const clientEventSchemas = {
   ...liveEventSchemas,
@@ -38,6 +39,8 @@ export interface SocketData {
   user: UserRef | null;
   /** The live room this connection has joined; one room per connection. */
   roomId: string | null;
+  /** When the token this connection signed in with expires (epoch ms); null for guests. */
+  tokenExpiresAt?: number | null;
 }
 
 export const isClientEvent = (name: string): name is ClientEventName =>

@@ -16,20 +16,21 @@ import type {
   RoomStats,
   UserRef,
 } from './models.js';
+import { foldForMatch, normaliseText } from './text.js';
 
 // Ids are opaque strings we generate; bound their size so they can't bloat keys or logs.
 export const idSchema = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'invalid id');
 
-// C0/C1 control characters and bidi overrides: they break layouts or spoof text in chat.
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-export const stripControlChars = (s: string): string => s.replace(CONTROL_CHARS, '');
-
+// Normalised (src/protocol/text.ts): NFKC, invisible and bidi-control characters removed, so a
+// message of only zero-width or blank-looking characters is empty and refused.
 export const chatTextSchema = z
   .string()
   .max(2000, 'message too long')
-  .transform(stripControlChars)
-  .pipe(z.string().trim().min(1, 'message is empty').max(500, 'message longer than 500 characters'));
+  .transform(normaliseText)
+  .pipe(z.string().min(1, 'message is empty after removing invisible characters').max(500, 'message longer than 500 characters'));
+
+// Blocked words are kept in their folded form, the form chat text is matched in.
+const blockedWordSchema = z.string().max(200).transform(foldForMatch).pipe(z.string().min(1, 'empty word').max(50));
 
 /**
  * Chosen by the client, one per message it types: sending `chat:send` again with the same
@@ -76,7 +77,7 @@ export const liveEventSchemas = {
   'mod:unban': z.object({ userId: idSchema }).strict(),
   'mod:slow-mode': z.object({ seconds: z.number().int().min(0).max(3600) }).strict(),
   'mod:blocked-words': z
-    .object({ words: z.array(z.string().trim().toLowerCase().min(1).max(50)).max(200) })
+    .object({ words: z.array(blockedWordSchema).max(200) })
     .strict(),
   'mod:audit': z.object({ limit: z.number().int().min(1).max(500).default(100) }).strict().optional().default({ limit: 100 }),
 } satisfies Record<string, z.ZodType>;
@@ -127,4 +128,6 @@ export interface LiveServerEvents {
   'room:role': (p: RoleUpdate) => void;
   'user:muted': (p: { roomId: string; until: number }) => void;
   'error:event': (p: { event: string; code: string; message: string }) => void;
+  /** The connection's token expired; the server disconnects it next. Reconnect with a new token. */
+  'auth:expired': (p: { expiredAt: number }) => void;
 }

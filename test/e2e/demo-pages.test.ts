@@ -109,7 +109,7 @@ describe('demo pages in Chromium', () => {
     ids.bob = await signIn(bob);
     await hasText(bob.page.locator('#room-title'), 'Spring scarves live');
     // Signing in after joining as a guest reconnects as Bob; chat turns on once that is done.
-    await bob.page.waitForFunction('!document.querySelector("#chat-input").disabled');
+    await bob.page.locator('#chat-input:not([disabled])').waitFor();
 
     const hp = host.page;
     await hp.getByLabel('Product', { exact: true }).selectOption({ label: 'Silk scarf ($29.99)' });

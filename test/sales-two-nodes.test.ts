@@ -5,23 +5,23 @@
  * hold, and the same checkout makes one order and one record in the orders stream.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../src/core/embedded-redis.js';
+import type { RedisClient } from '../src/core/redis-client.js';
 import { streamFields } from '../src/core/redis-util.js';
 import { orderStreamKey } from '../src/commerce/sales/sale-keys.js';
 import type { ErrorCode } from '../src/protocol/index.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
 import { spawnServerProcess, type ServerProcess } from './helpers/stack.js';
+import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
 
-let redisServer: EmbeddedRedis;
-let redis: Redis;
+let redisServer: TestRedis;
+let redis: RedisClient;
 let nodes: ServerProcess[] = [];
 
 beforeAll(async () => {
-  redisServer = await startEmbeddedRedis({ persist: false });
-  redis = new Redis(redisServer.url);
-  nodes = await Promise.all([0, 1].map(() => spawnServerProcess(redisServer.url, { MEDIA_ENABLED: 'false' })));
+  redisServer = await startTestRedis();
+  redis = redisServer.client();
+  nodes = await Promise.all([0, 1].map(() => spawnServerProcess(redisServer, { MEDIA_ENABLED: 'false' })));
 }, 120_000);
 afterAll(async () => {
   closeAllSockets();

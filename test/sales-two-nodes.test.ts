@@ -80,7 +80,7 @@ describe('flash sale across two processes', () => {
     for (const { res } of results) if (!res.ok) refusals.set(res.error.code, (refusals.get(res.error.code) ?? 0) + 1);
     expect(held.reduce((sum, h) => sum + h.qty, 0)).toBe(UNITS);
     expect(new Set(held.map((h) => h.holdId)).size).toBe(held.length);
-    expect([...refusals.keys()].every((c) => ['SOLD_OUT', 'LIMIT_EXCEEDED', 'RATE_LIMITED'].includes(c))).toBe(true);
+    expect([...refusals.keys()].filter((c) => !["SOLD_OUT", "LIMIT_EXCEEDED", "RATE_LIMITED"].includes(c))).toEqual([]);
     expect(refusals.get('SOLD_OUT')).toBeGreaterThan(0);
     const perUser = new Map<string, number>();
     for (const h of held) perUser.set(h.user, (perUser.get(h.user) ?? 0) + h.qty);

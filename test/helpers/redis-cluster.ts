@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { createServer } from 'node:net';
 import { findRedisServer, freePort } from '../../src/core/embedded-redis.js';
 
 const run = promisify(execFile);
@@ -49,8 +50,25 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterNodes>
   return { nodes, spec: nodes.map((n) => `${n.host}:${n.port}`).join(','), stop };
 }
 
+/** A free port P whose cluster-bus port P + 10000 is free too (Redis binds both). */
+async function freeNodePort(): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const port = await freePort();
+    if (port + 10000 <= 65535 && (await isFree(port + 10000))) return port;
+  }
+  throw new Error('no free port pair for a cluster node');
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const srv = createServer();
+    srv.once('error', () => ok(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => ok(true)));
+  });
+}
+
 async function startNode(bin: string): Promise<Node> {
-  const port = await freePort();
+  const port = await freeNodePort();
   const dir = mkdtempSync(join(tmpdir(), `redis-cluster-${port}-`));
   const child = spawn(
     bin,

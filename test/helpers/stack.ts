@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
 /**
  * Test stack: a private Redis on free ports (never the shared 6379) — one redis-server, or a real
  * 3-master Redis Cluster when env TEST_REDIS=cluster — and one or more real servers on it, in this
@@ -7,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { startTestRedis, type TestRedis } from './test-redis.js';
+import { startTestRedis, type TestRedis, type Topology } from './test-redis.js';
 
 export const TEST_SECRET = 'test-secret-test-secret-0123456789';
 
@@ -39,8 +41,9 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { nodes?: number; config?: Partial<Record<keyof Config, string>> } = {}): Promise<Stack> {
-  const redis = await startTestRedis();
+/** `topology`: by default env TEST_REDIS's (see test-redis.ts). */
+export async function startStack(opts: { nodes?: number; config?: Partial<Record<keyof Config, string>>; topology?: Topology } = {}): Promise<Stack> {
+  const redis = await startTestRedis(opts.topology);
   const servers: RunningServer[] = [];
   try {
     for (let i = 0; i < (opts.nodes ?? 1); i++) {
@@ -98,6 +101,7 @@ export function spawnServerProcess(redis: string | TestRedis, env: Record<string
       if (m?.[1]) {
         child.stdout!.removeAllListeners('data');
         child.stdout!.resume();
+        const fs = require('node:fs'); child.stdout!.on('data', (b: Buffer) => fs.appendFileSync(`/tmp/cl-scratch/srv-${child.pid}.log`, b));
         ok({
           url: m[1],
           child,

@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-const require = createRequire(import.meta.url);
 /**
  * Test stack: a private Redis on free ports (never the shared 6379) — one redis-server, or a real
  * 3-master Redis Cluster when env TEST_REDIS=cluster — and one or more real servers on it, in this
@@ -101,7 +99,6 @@ export function spawnServerProcess(redis: string | TestRedis, env: Record<string
       if (m?.[1]) {
         child.stdout!.removeAllListeners('data');
         child.stdout!.resume();
-        const fs = require('node:fs'); child.stdout!.on('data', (b: Buffer) => fs.appendFileSync(`/tmp/cl-scratch/srv-${child.pid}.log`, b));
         ok({
           url: m[1],
           child,

@@ -1,15 +1,36 @@
 #!/usr/bin/env bash
 # The README's test command: set up (idempotent), then type-check and run the whole suite
-# (unit, integration against real Redis and mediasoup, end-to-end in Chromium).
+# (unit, integration against real Redis and mediasoup, end-to-end in Chromium) on one Redis, then
+# the room, chat, sale, multi-node and recovery tests again on a real 3-master Redis Cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/node24.sh
 mkdir -p test-artifacts
+rm -f test-artifacts/vitest.json test-artifacts/vitest-cluster.json
 rc=0
 npm test -- --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json || rc=$?
-# One plain closing line that any CI can read, whatever the runner prints above it.
-if [ -f test-artifacts/vitest.json ]; then
-  node -e 'const r=require(process.argv[1]);console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests+r.numTodoTests} skipped`)' "$PWD/test-artifacts/vitest.json"
-fi
+
+# The same files on a Redis Cluster: every command must stay in one slot (test/redis-cluster.test.ts
+# runs on a cluster in the pass above already).
+CLUSTER_FILES=(
+  test/live-room-flow.test.ts test/rooms-http.test.ts test/moderation.test.ts test/permissions.test.ts
+  test/membership.test.ts test/sales-flow.test.ts test/sales-expiry.test.ts test/sales-property.test.ts
+  test/sales-permissions.test.ts test/sales-limits.test.ts test/sales-two-nodes.test.ts test/sales-kill.test.ts
+  test/multi-node.test.ts test/reconnect.test.ts
+)
+TEST_REDIS=cluster npx vitest run "${CLUSTER_FILES[@]}" --reporter=default --reporter=json \
+  --outputFile.json=test-artifacts/vitest-cluster.json || rc=$?
+
+# One plain closing line that any CI can read, whatever the runner prints above it: both runs.
+node -e '
+const fs = require("node:fs");
+let passed = 0, failed = 0, skipped = 0;
+for (const f of process.argv.slice(1)) {
+  if (!fs.existsSync(f)) { console.log(`(no report: ${f})`); continue; }
+  const r = JSON.parse(fs.readFileSync(f, "utf8"));
+  passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+}
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+' "$PWD/test-artifacts/vitest.json" "$PWD/test-artifacts/vitest-cluster.json"
 exit "$rc"

@@ -4,18 +4,18 @@
  * evictions (ban, end of the live) must reach B's sockets too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../src/core/embedded-redis.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request } from './helpers/clients.js';
 import { spawnServerProcess, type ServerProcess } from './helpers/stack.js';
+import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
 
-let redis: EmbeddedRedis;
+let redis: TestRedis;
 let nodeA: ServerProcess;
 let nodeB: ServerProcess;
 
 beforeAll(async () => {
-  redis = await startEmbeddedRedis({ persist: false });
+  redis = await startTestRedis();
   // Rooms only: no mediasoup workers needed to prove cross-node fan-out.
-  [nodeA, nodeB] = await Promise.all([0, 1].map(() => spawnServerProcess(redis.url, { MEDIA_ENABLED: 'false' }))) as [ServerProcess, ServerProcess];
+  [nodeA, nodeB] = await Promise.all([0, 1].map(() => spawnServerProcess(redis, { MEDIA_ENABLED: 'false' }))) as [ServerProcess, ServerProcess];
   expect(nodeA.url).not.toBe(nodeB.url);
 });
 

@@ -4,18 +4,18 @@
  * end, the merchant reads the order from the stream with a consumer group, staff see figures.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamFields } from '../src/core/redis-util.js';
 import { orderStreamKey } from '../src/commerce/sales/sale-keys.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request } from './helpers/clients.js';
+import type { RedisClient } from '../src/core/redis-client.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
-let redis: Redis;
+let redis: RedisClient;
 beforeAll(async () => {
   stack = await startStack();
-  redis = new Redis(stack.redis.url);
+  redis = stack.redis.client();
 });
 afterAll(async () => {
   closeAllSockets();

@@ -10,22 +10,22 @@
  * hold back in stock on time, including in the sales started during the rush.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../src/core/embedded-redis.js';
+import type { RedisClient } from '../src/core/redis-client.js';
+import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
 import type { Ack, FlashSale } from '../src/protocol/index.js';
 import { closeAllSockets, connect, devUser, liveRoom, nextEvent, ok, type TestSocket, type TestUser } from './helpers/clients.js';
 import { auditSale, redisNow } from './helpers/sale-audit.js';
 import { spawnServerProcess, type ServerProcess } from './helpers/stack.js';
 
-let redisServer: EmbeddedRedis;
-let redis: Redis;
+let redisServer: TestRedis;
+let redis: RedisClient;
 let nodes: ServerProcess[] = [];
 
 beforeAll(async () => {
-  redisServer = await startEmbeddedRedis({ persist: false });
-  redis = new Redis(redisServer.url);
-  nodes = await Promise.all([0, 1, 2].map(() => spawnServerProcess(redisServer.url, { MEDIA_ENABLED: 'false', SALE_SWEEP_MS: '50' })));
+  redisServer = await startTestRedis();
+  redis = redisServer.client();
+  nodes = await Promise.all([0, 1, 2].map(() => spawnServerProcess(redisServer, { MEDIA_ENABLED: 'false', SALE_SWEEP_MS: '50' })));
 }, 180_000);
 afterAll(async () => {
   closeAllSockets();

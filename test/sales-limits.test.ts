@@ -5,17 +5,17 @@
  * events and the HTTP ledger route), never an INTERNAL from a confused script.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllSockets, connect, devUser, http, liveRoom, ok, request, requestRaw } from './helpers/clients.js';
 import { startStack, type Stack } from './helpers/stack.js';
+import type { RedisClient } from '../src/core/redis-client.js';
 
 const MAX_RUNNING = 2;
 let stack: Stack;
-let redis: Redis;
+let redis: RedisClient;
 beforeAll(async () => {
   stack = await startStack({ config: { SALE_MAX_RUNNING_PER_ROOM: String(MAX_RUNNING) } });
-  redis = new Redis(stack.redis.url);
+  redis = stack.redis.client();
 });
 afterAll(async () => {
   closeAllSockets();

@@ -6,23 +6,23 @@
  * initial + added = available + held + sold, available ≥ 0, nobody above the limit.
  */
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Product } from '../src/protocol/index.js';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../src/core/embedded-redis.js';
+import type { RedisClient } from '../src/core/redis-client.js';
 import { SaleQueries } from '../src/commerce/sales/sale-queries.js';
 import { SaleStore } from '../src/commerce/sales/sale-store.js';
 import type { SaleStartInput } from '../src/commerce/sales/sale-model.js';
+import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
 
-let server: EmbeddedRedis;
-let redis: Redis;
+let server: TestRedis;
+let redis: RedisClient;
 let clock = 0;
 let store: SaleStore;
 let queries: SaleQueries;
 
 beforeAll(async () => {
-  server = await startEmbeddedRedis({ persist: false });
-  redis = new Redis(server.url);
+  server = await startTestRedis();
+  redis = server.client();
   // Virtual time: the scripts take `now` from this clock instead of Redis TIME.
   store = new SaleStore(redis, { reservesPerSecond: 1_000_000, ordersGroup: 'merchant', maxRunningPerRoom: 1000, clock: () => clock });
   queries = new SaleQueries(redis, () => clock);

@@ -45,7 +45,8 @@ export const httpStatusOf = (code: ErrorCode): number => HTTP_STATUS[code] ?? 40
 /** Is this error Redis being unreachable (connection refused, closed, command timed out)? */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  return /Connection is closed|ECONNREFUSED|ECONNRESET|Command timed out|Redis circuit open|max retries|Stream isn't writeable|enableOfflineQueue/i.test(
+  // The last three are a Redis Cluster's: no node reachable, or the cluster has lost slots.
+  return /Connection is closed|ECONNREFUSED|ECONNRESET|Command timed out|Redis circuit open|max retries|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|Too many Cluster redirections|Cluster is ended/i.test(
     err.message,
   );
 }

@@ -6,7 +6,7 @@
  * Every command has a timeout: a Redis that stops answering (stalled, not dead) must turn into a
  * prompt UNAVAILABLE, never a hang.
  */
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type Command, type RedisOptions } from 'ioredis';
 import { guardOf } from './redis-guard.js';
 
 export type RedisClient = Redis | Cluster;
@@ -45,24 +45,94 @@ export function createRedisClient(target: RedisTarget, opts: RedisClientOptions)
     ...(opts.commandTimeoutMs > 0 ? { commandTimeout: opts.commandTimeoutMs } : {}),
   };
   if (target.kind === 'single') return new Redis(target.url, { ...common, enableAutoPipelining: true });
-  return new Cluster(target.nodes, {
-    redisOptions: common,
+  // The timeout is the Cluster's own (see failFast), not the nodes'.
+  const { commandTimeout: _perNode, ...nodeOptions } = common;
+  const cluster = new Cluster(target.nodes, {
+    redisOptions: nodeOptions,
     enableAutoPipelining: true,
     // Reads go to masters: presence and stock must be read where they are written.
     scaleReads: 'master',
     lazyConnect: true,
     clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
   });
+  if (opts.commandTimeoutMs > 0) failFast(cluster, opts.commandTimeoutMs);
+  return cluster;
 }
 
-/** A second connection to the same Redis (or cluster) with the same options plus `override`;
- * it shares the original's circuit breaker (redis-guard.ts), if any. */
+const clusterTimeouts = new WeakMap<Cluster, number>();
+
+/**
+ * ioredis's `commandTimeout` is per node on a Cluster: it starts only once a command is handed
+ * to a node's connection. A command can wait before that — in the Cluster's offline queue while
+ * it reconnects (every node down: for ever), or across a chain of redirections and failover
+ * retries. So the timeout is armed when the Cluster takes the command and covers all of that.
+ * And once the client has been ready it stops queueing: a command while the cluster is down
+ * fails at once ("Cluster isn't ready…" → UNAVAILABLE) rather than running late when it returns.
+ * Before the first ready, commands queue as usual (bounded by the timeout), so a lazily
+ * connected client's first commands wait for the slot map instead of failing.
+ * Clients without a timeout (the adapter's blocking reader) keep queueing: its poll loop retries
+ * at once on an error and would spin.
+ */
+function failFast(cluster: Cluster, timeoutMs: number): void {
+  clusterTimeouts.set(cluster, timeoutMs);
+  const armed = new WeakSet<Command>();
+  const send = cluster.sendCommand.bind(cluster);
+  cluster.sendCommand = ((command, stream, node) => {
+    // Redirections and retries send the same command again; it keeps its first deadline.
+    if (!armed.has(command)) {
+      armed.add(command);
+      armTimeout(command, timeoutMs);
+    }
+    return send(command, stream, node);
+  }) as Cluster['sendCommand'];
+  cluster.once('ready', () => {
+    cluster.options.enableOfflineQueue = false;
+  });
+}
+
+/**
+ * Fails the command after `ms` unless it was answered. When the timer fires, answers that have
+ * already arrived are read first (setImmediate runs after the poll phase): after a long stall of
+ * this process's event loop — a rush on a busy machine — the timer and the answer are both due,
+ * and the answer must win; "timed out" should mean Redis did not answer, not that we were slow
+ * to read it.
+ */
+function armTimeout(command: Command, ms: number): void {
+  const timer = setTimeout(() => {
+    setImmediate(() => {
+      if (!command.isResolved) command.reject(new Error('Command timed out'));
+    });
+  }, ms);
+  const clear = () => clearTimeout(timer);
+  command.promise.then(clear, clear);
+}
+
+/**
+ * A second connection to the same Redis (or cluster) with the same options plus `override`; it
+ * shares the original's circuit breaker (redis-guard.ts), if any. It starts connecting now: its
+ * first commands are typically a rush (the reserve batcher's), and should not wait for the
+ * connection — on a cluster, the slot map and a connection per master.
+ */
 export function duplicateClient(client: RedisClient, override: Partial<RedisOptions>): RedisClient {
-  const copy =
-    client instanceof Cluster
-      ? client.duplicate([], { ...client.options, enableAutoPipelining: override.enableAutoPipelining ?? client.options.enableAutoPipelining, redisOptions: { ...client.options.redisOptions, ...override } })
-      : client.duplicate(override);
-  return guardOf(client)?.protect(copy) ?? copy;
+  const copy = duplicateLazily(client, override);
+  const guarded = guardOf(client)?.protect(copy) ?? copy;
+  guarded.connect().catch(() => undefined); // failures surface as 'error' events and failed commands
+  return guarded;
+}
+
+function duplicateLazily(client: RedisClient, override: Partial<RedisOptions>): RedisClient {
+  if (client instanceof Cluster) {
+    const dup = client.duplicate([], {
+      ...client.options,
+      enableOfflineQueue: true, // see failFast
+      enableAutoPipelining: override.enableAutoPipelining ?? client.options.enableAutoPipelining,
+      redisOptions: { ...client.options.redisOptions, ...override },
+    });
+    const timeoutMs = clusterTimeouts.get(client);
+    if (timeoutMs) failFast(dup, timeoutMs);
+    return dup;
+  }
+  return client.duplicate(override);
 }
 
 /**
@@ -90,7 +160,10 @@ export function createAdapterClient(target: RedisTarget, opts: RedisClientOption
   const noTimeout = { commandTimeout: undefined } as Partial<RedisOptions>;
   if (client instanceof Cluster) {
     const duplicate = client.duplicate.bind(client);
-    client.duplicate = (nodes, options) => duplicate(nodes, { ...client.options, ...options, redisOptions: { ...client.options.redisOptions, ...noTimeout } });
+    // The copies get no timeout (failFast is per instance) and keep queueing while the cluster is
+    // down: the adapter's poll loop retries at once on an error and would spin.
+    client.duplicate = (nodes, options) =>
+      duplicate(nodes, { ...client.options, ...options, enableOfflineQueue: true, redisOptions: { ...client.options.redisOptions, ...noTimeout } });
   } else {
     const duplicate = client.duplicate.bind(client);
     client.duplicate = (override) => duplicate({ ...override, ...noTimeout });

@@ -1,6 +1,13 @@
 /**
  * Room records in Redis. The record is one JSON string (`{room:<id>}:record`), moderators a set
  * beside it so adding one is a single atomic SADD. Global sorted sets index rooms for listings.
+ *
+ * Redis Cluster: a room's keys share its slot, but each index is a key of its own in some other
+ * slot, so the record and the indexes are never written in one MULTI (that would cross slots).
+ * They are separate commands in a safe order instead: the record first, then the indexes, and a
+ * room is added to its new index before it leaves the old one. So an index entry never points at
+ * a record that was not written yet, and a room never drops out of every list; a crash between
+ * the steps leaves at most a stale entry, which readers skip (and remove) by looking at the record.
  */
 import type { RedisClient } from '../core/redis-client.js';
 import type { Room, RoomStatus } from '../protocol/index.js';
@@ -30,12 +37,11 @@ export class RoomStore implements RoomDirectory {
 
   async create(room: Room): Promise<void> {
     const { moderatorIds: _m, ...stored } = room;
-    await this.redis
-      .multi()
-      .set(roomKey(room.id, 'record'), JSON.stringify(stored))
-      .zadd(INDEX.all, room.createdAt, room.id)
-      .zadd(INDEX.scheduled, room.scheduledStart ?? room.createdAt, room.id)
-      .exec();
+    await this.redis.set(roomKey(room.id, 'record'), JSON.stringify(stored));
+    await Promise.all([
+      this.redis.zadd(INDEX.all, room.createdAt, room.id),
+      this.redis.zadd(INDEX.scheduled, room.scheduledStart ?? room.createdAt, room.id),
+    ]);
   }
 
   async get(roomId: string): Promise<Room | null> {
@@ -58,14 +64,13 @@ export class RoomStore implements RoomDirectory {
     return room;
   }
 
-  /** Persist a status change and move the room between the listing indexes. */
+  /** Persist a status change, then move the room between the listing indexes (add, then remove). */
   async saveStatus(room: Room, from: RoomStatus): Promise<void> {
     const { moderatorIds: _m, ...stored } = room;
-    const tx = this.redis.multi().set(roomKey(room.id, 'record'), JSON.stringify(stored));
-    if (from === 'scheduled') tx.zrem(INDEX.scheduled, room.id);
-    if (room.status === 'live') tx.zadd(INDEX.live, room.startedAt ?? Date.now(), room.id);
-    if (room.status === 'ended') tx.zrem(INDEX.live, room.id);
-    await tx.exec();
+    await this.redis.set(roomKey(room.id, 'record'), JSON.stringify(stored));
+    if (room.status === 'live') await this.redis.zadd(INDEX.live, room.startedAt ?? Date.now(), room.id);
+    if (from === 'scheduled') await this.redis.zrem(INDEX.scheduled, room.id);
+    if (room.status === 'ended') await this.redis.zrem(INDEX.live, room.id);
   }
 
   async addModerator(roomId: string, userId: string): Promise<void> {
@@ -76,28 +81,35 @@ export class RoomStore implements RoomDirectory {
     return (await this.redis.srem(roomKey(roomId, 'moderators'), userId)) === 1;
   }
 
-  async idsByStatus(status: 'live' | 'scheduled' | 'all', limit: number): Promise<string[]> {
-    if (status === 'all') {
-      const [live, scheduled] = await Promise.all([
-        this.redis.zrevrange(INDEX.live, 0, limit - 1),
-        this.redis.zrange(INDEX.scheduled, 0, limit - 1),
-      ]);
-      return [...live, ...scheduled];
-    }
-    return status === 'live'
-      ? this.redis.zrevrange(INDEX.live, 0, limit - 1)
-      : this.redis.zrange(INDEX.scheduled, 0, limit - 1);
+  /**
+   * Rooms listed under `status` (live newest first, scheduled soonest first; `all` = both), as
+   * their records say. An entry whose record is missing, or whose record has moved on to another
+   * status, is a leftover of an interrupted write (see the header): skipped, and removed.
+   */
+  async listed(status: 'live' | 'scheduled' | 'all', limit: number): Promise<Room[]> {
+    const [live, scheduled] = await Promise.all([
+      status === 'scheduled' ? [] : this.redis.zrevrange(INDEX.live, 0, limit - 1),
+      status === 'live' ? [] : this.redis.zrange(INDEX.scheduled, 0, limit - 1),
+    ]);
+    const load = async (ids: string[], index: string, belongs: RoomStatus) => {
+      const rooms = await Promise.all(ids.map((id) => this.get(id)));
+      const stale = ids.filter((_, i) => rooms[i]?.status !== belongs);
+      if (stale.length) await this.redis.zrem(index, ...stale);
+      return rooms.filter((r): r is Room => r?.status === belongs);
+    };
+    const [l, s] = await Promise.all([load(live, INDEX.live, 'live'), load(scheduled, INDEX.scheduled, 'scheduled')]);
+    return [...l, ...s];
   }
 
+  /** One HMGET per room, not a pipeline: on a Cluster a pipeline must stay in one slot, and
+   * auto-pipelining still sends the reads of rooms on the same node together. */
   async counters(roomIds: string[]): Promise<RoomCounters[]> {
-    if (roomIds.length === 0) return [];
-    const pipe = this.redis.pipeline();
-    for (const id of roomIds) pipe.hmget(roomStatsKey(id), 'hearts', 'engagement', 'peak', 'chatMessages', 'viewers');
-    const rows = (await pipe.exec()) ?? [];
-    return rows.map(([err, v]) => {
-      if (err) throw err;
-      const [hearts = 0, engagement = 0, peak = 0, chatMessages = 0, viewers = 0] = (v as (string | null)[]).map((x) => Number(x ?? 0));
-      return { hearts, engagement, peak, chatMessages, viewers };
-    });
+    return Promise.all(
+      roomIds.map(async (id) => {
+        const row = await this.redis.hmget(roomStatsKey(id), 'hearts', 'engagement', 'peak', 'chatMessages', 'viewers');
+        const [hearts = 0, engagement = 0, peak = 0, chatMessages = 0, viewers = 0] = row.map((x) => Number(x ?? 0));
+        return { hearts, engagement, peak, chatMessages, viewers };
+      }),
+    );
   }
 }

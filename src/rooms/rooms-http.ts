@@ -1,6 +1,6 @@
 /** HTTP routes of the rooms domain: create, list (trending), get, go live, end, moderators. */
 import type { Router } from 'express';
-import type { Room, RoomSummary } from '../protocol/index.js';
+import type { RoomSummary } from '../protocol/index.js';
 import { createRoomBody, listRoomsQuery, roomIdParams, roomUserParams } from '../protocol/index.js';
 import { AppError } from '../core/errors.js';
 import { parseBody, requireHttpUser } from '../core/http-kit.js';
@@ -23,9 +23,8 @@ export function registerRoomRoutes(router: Router, rooms: RoomsDomain): void {
 
   router.get('/api/rooms', async (req, res) => {
     const q = parseBody(listRoomsQuery, req.query);
-    const ids = await store.idsByStatus(q.status, q.limit);
-    const found = (await Promise.all(ids.map((id) => store.get(id)))).filter((r): r is Room => r !== null);
-    const visible = found.filter((r) => canWatch(r, req.user ?? null) && r.status !== 'ended');
+    const found = await store.listed(q.status, q.limit);
+    const visible = found.filter((r) => canWatch(r, req.user ?? null));
     const counters = await store.counters(visible.map((r) => r.id));
     const summaries: RoomSummary[] = visible.map((r, i) => ({
       ...r,

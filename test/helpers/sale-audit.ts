@@ -7,7 +7,7 @@
  * - `{room:R}:sale:S:quota` hash userId → units held + bought
  * - `{room:R}:orders` stream, one entry per order (saleId, orderId, holdId, userId, qty, requestId)
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../src/core/redis-client.js';
 
 export interface AuditedOrder {
   orderId: string;

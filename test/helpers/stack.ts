@@ -1,12 +1,13 @@
 /**
- * Test stack: a private redis-server on a free port (never the shared 6379) and one or more real
- * servers on it, in this process or as separate OS processes. Everything is real.
+ * Test stack: a private Redis on free ports (never the shared 6379) — one redis-server, or a real
+ * 3-master Redis Cluster when env TEST_REDIS=cluster — and one or more real servers on it, in this
+ * process or as separate OS processes. Everything is real.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadConfig, type Config } from '../../src/config.js';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/core/embedded-redis.js';
 import { createLogger } from '../../src/core/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { startTestRedis, type TestRedis, type Topology } from './test-redis.js';
 
 export const TEST_SECRET = 'test-secret-test-secret-0123456789';
 
@@ -32,19 +33,20 @@ export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}
 }
 
 export interface Stack {
-  redis: EmbeddedRedis;
+  redis: TestRedis;
   servers: RunningServer[];
   url: string;
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { nodes?: number; config?: Partial<Record<keyof Config, string>> } = {}): Promise<Stack> {
-  const redis = await startEmbeddedRedis({ persist: false });
+/** `topology`: by default env TEST_REDIS's (see test-redis.ts). */
+export async function startStack(opts: { nodes?: number; config?: Partial<Record<keyof Config, string>>; topology?: Topology } = {}): Promise<Stack> {
+  const redis = await startTestRedis(opts.topology);
   const servers: RunningServer[] = [];
   try {
     for (let i = 0; i < (opts.nodes ?? 1); i++) {
       const config = testConfig(opts.config);
-      servers.push(await startServer(config, redis.url, createLogger(config.LOG_LEVEL)));
+      servers.push(await startServer(config, redis.target, createLogger(config.LOG_LEVEL)));
     }
   } catch (err) {
     // Don't leave a redis-server orphaned when a server fails to start.
@@ -69,12 +71,14 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** A server as its own OS process (src/main.ts via tsx), for multi-node tests. */
-export function spawnServerProcess(redisUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+/** A server as its own OS process (src/main.ts via tsx), for multi-node tests. `redis`: a URL of
+ * one Redis, or a TestRedis of either topology. */
+export function spawnServerProcess(redis: string | TestRedis, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const redisEnv = typeof redis === 'string' ? { REDIS_URL: redis } : redis.env;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: {
       ...process.env,
-      REDIS_URL: redisUrl,
+      ...redisEnv,
       JWT_SECRET: TEST_SECRET,
       DEV_TOKENS: 'true',
       PORT: '0',

@@ -27,6 +27,7 @@ import { OriginPolicy, securityHeaders } from './core/edge-security.js';
 import { createDomains } from './domains.js';
 import { createAdapterClient, createRedisClient, type RedisClient, type RedisTarget } from './core/redis-client.js';
 import { RedisGuard } from './core/redis-guard.js';
+import { vettedRecovery } from './core/vetted-recovery.js';
 import { RoomsDomain } from './rooms/rooms-domain.js';
 
 export interface RunningServer {
@@ -59,6 +60,9 @@ export async function startServer(config: Config, redis: string | RedisTarget, l
   return startOn(config, state, adapterRedis, guard, log);
 }
 
+/** Where the Socket.IO adapter keeps recovery sessions (its default, spelled out: we read it too). */
+const SESSION_KEY_PREFIX = 'sio:session:';
+
 /** `/readyz` answers within this long, whatever Redis does (load balancers time out at ~1-2 s). */
 export const READYZ_TIMEOUT_MS = 500;
 
@@ -72,7 +76,14 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   const io: LiveServer = new Server(httpServer, {
     allowRequest: origins.allowRequest,
     cors: { origin: config.CORS_ORIGINS },
-    adapter: createAdapter(adapterRedis, { maxLen: 100_000, onlyPlaintext: true }),
+    // Recovery replays what a connection missed; the rooms domain first takes away the channels its
+    // user may no longer hear (banned, no longer staff) so none of that is replayed. `rooms` is
+    // created below; sessions are only restored once the server listens.
+    adapter: vettedRecovery(
+      createAdapter(adapterRedis, { maxLen: 100_000, onlyPlaintext: true, sessionKeyPrefix: SESSION_KEY_PREFIX }),
+      (session) => rooms.recoverableChannels(session),
+      async (pid) => (await adapterRedis.exists(SESSION_KEY_PREFIX + pid)) === 1,
+    ),
     connectionStateRecovery: { maxDisconnectionDuration: config.RECOVERY_WINDOW_MS, skipMiddlewares: true },
     maxHttpBufferSize: 64 * 1024, // hard cap per frame; payloads over 8 KB already get an error ack
     serveClient: false,

@@ -5,7 +5,7 @@
  * node or, through the Redis Streams adapter, on another one.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ChatMessage } from '../src/protocol/index.js';
+import type { ChatMessage, ModerationSettings } from '../src/protocol/index.js';
 import type { RunningServer } from '../src/server.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, type TestSocket } from './helpers/clients.js';
 import { startStack, type Stack } from './helpers/stack.js';
@@ -152,6 +152,72 @@ describe.each([
     await ok(hostSocket, 'mod:blocked-words', { words: ['secret'] });
     expect((await settings).blockedWords).toEqual([]);
     expect(await request(viewer, 'room:stats', {})).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+  });
+
+  it('a moderator removed while away is not replayed the staff-only traffic sent after the removal', async () => {
+    const { host, roomId, hostSocket, proxy, viewer, user } = await scene({ moderator: true });
+    // Everything room:settings brings, from the drop until the marker sent last while away.
+    const settings: ModerationSettings[] = [];
+    viewer.on('room:settings', (s) => settings.push(s));
+    const untilMarker = textsUntil(viewer, 'marker');
+    await dropAndReturn(
+      viewer,
+      proxy,
+      async () => {
+        expect((await http(nodeB.url, 'DELETE', `/api/rooms/${roomId}/moderators/${user.id}`, host.token)).status).toBe(200);
+        await ok(hostSocket, 'mod:blocked-words', { words: ['secret'] });
+        await ok(hostSocket, 'chat:send', { text: 'marker' });
+      },
+      next(),
+    );
+    expect(viewer.recovered).toBe(true);
+    expect(await untilMarker).toEqual(['marker']);
+    // Replayed as the viewer it now is: the viewers' version of the settings, not the staff one.
+    expect(settings).toEqual([{ slowModeSeconds: 0, blockedWords: [] }]);
+    const serverSide = [nodeA, nodeB].map((n) => n.io.of('/').sockets.get(viewer.id!)).find(Boolean)!;
+    expect([...serverSide.rooms].filter((r) => r.startsWith('room:') || r.startsWith('staff:'))).toEqual([`room:${roomId}`]);
+  });
+
+  it('a moderator still in office recovers with the staff-only traffic it missed', async () => {
+    const { hostSocket, proxy, viewer } = await scene({ moderator: true });
+    const settings: ModerationSettings[] = [];
+    viewer.on('room:settings', (s) => settings.push(s));
+    const untilMarker = textsUntil(viewer, 'marker');
+    await dropAndReturn(
+      viewer,
+      proxy,
+      async () => {
+        await ok(hostSocket, 'mod:blocked-words', { words: ['secret'] });
+        await ok(hostSocket, 'chat:send', { text: 'marker' });
+      },
+      next(),
+    );
+    expect(viewer.recovered).toBe(true);
+    expect(await untilMarker).toEqual(['marker']);
+    expect(settings).toEqual([{ slowModeSeconds: 0, blockedWords: ['secret'] }]);
+  });
+
+  it('a user banned while away is replayed none of the room traffic sent after the ban', async () => {
+    const { user, hostSocket, proxy, viewer } = await scene();
+    const heard: string[] = [];
+    viewer.on('chat:message', (m) => heard.push(m.text));
+    viewer.on('room:settings', () => heard.push('room:settings'));
+    const removed = nextEvent(viewer, 'room:removed', () => true, 20_000);
+    await dropAndReturn(
+      viewer,
+      proxy,
+      async () => {
+        await ok(hostSocket, 'mod:ban', { userId: user.id });
+        await ok(hostSocket, 'chat:send', { text: 'said after the ban' });
+        await ok(hostSocket, 'mod:slow-mode', { seconds: 5 });
+      },
+      next(),
+    );
+    // Removed on return, after anything replayed (the replay comes with the reconnection itself).
+    expect(await removed).toMatchObject({ reason: 'banned' });
+    expect(heard).toEqual([]);
+    const serverSide = [nodeA, nodeB].map((n) => n.io.of('/').sockets.get(viewer.id!)).find(Boolean)!;
+    expect([...serverSide.rooms].filter((r) => r.startsWith('room:') || r.startsWith('staff:'))).toEqual([]);
   });
 
   it('is removed on return, with the reason, if banned while away', async () => {

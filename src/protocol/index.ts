@@ -8,7 +8,7 @@ import type { Ack } from './errors.js';
 import { liveEventSchemas, type LiveEventResults, type LiveServerEvents } from './live-events.js';
 import { saleEventSchemas, type SaleEventResults, type SaleServerEvents } from './sales-events.js';
 import { mediaEventSchemas, type MediaEventResults, type MediaServerEvents } from './media-events.js';
-import type { UserRef } from './models.js';
+import type { Role, UserRef } from './models.js';
 
 export * from './errors.js';
 export * from './models.js';
@@ -41,6 +41,9 @@ export interface SocketData {
   roomId: string | null;
   /** When the token this connection signed in with expires (epoch ms); null for guests. */
   tokenExpiresAt?: number | null;
+  /** The role its channels were last set for (rooms domain). Persisted with a recovery session:
+   * after recovery it tells whether the client must hear of a role change made while it was away. */
+  role?: Role;
 }
 
 export const isClientEvent = (name: string): name is ClientEventName =>

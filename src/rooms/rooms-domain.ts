@@ -4,7 +4,7 @@
  */
 import type { Router } from 'express';
 import type { RedisClient } from '../core/redis-client.js';
-import type { JoinSnapshot, Role, RoleUpdate, Room, UserRef } from '../protocol/index.js';
+import type { JoinSnapshot, Role, RoleUpdate, Room, SocketData, UserRef } from '../protocol/index.js';
 import type { Domain, RoomMembership } from '../core/domain.js';
 import { roomChannel, staffChannel } from '../core/keys.js';
 import type { Logger } from '../core/logger.js';
@@ -20,6 +20,9 @@ import { registerRoomEvents } from './rooms-socket.js';
 import { registerRoomRoutes } from './rooms-http.js';
 
 export const HEARTS_BROADCAST_MS = 250;
+
+/** A room's or a room's staff channel (of any room). */
+const isRoomChannel = (channel: string): boolean => channel.startsWith(roomChannel('')) || channel.startsWith(staffChannel(''));
 
 type EvictMessage = Parameters<InterServerEvents['evict']>[0];
 
@@ -145,6 +148,7 @@ export class RoomsDomain implements Domain, RoomMembership {
     const roomId = socket.data.roomId;
     if (!roomId) return false;
     socket.data.roomId = null;
+    delete socket.data.role;
     await Promise.all([socket.leave(roomChannel(roomId)), socket.leave(staffChannel(roomId))]);
     await this.presence.exit(socket, roomId);
     for (const peer of this.peers) await peer.onLeft?.(socket, roomId);
@@ -157,11 +161,12 @@ export class RoomsDomain implements Domain, RoomMembership {
    */
   private async resumeNow(socket: LiveSocket): Promise<void> {
     const roomId = socket.data.roomId;
-    const wasStaff = roomId !== null && socket.rooms.has(staffChannel(roomId));
+    // What the client was last told (its channels may already have been cut by recoverableChannels).
+    const knownRole = socket.data.role;
     // Channels of any other room (a join cut short by the drop) go.
     for (const channel of [...socket.rooms]) {
       if (roomId && (channel === roomChannel(roomId) || channel === staffChannel(roomId))) continue;
-      if (channel.startsWith(roomChannel('')) || channel.startsWith(staffChannel(''))) await socket.leave(channel);
+      if (isRoomChannel(channel)) await socket.leave(channel);
     }
     if (!roomId) return;
     const user = socket.data.user;
@@ -170,12 +175,44 @@ export class RoomsDomain implements Domain, RoomMembership {
       const role = await this.applyRole(socket, room);
       await this.presence.enter(socket, roomId, atLeast(role, 'moderator'));
       for (const peer of this.peers) await peer.onJoined?.(socket, room);
-      if (atLeast(role, 'moderator') !== wasStaff) socket.emit('room:role', await this.roleUpdate(room, user, role));
+      if (role !== knownRole) socket.emit('room:role', await this.roleUpdate(room, user, role));
     } catch (err) {
       await this.leaveNow(socket).catch((e: unknown) => this.log.warn({ err: e }, 'resume leave failed'));
       // Say why: banned is not the end of the live.
       const reason = err instanceof AppError && err.code === 'BANNED' ? 'banned' : 'ended';
       socket.emit('room:removed', { roomId, reason });
+    }
+  }
+
+  /**
+   * Vets a session that connection state recovery is about to restore, before the adapter replays
+   * what it missed (see core/vetted-recovery.ts): of the session's room and staff channels, those
+   * its user may still listen on now. Banned (or no longer allowed in) → neither, so no room
+   * traffic sent since is replayed; no longer staff → not the staff channel. Other channels (its
+   * own id, its user channel) stay. resumeNow then finishes the job on the live connection.
+   * A Redis error throws: recovery is refused rather than replaying unvetted.
+   */
+  async recoverableChannels({ rooms, data }: { rooms: readonly string[]; data: unknown }): Promise<string[]> {
+    const { user, roomId } = (data ?? {}) as Partial<SocketData>;
+    const allowed = new Set<string>();
+    const room = roomId ? await this.store.get(roomId) : null;
+    if (room && (await this.mayEnter(room, user ?? null))) {
+      // An ended room keeps its channel: what was said before the end was theirs to hear, and
+      // resumeNow tells them it ended.
+      allowed.add(roomChannel(room.id));
+      if (atLeast(roleOf(room, user ?? null), 'moderator')) allowed.add(staffChannel(room.id));
+    }
+    return rooms.filter((channel) => allowed.has(channel) || !isRoomChannel(channel));
+  }
+
+  /** checkAccess as a yes/no; errors other than a refusal (Redis) propagate. */
+  private async mayEnter(room: Room, user: UserRef | null): Promise<boolean> {
+    try {
+      await this.checkAccess(room, user);
+      return true;
+    } catch (err) {
+      if (err instanceof AppError && (err.code === 'BANNED' || err.code === 'UNAUTHORIZED' || err.code === 'FORBIDDEN')) return false;
+      throw err;
     }
   }
 
@@ -204,6 +241,7 @@ export class RoomsDomain implements Domain, RoomMembership {
    */
   private async applyRole(socket: LiveSocket, room: Room): Promise<Role> {
     const role = roleOf(room, socket.data.user);
+    socket.data.role = role;
     if (atLeast(role, 'moderator')) await socket.join([roomChannel(room.id), staffChannel(room.id)]);
     else await Promise.all([socket.join(roomChannel(room.id)), socket.leave(staffChannel(room.id))]);
     // Counted as staff or as a viewer accordingly (a no-op until the connection is counted).

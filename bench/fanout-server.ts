@@ -8,6 +8,7 @@
  * utilisation over the measured window (CPU it reads from /proc itself), and sends `stop`. If the
  * parent dies, the IPC channel closes and we exit too.
  */
+import { ONE_ADDRESS_CROWD } from '../test/helpers/lifted-limits.js';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer } from 'ws';
 import { loadConfig } from '../src/config.js';
@@ -64,9 +65,7 @@ async function startSocketIo(): Promise<{ url: string; close: () => Promise<void
       // Chat fan-out needs no video; mediasoup workers would only take CPU and fixed UDP ports.
       MEDIA_ENABLED: 'false',
       // Every simulated viewer comes from this machine's one address: no per-IP caps.
-      MAX_CONNECTIONS_PER_IP: '0',
-      ROOM_JOIN_PER_MIN_IP: '0',
-      READS_PER_MIN_IP: '0',
+      ...ONE_ADDRESS_CROWD,
     },
   );
   const redis: EmbeddedRedis = await startEmbeddedRedis({ persist: false });

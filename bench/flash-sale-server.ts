@@ -4,6 +4,7 @@
  * redis-server. Over IPC it says `ready`, reports its CPU (and redis-server's) around the burst,
  * and exits on `stop` or when the parent goes away.
  */
+import { ONE_ADDRESS_CROWD } from '../test/helpers/lifted-limits.js';
 import { readFileSync } from 'node:fs';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.js';
@@ -63,9 +64,7 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
       MEDIA_ENABLED: 'false',
       // Every simulated viewer comes from this machine's one address: no per-IP caps.
-      MAX_CONNECTIONS_PER_IP: '0',
-      ROOM_JOIN_PER_MIN_IP: '0',
-      READS_PER_MIN_IP: '0',
+      ...ONE_ADDRESS_CROWD,
     },
   );
   const server = await startServer(config, redis.url, createLogger(config.LOG_LEVEL));

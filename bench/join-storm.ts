@@ -25,6 +25,7 @@ import { startEmbeddedRedis } from '../src/core/embedded-redis.js';
 import { createRedisClient, type RedisClient } from '../src/core/redis-client.js';
 import type { PresenceCounts } from '../src/protocol/index.js';
 import { PresenceStore, presenceField, type PresenceField } from '../src/rooms/presence-store.js';
+import { ONE_ADDRESS_CROWD } from '../test/helpers/lifted-limits.js';
 import { TEST_SECRET, spawnServerProcess, type ServerProcess } from '../test/helpers/stack.js';
 import { connectSocketIo, joinRoom, type ViewerSocket } from './fanout-clients.js';
 import type { GeneratorConfig, GeneratorMessage, ParentToGenerator } from './join-storm-clients.js';
@@ -184,7 +185,7 @@ async function main(): Promise<void> {
   const generators: Generator[] = [];
   const observers: ViewerSocket[] = [];
   try {
-    servers.push(...(await Promise.all(Array.from({ length: env.NODES }, () => spawnServerProcess(redisServer.url, { MEDIA_ENABLED: 'false' })))));
+    servers.push(...(await Promise.all(Array.from({ length: env.NODES }, () => spawnServerProcess(redisServer.url, { MEDIA_ENABLED: 'false', ...ONE_ADDRESS_CROWD })))));
     const urls = servers.map((s) => s.url);
     const tokens = new TokenService(TEST_SECRET, 'live-commerce');
     const hostToken = await tokens.sign({ id: 'u_storm_host', name: 'Host' });

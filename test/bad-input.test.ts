@@ -9,17 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { clientEventSchemas, liveEventSchemas, type ClientEventName, type ClientPayload } from '../src/protocol/index.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, requestRaw, type TestSocket, type TestUser } from './helpers/clients.js';
+import { NO_CLIENT_LIMITS } from './helpers/lifted-limits.js';
 import { startStack, TEST_SECRET, type Stack } from './helpers/stack.js';
 
-const NO_LIMITS = {
-  SOCKET_EVENTS_PER_SEC: '100000',
-  SOCKET_EVENT_BURST: '100000',
-  SOCKET_MAX_IN_FLIGHT: '10000',
-  ROOM_JOIN_PER_MIN_USER: '0',
-  ROOM_JOIN_PER_MIN_IP: '0',
-  READS_PER_MIN_USER: '0',
-  READS_PER_MIN_IP: '0',
-} as const;
 
 const EVENTS = Object.keys(clientEventSchemas) as ClientEventName[];
 type LiveEvent = keyof typeof liveEventSchemas;
@@ -106,7 +98,7 @@ const enabled = new Set<ClientEventName>();
 beforeAll(async () => {
   // Rooms only, no mediasoup workers; thousands of requests per socket here, so the per-socket
   // and per-IP limits (test/limits.test.ts) are lifted.
-  stack = await startStack({ config: { MEDIA_ENABLED: 'false', ...NO_LIMITS } });
+  stack = await startStack({ config: { MEDIA_ENABLED: 'false', ...NO_CLIENT_LIMITS } });
   viewer = await devUser(stack.url, 'Val');
   outsider = await connect(stack.url, viewer);
   const live = await liveRoom(stack.url, 'Hugo');

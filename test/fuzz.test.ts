@@ -22,6 +22,7 @@ import { clientEventSchemas, liveEventSchemas, mediaEventSchemas, saleEventSchem
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/core/embedded-redis.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, requestRaw, type TestSocket } from './helpers/clients.js';
 import { mutationsOf, type Mutation } from './helpers/fuzz.js';
+import { NO_CLIENT_LIMITS } from './helpers/lifted-limits.js';
 import { spawnServerProcess, startStack, type ServerProcess } from './helpers/stack.js';
 
 type FuzzedEvent = keyof typeof liveEventSchemas | keyof typeof saleEventSchemas;
@@ -34,15 +35,7 @@ const WINDOW = 16; // requests in flight per socket
 // memory the server holds, not garbage V8 has not collected yet.
 const snapshots = mkdtempSync(join(tmpdir(), 'fuzz-heap-'));
 const LIFTED = {
-  SOCKET_EVENTS_PER_SEC: '100000',
-  SOCKET_EVENT_BURST: '100000',
-  SOCKET_MAX_IN_FLIGHT: '10000',
-  ROOM_JOIN_PER_MIN_USER: '0',
-  ROOM_JOIN_PER_MIN_IP: '0',
-  READS_PER_MIN_USER: '0',
-  READS_PER_MIN_IP: '0',
-  MAX_CONNECTIONS_PER_USER: '0',
-  MAX_CONNECTIONS_PER_IP: '0',
+  ...NO_CLIENT_LIMITS,
   CHAT_RATE_PER_10S: '1000',
   HEART_RATE_PER_SEC: '1000',
   SALE_RESERVE_RATE_PER_SEC: '1000',

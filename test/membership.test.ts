@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { roomChannel, roomKey } from '../src/core/keys.js';
 import type { RunningServer } from '../src/server.js';
 import { closeAllSockets, connect, devUser, liveRoom, nextEvent, ok, request, type TestSocket } from './helpers/clients.js';
+import { NO_CLIENT_LIMITS } from './helpers/lifted-limits.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
@@ -14,7 +15,9 @@ let nodeA: RunningServer;
 let nodeB: RunningServer;
 
 beforeAll(async () => {
-  stack = await startStack({ nodes: 2, config: { MEDIA_ENABLED: 'false' } });
+  // Ten sockets of one user rejoin in waves for a dozen rounds: far over the per-user join limit,
+  // which has its own test; here only the ban race is under test.
+  stack = await startStack({ nodes: 2, config: { MEDIA_ENABLED: 'false', ...NO_CLIENT_LIMITS } });
   [nodeA, nodeB] = stack.servers as [RunningServer, RunningServer];
 });
 afterEach(() => closeAllSockets());

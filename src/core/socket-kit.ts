@@ -56,11 +56,15 @@ export interface EventGuard {
   check(socket: LiveSocket, event: ClientEventName): Promise<void>;
 }
 
+/** Events whose order per socket matters (see EventRouter.inOrder). */
+const ORDERED_EVENTS: ReadonlySet<string> = new Set<ClientEventName>(['room:join', 'room:leave']);
+
 /** Refusals are routine and a hostile client can provoke them at will: log a few, not all. */
 const QUIET_CODES = new Set(['BAD_REQUEST', 'UNKNOWN_EVENT', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', 'UNAUTHORIZED', 'FORBIDDEN']);
 
 export class EventRouter {
   private readonly handlers = new Map<string, EventHandler<ClientEventName>>();
+  private readonly orderedTail = new WeakMap<LiveSocket, Promise<unknown>>();
   private readonly refusals: LogBudget;
   private readonly failures: LogBudget;
 
@@ -89,6 +93,16 @@ export class EventRouter {
     });
   }
 
+  /** Membership events of one socket run one after another in the order they arrived: the
+   * shared limit check before a join awaits Redis, and a leave sent right after must not
+   * overtake it. */
+  private inOrder<T>(socket: LiveSocket, run: () => Promise<T>): Promise<T> {
+    const prev = this.orderedTail.get(socket) ?? Promise.resolve();
+    const next = prev.then(run, run);
+    this.orderedTail.set(socket, next.catch(() => undefined));
+    return next;
+  }
+
   /** Validate and run one event; always resolves to an ack body. */
   async dispatch(socket: LiveSocket, event: unknown, payload: unknown): Promise<Ack<unknown>> {
     let release: (() => void) | undefined;
@@ -103,8 +117,11 @@ export class EventRouter {
       }
       const parsed = clientEventSchemas[event].safeParse(payload);
       if (!parsed.success) throw new AppError('BAD_REQUEST', formatZodError(parsed.error));
-      await this.guard?.check(socket, event);
-      const data = await handler(socket, parsed.data as ParsedPayload<ClientEventName>);
+      const run = async () => {
+        await this.guard?.check(socket, event);
+        return handler(socket, parsed.data as ParsedPayload<ClientEventName>);
+      };
+      const data = ORDERED_EVENTS.has(event) ? await this.inOrder(socket, run) : await run();
       return { ok: true, data };
     } catch (err) {
       const body = toErrorBody(err);

@@ -1,6 +1,7 @@
 /**
  * The demo pages: plain TypeScript + a few DOM helpers, one HTML entry per role. Built into
- * client-demo/dist, which the server serves at `/` when DEMO_DIR points there.
+ * dist/demo (beside the compiled server, see scripts/build.mjs), which the server serves at `/`
+ * when DEMO_DIR points there.
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
@@ -13,7 +14,7 @@ export default defineConfig({
   base: '/',
   // Relative asset URLs would break on /viewer.html?room=…; absolute ones are fine behind `/`.
   build: {
-    outDir: here('./dist'),
+    outDir: here('../dist/demo'),
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's run command: set up (idempotent), build the demo pages, then run the server with them, an
-# embedded redis-server (data in ./var/redis) and development tokens on.
+# The README's run command: set up (idempotent), build the demo pages, then run the server from its
+# TypeScript sources (tsx, the development path; production is `npm run build && npm start`) with
+# them, an embedded redis-server (data in ./var/redis) and development tokens on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,5 +11,5 @@ export JWT_SECRET="${JWT_SECRET:-dev-only-secret-change-me-in-production}"
 export PORT="${PORT:-3000}"
 # The pages at `/`: built fresh each run (about a second), so they always match the server's protocol.
 npm run --silent build:demo
-export DEMO_DIR="${DEMO_DIR:-client-demo/dist}"
-exec npm start
+export DEMO_DIR="${DEMO_DIR:-dist/demo}"
+exec npm run --silent dev

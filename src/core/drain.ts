@@ -28,12 +28,27 @@ export class Drain {
   private started: Promise<void> | null = null;
   /** Every TCP connection of the HTTP server, upgraded ones (WebSockets) included. */
   private readonly connections = new Set<NetSocket>();
+  private whenNoConnections: (() => void)[] = [];
 
   constructor(private readonly parts: DrainParts) {
     parts.httpServer.on('connection', (conn: NetSocket) => {
       this.connections.add(conn);
-      conn.once('close', () => this.connections.delete(conn));
+      conn.once('close', () => {
+        this.connections.delete(conn);
+        if (this.connections.size === 0) for (const wake of this.whenNoConnections.splice(0)) wake();
+      });
     });
+    // A broadcast from this node reaches its own sockets only once the adapter has written it to
+    // the Redis stream (the entry id is the packet's recovery offset), after the handler that
+    // sent it has returned. Meanwhile newer entries from other nodes can reach the same sockets,
+    // moving each client's offset past the pending one: closing the connection in between would
+    // make the client skip that message on recovery. So pending broadcasts count as in flight.
+    const adapter = parts.io.of('/').adapter;
+    const broadcast = adapter.broadcast.bind(adapter);
+    adapter.broadcast = (packet, opts) => {
+      const pending: unknown = broadcast(packet, opts);
+      if (pending instanceof Promise) void parts.inFlight.track(pending);
+    };
     // New Socket.IO connections are refused at the engine handshake (the client gets a
     // connect_error and retries, reaching another node through the load balancer).
     const engineOpts = parts.io.engine.opts;
@@ -56,6 +71,11 @@ export class Drain {
     return this.started;
   }
 
+  private noConnections(): Promise<void> {
+    if (this.connections.size === 0) return Promise.resolve();
+    return new Promise((ok) => this.whenNoConnections.push(ok));
+  }
+
   private async drain(timeoutMs: number): Promise<void> {
     const { io, httpServer, inFlight, log } = this.parts;
     const deadline = Date.now() + timeoutMs;
@@ -73,7 +93,7 @@ export class Drain {
     inFlight.refuseNew();
     // 2. Stop listening. Open connections stay: they carry the answers to requests in flight
     //    and are how the clients will be told to reconnect. Idle keep-alive ones are closed.
-    const httpClosed = new Promise<void>((ok) => httpServer.close(() => ok()));
+    httpServer.close();
 
     // 3. Let the handlers that already started finish, so each is acked before its connection
     //    goes (a client cannot tell an unanswered request that ran from one that did not).
@@ -92,8 +112,9 @@ export class Drain {
     if (!(await within(Promise.all(closing), clientsDeadline))) log.warn('drain: clients still flushing at the deadline');
     // Engine connections that never joined the namespace have no session: just close them.
     io.engine.close();
-    // 5. In-flight HTTP requests are answered once their connections close.
-    await within(httpClosed, clientsDeadline);
+    // 5. Wait for every TCP connection to end: in-flight HTTP requests answered, WebSocket
+    //    closing handshakes done (the server's own close callback does not count upgraded ones).
+    await within(this.noConnections(), clientsDeadline);
 
     // 6. What is left now is stalled (a client that never reads, a request never finished): cut
     //    it. Sessions of sockets still open are saved by the forced close all the same.

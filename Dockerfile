@@ -42,5 +42,7 @@ USER live
 EXPOSE 3000 40000-40001/udp 40000-40001/tcp 40100-40199/udp
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# node directly (not npm start): SIGTERM reaches the server, which closes workers and sockets.
+# node directly (not npm start): SIGTERM reaches the server, which drains within DRAIN_TIMEOUT_MS
+# (default 8 s); the stop grace period (docker stop -t, compose stop_grace_period) must be longer.
+STOPSIGNAL SIGTERM
 CMD ["node", "--import", "tsx", "src/main.ts"]

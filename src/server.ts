@@ -17,6 +17,7 @@ import { installSocketAuth } from './auth/auth-socket.js';
 import { TokenService } from './auth/tokens.js';
 import type { Domain, DomainDeps } from './core/domain.js';
 import { Drain } from './core/drain.js';
+import { closeRecoveryGap } from './core/recovery-gap.js';
 import { jsonErrors, notFoundRoute } from './core/http-kit.js';
 import { userChannel } from './core/keys.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -79,6 +80,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
     maxHttpBufferSize: 64 * 1024, // hard cap per frame; payloads over 8 KB already get an error ack
     serveClient: false,
   });
+  closeRecoveryGap(io); // a restored session must not miss what this node delivered meanwhile
 
   const tokens = new TokenService(config.JWT_SECRET, config.JWT_ISSUER, {
     audience: config.JWT_AUDIENCE,

@@ -126,7 +126,7 @@ interface Viewer {
   duplicates: number;
   disconnects: string[];
   /** ms from losing the connection to being connected again, and whether the session came back. */
-  returns: { ms: number; recovered: boolean }[];
+  returns: { ms: number; recovered: boolean; at: number }[];
   ackedChats: number;
   ackedChatsAfterReturn: number;
   ackedOrders: number;
@@ -171,7 +171,7 @@ describe('rolling restart of one of three processes', () => {
           tick();
         });
         socket.on('connect', () => {
-          if (lostAt) v.returns.push({ ms: Date.now() - lostAt, recovered: socket.recovered });
+          if (lostAt) v.returns.push({ ms: Date.now() - lostAt, recovered: socket.recovered, at: Date.now() });
           tick();
         });
         const joinBroadcast = nextEvent(socket, 'presence:update');
@@ -183,6 +183,7 @@ describe('rolling restart of one of three processes', () => {
 
     // Everyone chats and buys until told to stop. Every acked message and order is recorded.
     const ackedMessages = new Set<string>();
+    const sentAt = new Map<string, { text: string; at: number }>(); // for the failure message
     const ackedOrderIds = new Set<string>();
     let running = true;
     const loops = viewers.map(async (v) => {
@@ -190,6 +191,7 @@ describe('rolling restart of one of three processes', () => {
         const sent = await attempt(v.socket, 'chat:send', { text: `${v.name} #${i}` });
         if (sent?.ok) {
           ackedMessages.add(sent.data.id);
+          sentAt.set(sent.data.id, { text: sent.data.text, at: sent.data.at });
           v.ackedChats++;
           if (v.returns.length > 0) v.ackedChatsAfterReturn++;
         }
@@ -214,6 +216,7 @@ describe('rolling restart of one of three processes', () => {
 
     // The load balancer takes C out of rotation; then C gets SIGTERM mid-traffic.
     balancer.target(b.url);
+    const sigtermAt = Date.now();
     const cExit = exitOf(c);
     c.child.kill('SIGTERM');
     const { code, ms } = await cExit;
@@ -240,9 +243,20 @@ describe('rolling restart of one of three processes', () => {
     for (const v of others) expect(v.disconnects, v.name).toEqual([]);
 
     // No missed chat, per viewer: every acked message reaches every viewer, once.
-    const missing = () => viewers.map((v) => ({ n: v.name, missing: [...ackedMessages].filter((id) => !v.received.has(id)).length }));
-    await until(progress, () => missing().every((m) => m.missing === 0), () => `missed chat: ${JSON.stringify(missing())}`);
-    console.log('duplicates', viewers.map((v) => `${v.name}:${v.duplicates}`).join(' '), 'returns', JSON.stringify(drained.map((v) => v.returns)), 'acked', ackedMessages.size, 'orders', ackedOrderIds.size);
+    const missing = () => viewers.map((v) => ({ n: v.name, missing: [...ackedMessages].filter((id) => !v.received.has(id)) }));
+    const explain = () =>
+      JSON.stringify(
+        missing()
+          .filter((m) => m.missing.length > 0)
+          .map((m) => {
+            const v = viewers.find((x) => x.name === m.n)!;
+            const back = v.returns[0]?.at ?? 0;
+            return { n: m.n, missing: m.missing.map((id) => ({ ...sentAt.get(id), msFromSigterm: sentAt.get(id)!.at - sigtermAt, msFromReturn: sentAt.get(id)!.at - back })) };
+          }),
+      );
+    await until(progress, () => missing().every((m) => m.missing.length === 0), () => `missed chat: ${explain()}`);
+    // Nobody else sees anything twice. (A recovered client may, rarely, get an event again where
+    // the replay meets the live stream; docs/PROTOCOL.md tells clients to drop chat ids they have.)
     for (const v of others) expect(v.duplicates, v.name).toBe(0);
     expect(ackedMessages.size).toBeGreaterThan(viewers.length * 6);
 
@@ -268,16 +282,27 @@ async function stalledSocketClient(url: string): Promise<WebSocket> {
   return ws;
 }
 
-/** An HTTP request whose last line is held back until `finish()`. */
+/**
+ * An HTTP request whose last line is held back until `finish()`. It is pipelined behind a whole
+ * request: once that one's answer is in, the server has certainly read the partial one, so the
+ * connection counts as busy (not idle) when the drain begins.
+ */
 async function partialRequest(url: string, path: string) {
   const { hostname, port } = new URL(url);
   const conn = tcpConnect(Number(port), hostname);
   await once(conn, 'connect');
-  conn.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\n`);
   let response = '';
-  conn.on('data', (d: Buffer) => (response += d.toString()));
+  const firstAnswered = new Promise<void>((ok) => {
+    conn.on('data', (d: Buffer) => {
+      response += d.toString();
+      if (/\r\n\r\n\{"ok":true\}/.test(response)) ok();
+    });
+  });
   conn.on('error', () => undefined); // a reset shows as a missing answer below
   const closed = new Promise<string>((ok) => conn.once('close', () => ok(response)));
+  conn.write(`GET /healthz HTTP/1.1\r\nHost: ${hostname}\r\n\r\nGET ${path} HTTP/1.1\r\nHost: ${hostname}\r\n`);
+  await firstAnswered;
+  response = '';
   return {
     conn,
     finish: () => {
@@ -289,7 +314,7 @@ async function partialRequest(url: string, path: string) {
 
 describe('drain bounds', () => {
   it('exits within DRAIN_TIMEOUT_MS though a client stalls, answering a request in flight with 503 draining', async () => {
-    const node = await spawnNode({ DRAIN_TIMEOUT_MS: '3000' });
+    const node = await spawnNode({ DRAIN_TIMEOUT_MS: '5000' });
     const stalled = await stalledSocketClient(node.url);
     const slowloris = await partialRequest(node.url, '/healthz'); // never finished
     const probe = await partialRequest(node.url, '/readyz'); // finished during the drain
@@ -303,7 +328,7 @@ describe('drain bounds', () => {
 
     const { code, ms } = await exit;
     expect(code).toBe(0);
-    expect(ms).toBeLessThan(3000 + 1000);
+    expect(ms).toBeLessThan(5000 + 1000);
     // The stall really held the drain until its deadline (so the bound was what ended it).
     expect(node.log.text()).toMatch(/forcing connections closed/);
     stalled.terminate();

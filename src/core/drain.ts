@@ -45,9 +45,11 @@ export class Drain {
     // make the client skip that message on recovery. So pending broadcasts count as in flight.
     const adapter = parts.io.of('/').adapter;
     const broadcast = adapter.broadcast.bind(adapter);
+    // (Typed void, the cluster adapter's broadcast returns that promise; callers may await it.)
     adapter.broadcast = (packet, opts) => {
       const pending: unknown = broadcast(packet, opts);
       if (pending instanceof Promise) void parts.inFlight.track(pending);
+      return pending as void;
     };
     // New Socket.IO connections are refused at the engine handshake (the client gets a
     // connect_error and retries, reaching another node through the load balancer).

@@ -260,6 +260,10 @@ describe('rolling restart of one of three processes', () => {
     for (const v of others) expect(v.duplicates, v.name).toBe(0);
     expect(ackedMessages.size).toBeGreaterThan(viewers.length * 6);
 
+    // Counted once each: the drained node took its share out of presence, the recovered
+    // connections were counted again where they landed.
+    expect(await ok(hostSocket, 'room:stats', {})).toMatchObject({ viewers: viewers.length, staff: 1 });
+
     // No acked order lost: each is in the room's orders stream, read straight from Redis.
     const stream = await redis.xrange(orderStreamKey(roomId), '-', '+');
     const streamed = new Set(stream.map(([, f]) => streamFields(f).orderId));

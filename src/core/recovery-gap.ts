@@ -14,6 +14,14 @@
  *
  * It relies on adapter internals (onMessage, publishAndReturnOffset, restoreSession), so the
  * adapter changing them would show in test/rolling-restart.test.ts (a viewer missing chat).
+ *
+ * A second hole, on the node a client leaves: the adapter delivers this node's own broadcasts
+ * when their XADD returns, ahead of older entries from other nodes that its stream reader has not
+ * handed over yet. A client that gets own entry E2 moves its offset past E1 from another node; if
+ * its connection closes before E1 arrives (a drain, a network drop), recovery starts after E2 and
+ * E1 is lost (seen in the rolling-restart test: a line sent 0.2 s before SIGTERM missed by all the
+ * drained viewers). So own broadcasts are delivered once the reader has reached their entry, in
+ * stream order (at most ORDER_WAIT_MAX_MS later, should the reader be stuck).
  */
 import type { LiveServer } from './socket-kit.js';
 
@@ -22,6 +30,8 @@ const REMEMBER_MS = 10_000;
 /** And at most this many, whatever the rate. */
 const REMEMBER_MAX = 20_000;
 const BROADCAST = 3; // socket.io-adapter MessageType.BROADCAST
+/** Longest an own broadcast waits for the stream reader before it is delivered anyway. */
+const ORDER_WAIT_MAX_MS = 1000;
 
 interface EncodedOpts {
   rooms: string[];
@@ -69,19 +79,41 @@ export function closeRecoveryGap(io: LiveServer): void {
     };
   };
 
+  // The last stream entry the reader handed over, and own broadcasts waiting for it to pass theirs.
+  let polled = '0-0';
+  const waiting = new Map<string, () => void>();
+
   // Other nodes' broadcasts: delivered synchronously by onMessage, when the stream reader gets them.
   const onMessage = adapter.onMessage.bind(adapter);
   adapter.onMessage = (message, offset) => {
     if (offset && message.uid !== adapter.uid && message.nsp === nsp.name) remember(message)?.(offset);
     onMessage(message, offset);
+    if (!offset) return; // pub/sub (ephemeral) messages have no place in the stream
+    polled = offset;
+    for (const [own, release] of waiting) if (compareOffsets(own, polled) <= 0) release();
   };
-  // This node's broadcasts: delivered right after their XADD returns the offset.
+  // This node's broadcasts: the adapter delivers them locally when this promise gives the offset.
   const publish = adapter.publishAndReturnOffset.bind(adapter);
   adapter.publishAndReturnOffset = (message) => {
     const record = remember(message);
     const published = publish(message);
-    if (record) published.then(record, () => undefined);
-    return published;
+    if (!record) return published;
+    return published.then((offset) => {
+      if (compareOffsets(offset, polled) <= 0) {
+        record(offset);
+        return offset;
+      }
+      return new Promise<string>((resolve) => {
+        const release = () => {
+          clearTimeout(timer);
+          waiting.delete(offset);
+          record(offset); // delivered now: remembered for the restores from now on
+          resolve(offset);
+        };
+        const timer = setTimeout(release, ORDER_WAIT_MAX_MS);
+        waiting.set(offset, release);
+      });
+    });
   };
 
   const restore = adapter.restoreSession.bind(adapter);

@@ -57,6 +57,9 @@ export const configSchema = z.object({
   SALE_ORDERS_GROUP: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/).default('merchant'),
   /** A node that dies stops being counted in presence within this long (it beats every fifth of it). */
   PRESENCE_HEARTBEAT_MS: z.coerce.number().int().min(500).max(600_000).default(5000),
+  /** SIGTERM/SIGINT: the node drains and exits within this long whatever clients do (Docker's
+   * stop grace period / Kubernetes' terminationGracePeriodSeconds must be longer). */
+  DRAIN_TIMEOUT_MS: z.coerce.number().int().min(100).max(10 * 60_000).default(8000),
   RECOVERY_WINDOW_MS: z.coerce.number().int().min(0).max(30 * 60_000).default(2 * 60_000),
   /** Video through mediasoup. Off: media events answer UNKNOWN_EVENT and no worker is started. */
   MEDIA_ENABLED: bool.default(true),

@@ -1,9 +1,10 @@
 /**
  * Entry point: parse config, start an embedded redis-server when no REDIS_URL is given, run the
- * server, and stop both cleanly on SIGINT/SIGTERM.
+ * server, and drain it on SIGINT/SIGTERM (core/drain.ts) before stopping the embedded Redis.
  */
 import { ConfigError, loadConfig } from './config.js';
 import { RedisBinaryMissing, startEmbeddedRedis, type EmbeddedRedis } from './core/embedded-redis.js';
+import { exitOnSignals } from './core/drain.js';
 import { createLogger } from './core/logger.js';
 import { parseClusterNodes, type RedisTarget } from './core/redis-client.js';
 import { startServer } from './server.js';
@@ -26,17 +27,14 @@ async function main(): Promise<void> {
     await embedded?.stop(); // never leave the embedded redis-server orphaned
     throw err;
   });
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    await server.close().catch((err) => log.error({ err }, 'close failed'));
-    await embedded?.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  exitOnSignals(
+    async () => {
+      await server.close();
+      await embedded?.stop();
+    },
+    config.DRAIN_TIMEOUT_MS,
+    log,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -16,6 +16,8 @@ import { bearerAuth, mountDevTokens } from './auth/auth-http.js';
 import { installSocketAuth } from './auth/auth-socket.js';
 import { TokenService } from './auth/tokens.js';
 import type { Domain, DomainDeps } from './core/domain.js';
+import { Drain } from './core/drain.js';
+import { closeRecoveryGap } from './core/recovery-gap.js';
 import { jsonErrors, notFoundRoute } from './core/http-kit.js';
 import { userChannel } from './core/keys.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -37,6 +39,7 @@ export interface RunningServer {
   redis: RedisClient;
   tokens: TokenService;
   domains: Domain[];
+  /** Drain this node (core/drain.ts) and close it; done within DRAIN_TIMEOUT_MS. */
   close(): Promise<void>;
 }
 
@@ -88,6 +91,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
     maxHttpBufferSize: 64 * 1024, // hard cap per frame; payloads over 8 KB already get an error ack
     serveClient: false,
   });
+  closeRecoveryGap(io); // a restored session must not miss what this node delivered meanwhile
 
   const tokens = new TokenService(config.JWT_SECRET, config.JWT_ISSUER, {
     audience: config.JWT_AUDIENCE,
@@ -119,13 +123,25 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   const connections = new ConnectionLimits(config.MAX_CONNECTIONS_PER_USER, config.MAX_CONNECTIONS_PER_IP, ipOf);
   connections.install(io);
   io.on('connection', (socket) => void onConnection(socket));
+  const drain = new Drain({
+    io,
+    httpServer,
+    inFlight: router.inFlight,
+    log,
+    redis: [redis, adapterRedis],
+    async closeDomains() {
+      for (const d of domains) await d.close?.();
+      guard.close();
+    },
+  });
 
   async function onConnection(socket: LiveSocket): Promise<void> {
     connections.track(socket);
     router.attach(socket);
     if (socket.data.user) void socket.join(userChannel(socket.data.user.id));
     socket.on('disconnect', () => {
-      rooms.leave(socket).catch((err) => log.warn({ err }, 'leave on disconnect failed'));
+      // Tracked so a draining node removes the presence entry before it quits Redis.
+      void router.inFlight.track(rooms.leave(socket).catch((err) => log.warn({ err }, 'leave on disconnect failed')));
     });
     if (socket.recovered) await resumeAfterRecovery(socket);
   }
@@ -137,10 +153,19 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   }
 
   // HTTP side.
+  app.use((_req, res, next) => {
+    // Draining: answer what is in flight, but keep no connection open for more.
+    if (drain.draining) res.setHeader('connection', 'close');
+    next();
+  });
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
   app.get('/readyz', async (_req, res) => {
+    if (drain.draining) {
+      res.status(503).json({ error: { code: 'UNAVAILABLE', message: 'draining: this server is shutting down' } });
+      return;
+    }
     if (await guard.ready(redis, Math.min(READYZ_TIMEOUT_MS, config.REDIS_COMMAND_TIMEOUT_MS))) {
       res.json({ ok: true });
     } else {
@@ -179,13 +204,6 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
     redis,
     tokens,
     domains,
-    async close() {
-      for (const d of domains) await d.close?.();
-      guard.close();
-      io.disconnectSockets(true);
-      await new Promise<void>((ok) => io.close(() => ok()));
-      redis.disconnect();
-      adapterRedis.disconnect();
-    },
+    close: () => drain.run(config.DRAIN_TIMEOUT_MS),
   };
 }

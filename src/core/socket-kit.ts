@@ -18,6 +18,7 @@ import {
   type SocketData,
 } from '../protocol/index.js';
 import { AppError, toErrorBody } from './errors.js';
+import { InFlight } from './in-flight.js';
 import { LogBudget } from './log-budget.js';
 import type { Logger } from './logger.js';
 
@@ -40,6 +41,12 @@ export type EventHandler<E extends ClientEventName> = (
 
 /** Payloads above this many bytes of JSON are refused before validation. */
 export const MAX_EVENT_PAYLOAD_BYTES = 8 * 1024;
+
+/** The answer to an event that reaches a draining node: retry once reconnected (to another node). */
+export const DRAINING_ACK: Ack<never> = {
+  ok: false,
+  error: { code: 'UNAVAILABLE', message: 'this server is restarting: retry once reconnected' },
+};
 
 export function formatZodError(err: z.ZodError): string {
   const issue = err.issues[0];
@@ -67,6 +74,8 @@ export class EventRouter {
   private readonly orderedTail = new WeakMap<LiveSocket, Promise<unknown>>();
   private readonly refusals: LogBudget;
   private readonly failures: LogBudget;
+  /** Handlers running now; a draining node refuses new ones and waits for these (core/drain.ts). */
+  readonly inFlight = new InFlight();
 
   constructor(
     log: Logger,
@@ -89,7 +98,7 @@ export class EventRouter {
       const last = args[args.length - 1];
       const ack = typeof last === 'function' ? (last as (res: Ack<unknown>) => void) : undefined;
       const [event, payload] = ack ? args.slice(0, -1) : args;
-      void this.dispatch(socket, event, payload).then((res) => ack?.(res));
+      void this.inFlight.run(() => this.dispatch(socket, event, payload), DRAINING_ACK).then((res) => ack?.(res));
     });
   }
 

@@ -17,7 +17,7 @@ import {
   type JoinSnapshot,
   type ServerToClientEvents,
 } from '../../src/protocol/index.js';
-import { describeIssue } from './session.js';
+import { describeIssue, renewSession } from './session.js';
 
 export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type ConnectionState = 'connecting' | 'online' | 'reconnecting';
@@ -76,6 +76,13 @@ export class LiveClient {
     });
     this.socket.on('connect_error', () => {
       if (this.everConnected) this.setState('reconnecting');
+    });
+    // Tokens are short-lived: the server says when this one ran out and then disconnects. Get a
+    // fresh one for the same user and reconnect with it; the room is joined again on connect.
+    this.socket.on('auth:expired', () => {
+      renewSession()
+        .then((s) => s && this.reauthenticate(s.token))
+        .catch(() => this.setState('reconnecting'));
     });
     this.socket.on('chat:message', (m) => this.sawChat(m));
     this.socket.on('room:removed', ({ roomId, reason }) => {

@@ -68,6 +68,16 @@ export async function signIn(name: string): Promise<Session> {
   return session;
 }
 
+/** The same user again with a fresh token (the old one expired); null when signed out. */
+export async function renewSession(): Promise<Session | null> {
+  const current = currentSession();
+  if (!current) return null;
+  const body = check(devTokenBody, { name: current.user.name, userId: current.user.id });
+  const session = await api<Session>('POST', '/api/dev/token', body);
+  sessionStorage.setItem(KEY, JSON.stringify(session));
+  return session;
+}
+
 export function signOut(): void {
   sessionStorage.removeItem(KEY);
 }

@@ -99,6 +99,11 @@ export const configSchema = z.object({
     .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s,]+$/, 'want origins like https://shop.example (scheme://host[:port]), comma-separated'))),
   /** Behind N reverse proxies: the client IP is the Nth address from the right of X-Forwarded-For. */
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  /** Bearer token for GET /metrics and /admin/*. With neither this nor METRICS_PORT, they are not served. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+  /** Serve /metrics and /admin/* on this port (on METRICS_HOST) instead of the public one; 0 picks a free port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().default('127.0.0.1'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -10,7 +10,6 @@ import { resolve } from 'node:path';
 import express from 'express';
 import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { bearerAuth, mountDevTokens } from './auth/auth-http.js';
 import { installSocketAuth } from './auth/auth-socket.js';
@@ -21,11 +20,18 @@ import { closeRecoveryGap } from './core/recovery-gap.js';
 import { jsonErrors, notFoundRoute } from './core/http-kit.js';
 import { userChannel } from './core/keys.js';
 import { createLogger, type Logger } from './core/logger.js';
-import { EventRouter, type LiveServer, type LiveSocket } from './core/socket-kit.js';
+import type { LiveServer, LiveSocket } from './core/socket-kit.js';
 import { clientIp } from './core/client-ip.js';
 import { ConnectionLimits } from './core/connection-limits.js';
 import { EventLimits } from './core/event-limits.js';
 import { OriginPolicy, securityHeaders } from './core/edge-security.js';
+import { createMetricsRegistry } from './core/metrics.js';
+import { mountMetrics } from './core/metrics-endpoint.js';
+import { httpMetrics } from './core/http-metrics.js';
+import { ObservedEventRouter } from './core/observed-router.js';
+import { RefusalLog, requestIds, socketFields } from './core/request-context.js';
+import { SocketMetrics } from './core/socket-metrics.js';
+import { roomsMetrics } from './rooms/rooms-metrics.js';
 import { createDomains } from './domains.js';
 import { createAdapterClient, createRedisClient, type RedisClient, type RedisTarget } from './core/redis-client.js';
 import { RedisGuard } from './core/redis-guard.js';
@@ -40,6 +46,8 @@ export interface RunningServer {
   tokens: TokenService;
   domains: Domain[];
   /** Drain this node (core/drain.ts) and close it; done within DRAIN_TIMEOUT_MS. */
+  /** The separate metrics port's URL, when METRICS_PORT is set. */
+  metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -76,6 +84,9 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   const origins = new OriginPolicy(config.CORS_ORIGINS);
   app.use(securityHeaders(), origins.http());
   const httpServer: HttpServer = createServer(app);
+  // One registry per server (tests run several servers in one process).
+  const metrics = createMetricsRegistry();
+  const socketMetrics = new SocketMetrics(metrics, () => io.of('/').sockets.size);
   const io: LiveServer = new Server(httpServer, {
     allowRequest: origins.allowRequest,
     cors: { origin: config.CORS_ORIGINS },
@@ -83,7 +94,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
     // user may no longer hear (banned, no longer staff) so none of that is replayed. `rooms` is
     // created below; sessions are only restored once the server listens.
     adapter: vettedRecovery(
-      createAdapter(adapterRedis, { maxLen: 100_000, onlyPlaintext: true, sessionKeyPrefix: SESSION_KEY_PREFIX }),
+      socketMetrics.countBroadcasts(createAdapter(adapterRedis, { maxLen: 100_000, onlyPlaintext: true, sessionKeyPrefix: SESSION_KEY_PREFIX })),
       (session) => rooms.recoverableChannels(session),
       async (pid) => (await adapterRedis.exists(SESSION_KEY_PREFIX + pid)) === 1,
     ),
@@ -97,10 +108,14 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
     audience: config.JWT_AUDIENCE,
     maxLifetimeS: config.TOKEN_MAX_LIFETIME_S,
   });
-  const rooms = new RoomsDomain(io, redis, log, config.HEART_RATE_PER_SEC, config.PRESENCE_HEARTBEAT_MS);
-  // One registry per server (tests run several servers in one process).
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
+  const rooms: RoomsDomain = new RoomsDomain(
+    io,
+    redis,
+    log,
+    config.HEART_RATE_PER_SEC,
+    config.PRESENCE_HEARTBEAT_MS,
+    roomsMetrics(metrics, io, () => rooms.store.liveCount()),
+  );
   const deps: DomainDeps = { io, redis, log, config, rooms: rooms.store, membership: rooms, metrics };
   const others = createDomains(deps);
   rooms.peers = others;
@@ -117,7 +132,9 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   // Socket side: auth, then every event through the one validating router.
   const ipOf = (socket: LiveSocket) =>
     clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], config.TRUST_PROXY_HOPS);
-  const router = new EventRouter(log, new EventLimits(redis, config, ipOf));
+  const refusals = new RefusalLog(log);
+  const router = new ObservedEventRouter(log, new EventLimits(redis, config, ipOf));
+  router.observers = { metrics: socketMetrics, refusals };
   for (const d of domains) d.registerEvents?.(router);
   installSocketAuth(io, tokens);
   const connections = new ConnectionLimits(config.MAX_CONNECTIONS_PER_USER, config.MAX_CONNECTIONS_PER_IP, ipOf);
@@ -137,11 +154,13 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
 
   async function onConnection(socket: LiveSocket): Promise<void> {
     connections.track(socket);
+    socketMetrics.connections.inc();
     router.attach(socket);
     if (socket.data.user) void socket.join(userChannel(socket.data.user.id));
-    socket.on('disconnect', () => {
+    socket.on('disconnect', (reason) => {
+      socketMetrics.disconnects.inc({ reason });
       // Tracked so a draining node removes the presence entry before it quits Redis.
-      void router.inFlight.track(rooms.leave(socket).catch((err) => log.warn({ err }, 'leave on disconnect failed')));
+      void router.inFlight.track(rooms.leave(socket).catch((err: unknown) => log.warn({ err, ...socketFields(socket) }, 'leave on disconnect failed')));
     });
     if (socket.recovered) await resumeAfterRecovery(socket);
   }
@@ -149,10 +168,11 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   /** A recovered connection keeps its room, unless it was banned or the room ended meanwhile;
    * its channels follow its current role (RoomsDomain.resume). */
   async function resumeAfterRecovery(socket: LiveSocket): Promise<void> {
-    await rooms.resume(socket).catch((err: unknown) => log.warn({ err }, 'resume after recovery failed'));
+    await rooms.resume(socket).catch((err: unknown) => log.warn({ err, ...socketFields(socket) }, 'resume after recovery failed'));
   }
 
   // HTTP side.
+  app.use(requestIds(log), httpMetrics(metrics, refusals));
   app.use((_req, res, next) => {
     // Draining: answer what is in flight, but keep no connection open for more.
     if (drain.draining) res.setHeader('connection', 'close');
@@ -172,9 +192,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
       res.status(503).json({ error: { code: 'UNAVAILABLE', message: 'redis is unreachable or not answering' } });
     }
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.contentType).send(await metrics.metrics());
-  });
+  const metricsEndpoint = await mountMetrics(config, app, metrics, io, log);
   const api = express.Router();
   api.use(express.json({ limit: '16kb' }));
   api.use(bearerAuth(tokens));
@@ -204,6 +222,14 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
     redis,
     tokens,
     domains,
-    close: () => drain.run(config.DRAIN_TIMEOUT_MS),
+    metricsUrl: metricsEndpoint.url,
+    async close() {
+      try {
+        await drain.run(config.DRAIN_TIMEOUT_MS);
+      } finally {
+        // Last, so a draining node can still be scraped.
+        await metricsEndpoint.close();
+      }
+    },
   };
 }

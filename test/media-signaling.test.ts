@@ -8,9 +8,10 @@ import type { JoinSnapshot, MediaProducerInfo } from '../src/protocol/index.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, requestRaw } from './helpers/clients.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
+const METRICS_TOKEN = 'media-metrics-token-0123';
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ config: { MEDIA_ENABLED: 'true', MEDIA_WORKERS: '1' } });
+  stack = await startStack({ config: { MEDIA_ENABLED: 'true', MEDIA_WORKERS: '1', METRICS_TOKEN: METRICS_TOKEN } });
 });
 afterAll(async () => {
   closeAllSockets();
@@ -208,12 +209,14 @@ describe('media signaling', () => {
     expect((await http(stack.url, 'DELETE', path, host.token)).status).toBe(404);
   });
 
-  it('GET /metrics serves the media gauges', async () => {
-    const res = await fetch(`${stack.url}/metrics`);
+  it('GET /metrics serves the media gauges, without room ids', async () => {
+    const res = await fetch(`${stack.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toMatch(/^media_worker_cpu_percent\{worker="0"\} [\d.]+$/m);
     expect(text).toMatch(/^media_worker_max_rss_bytes\{worker="0"\} [1-9]\d*$/m);
     expect(text).toMatch(/^media_rooms \d+$/m);
+    expect(text).toMatch(/^media_consumers \d+$/m);
+    expect(text).not.toMatch(/room="/);
   });
 });

@@ -9,6 +9,8 @@ import { roomChannel, staffChannel, userChannel } from '../core/keys.js';
 import { atLeast, canModerate, requireRole, roleOf } from '../core/roles.js';
 import { imitationOf } from '../core/impersonation.js';
 import { joinedRoom, requireUser, type EventRouter, type LiveSocket } from '../core/socket-kit.js';
+import { chatMetrics } from './chat-metrics.js';
+import { countOutcomes } from '../core/metrics.js';
 import { ChatStore } from './chat-store.js';
 import { ModerationStore } from './moderation-store.js';
 
@@ -16,6 +18,7 @@ export class ChatDomain implements Domain {
   readonly name = 'chat';
   readonly chat: ChatStore;
   readonly moderation: ModerationStore;
+  private readonly metrics;
 
   constructor(private readonly deps: DomainDeps) {
     this.chat = new ChatStore(deps.redis, {
@@ -23,6 +26,7 @@ export class ChatDomain implements Domain {
       ratePer10s: deps.config.CHAT_RATE_PER_10S,
     });
     this.moderation = new ModerationStore(deps.redis);
+    this.metrics = chatMetrics(deps.metrics);
   }
 
   async joinGuard(room: Room, user: UserRef | null): Promise<void> {
@@ -54,7 +58,7 @@ export class ChatDomain implements Domain {
   registerEvents(router: EventRouter): void {
     const { io } = this.deps;
 
-    router.on('chat:send', async (socket, { text, clientId }) => {
+    router.on('chat:send', countOutcomes(this.metrics.messages, async (socket, { text, clientId }) => {
       const roomId = joinedRoom(socket);
       const user = requireUser(socket, 'chat');
       const room = await this.deps.rooms.require(roomId);
@@ -64,7 +68,7 @@ export class ChatDomain implements Domain {
       // A replay (retry of a clientId) was broadcast when it was first stored.
       if (!replayed) io.to(roomChannel(roomId)).emit('chat:message', message);
       return message;
-    });
+    }));
 
     router.on('chat:history', async (socket, { before, limit }) => {
       const roomId = joinedRoom(socket);

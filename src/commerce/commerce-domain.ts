@@ -14,15 +14,19 @@ import { ENGAGEMENT_WEIGHTS, roomChannel } from '../core/keys.js';
 import { requireRole } from '../core/roles.js';
 import { joinedRoom, requireUser, type EventRouter } from '../core/socket-kit.js';
 import { BagStore } from './bag-store.js';
+import { commerceMetrics } from './commerce-metrics.js';
+import { countOutcomes } from '../core/metrics.js';
 
 export class CommerceDomain implements Domain {
   readonly name = 'commerce';
   readonly bag: BagStore;
   private readonly engagement: EngagementCounter;
+  private readonly metrics;
 
   constructor(private readonly deps: DomainDeps) {
     this.bag = new BagStore(deps.redis);
     this.engagement = new EngagementCounter(deps.redis);
+    this.metrics = commerceMetrics(deps.metrics);
   }
 
   async snapshotPart(room: Room): Promise<Record<string, unknown>> {
@@ -51,6 +55,7 @@ export class CommerceDomain implements Domain {
       if (!(await this.bag.add(roomId, product))) {
         throw new AppError('CONFLICT', `product ${product.id} is already in the bag; PATCH it instead`);
       }
+      this.metrics.bagChanges.inc({ change: 'add' });
       await this.announceBag(roomId);
       res.status(201).json({ product });
     });
@@ -63,6 +68,7 @@ export class CommerceDomain implements Domain {
       if (!current) throw notFound('product');
       const product: Product = { ...current, ...patch };
       await this.bag.put(roomId, product);
+      this.metrics.bagChanges.inc({ change: 'edit' });
       await this.announceBag(roomId);
       const pinned = await this.bag.pinned(roomId);
       if (pinned.product?.id === productId) this.deps.io.to(roomChannel(roomId)).emit('pin:changed', pinned);
@@ -75,6 +81,7 @@ export class CommerceDomain implements Domain {
       requireRole(await rooms.require(roomId), user, 'host', 'remove products');
       const wasPinned = (await this.bag.pinned(roomId)).product?.id === productId;
       if (!(await this.bag.remove(roomId, productId))) throw notFound('product');
+      this.metrics.bagChanges.inc({ change: 'remove' });
       if (wasPinned) {
         // A product that left the bag can't stay on screen: unpin it for everyone.
         await this.bag.setPin(roomId, null, user.id);
@@ -93,6 +100,7 @@ export class CommerceDomain implements Domain {
       requireRole(await rooms.require(roomId), socket.data.user, 'host', 'pin products');
       if (!(await this.bag.get(roomId, productId))) throw notFound('product');
       await this.bag.setPin(roomId, productId, socket.data.user!.id);
+      this.metrics.pins.inc({ change: 'set' });
       const pinned = await this.bag.pinned(roomId);
       io.to(roomChannel(roomId)).emit('pin:changed', pinned);
       return pinned;
@@ -102,6 +110,7 @@ export class CommerceDomain implements Domain {
       const roomId = joinedRoom(socket);
       requireRole(await rooms.require(roomId), socket.data.user, 'host', 'unpin products');
       await this.bag.setPin(roomId, null, socket.data.user!.id);
+      this.metrics.pins.inc({ change: 'clear' });
       const pinned = await this.bag.pinned(roomId);
       io.to(roomChannel(roomId)).emit('pin:changed', pinned);
       return pinned;
@@ -112,7 +121,7 @@ export class CommerceDomain implements Domain {
       return this.bag.pinHistory(roomId, limit);
     });
 
-    router.on('engage:save', async (socket, { productId }) => {
+    router.on('engage:save', countOutcomes(this.metrics.saves, async (socket, { productId }) => {
       const roomId = joinedRoom(socket);
       const user = requireUser(socket, 'save products');
       if (!(await this.bag.get(roomId, productId))) throw notFound('product');
@@ -123,6 +132,6 @@ export class CommerceDomain implements Domain {
         ENGAGEMENT_WEIGHTS.save,
       );
       return { engagement, alreadySaved: already };
-    });
+    }));
   }
 }

@@ -5,6 +5,7 @@ import { AppError, httpStatusOf, toErrorBody } from './errors.js';
 import type { UserRef } from '../protocol/index.js';
 import type { Logger } from './logger.js';
 import { formatZodError } from './socket-kit.js';
+import { ERROR_CODE_LOCAL } from './http-metrics.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -29,7 +30,7 @@ export type AsyncHandler = (req: Request, res: Response, next: NextFunction) => 
 export const handle = (fn: AsyncHandler): RequestHandler => fn;
 
 export function jsonErrors(log: Logger): ErrorRequestHandler {
-  return (err: unknown, _req, res, _next) => {
+  return (err: unknown, req, res, _next) => {
     // body-parser errors: malformed JSON, too large
     const e = err as { type?: string; status?: number; message?: string };
     if (e?.type === 'entity.too.large') {
@@ -49,7 +50,8 @@ export function jsonErrors(log: Logger): ErrorRequestHandler {
       return;
     }
     const body = toErrorBody(err);
-    if (body.code === 'INTERNAL') log.error({ err }, 'http handler failed');
+    res.locals[ERROR_CODE_LOCAL] = body.code; // for the refusal log (http-metrics.ts)
+    if (body.code === 'INTERNAL') (req.log ?? log).error({ err }, 'http handler failed');
     if (body.retryAfterMs !== undefined) res.set('Retry-After', String(Math.ceil(body.retryAfterMs / 1000)));
     res.status(httpStatusOf(body.code)).json({ error: body });
   };

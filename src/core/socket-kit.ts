@@ -21,6 +21,7 @@ import { AppError, toErrorBody } from './errors.js';
 import { InFlight } from './in-flight.js';
 import { LogBudget } from './log-budget.js';
 import type { Logger } from './logger.js';
+import { socketFields } from './request-context.js';
 
 /** Messages between server nodes (io.serverSideEmit), carried by the Redis adapter. */
 export interface InterServerEvents {
@@ -66,8 +67,10 @@ export interface EventGuard {
 /** Events whose order per socket matters (see EventRouter.inOrder). */
 const ORDERED_EVENTS: ReadonlySet<string> = new Set<ClientEventName>(['room:join', 'room:leave']);
 
-/** Refusals are routine and a hostile client can provoke them at will: log a few, not all. */
-const QUIET_CODES = new Set(['BAD_REQUEST', 'UNKNOWN_EVENT', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', 'UNAUTHORIZED', 'FORBIDDEN']);
+/** Refusals are routine and a hostile client can provoke them at will: log a few, not all.
+ * Refused privileged actions (FORBIDDEN, UNAUTHORIZED, BANNED) get their own line with the room
+ * (observed-router.ts), so they are not logged here as well. */
+const QUIET_CODES = new Set(['BAD_REQUEST', 'UNKNOWN_EVENT', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED']);
 
 export class EventRouter {
   private readonly handlers = new Map<string, EventHandler<ClientEventName>>();
@@ -135,9 +138,9 @@ export class EventRouter {
     } catch (err) {
       const body = toErrorBody(err);
       const name = typeof event === 'string' ? event.slice(0, 64) : typeof event;
-      if (body.code === 'INTERNAL') this.failures.error({ err, event: name }, 'socket handler failed');
+      if (body.code === 'INTERNAL') this.failures.error({ err, event: name, ...socketFields(socket) }, 'socket handler failed');
       else if (QUIET_CODES.has(body.code)) {
-        this.refusals.info({ event: name, code: body.code, sid: socket.id, userId: socket.data.user?.id }, 'socket event refused');
+        this.refusals.info({ event: name, code: body.code, ...socketFields(socket) }, 'socket event refused');
       }
       return { ok: false, error: body };
     } finally {

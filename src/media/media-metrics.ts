@@ -1,6 +1,7 @@
 /**
- * Media numbers for the host dashboard (media:stats) and for Prometheus (/metrics): per room the
- * bitrate in and out and the consumers, per worker CPU (getResourceUsage deltas) and memory.
+ * Media numbers for the host dashboard (media:stats: per room the bitrate in and out and the
+ * consumers) and for Prometheus (/metrics: the same summed over the node's rooms, and per worker
+ * CPU (getResourceUsage deltas) and memory).
  * Everything is read from mediasoup when asked, so nothing is sampled while nobody looks.
  */
 import { Gauge, type Registry } from 'prom-client';
@@ -54,8 +55,8 @@ interface Snapshot {
 /** Gauges filled at scrape time from the live pool and rooms. */
 export function registerMediaMetrics(registry: Registry, pool: WorkerPool, rooms: () => Iterable<RoomMedia>): void {
   // The registry collects all metrics concurrently; they share one reading of mediasoup per
-  // scrape. Rooms come and go, so labelled gauges are rebuilt each time rather than keeping
-  // series of closed rooms.
+  // scrape. Workers are replaced when they die, so labelled gauges are rebuilt each time rather
+  // than keeping series of dead workers.
   let inflight: Promise<Snapshot> | null = null;
   const snapshot = (): Promise<Snapshot> =>
     (inflight ??= Promise.all([Promise.all([...rooms()].map(roomStats)), workerStats(pool)])
@@ -64,7 +65,7 @@ export function registerMediaMetrics(registry: Registry, pool: WorkerPool, rooms
         inflight = null;
       }));
 
-  const gauge = (name: string, help: string, label: 'room' | 'worker' | null, fill: (s: Snapshot, set: (labels: Record<string, string>, v: number) => void) => void) =>
+  const gauge = (name: string, help: string, label: 'worker' | null, fill: (s: Snapshot, set: (labels: Record<string, string>, v: number) => void) => void) =>
     new Gauge({
       name,
       help,
@@ -77,15 +78,17 @@ export function registerMediaMetrics(registry: Registry, pool: WorkerPool, rooms
       },
     });
 
-  const perRoom = (name: string, help: string, value: (r: MediaRoomStats) => number) =>
-    gauge(name, help, 'room', (s, set) => s.rooms.forEach((r) => set({ room: r.roomId }, value(r))));
+  // Summed over the node's rooms: a room id per series would grow without bound with the rooms
+  // (media:stats gives a host their own room's figures).
+  const overRooms = (name: string, help: string, value: (r: MediaRoomStats) => number) =>
+    gauge(name, help, null, (s, set) => set({}, s.rooms.reduce((sum, r) => sum + value(r), 0)));
   const perWorker = (name: string, help: string, value: (w: MediaWorkerStats) => number) =>
     gauge(name, help, 'worker', (s, set) => s.workers.forEach((w) => set({ worker: String(w.index) }, value(w))));
 
-  perRoom('media_room_bitrate_in_bps', 'Bits/s into the SFU from the room host (WebRTC and ingest)', (r) => r.bitrateIn);
-  perRoom('media_room_bitrate_out_bps', 'Bits/s from the SFU to the room viewers', (r) => r.bitrateOut);
-  perRoom('media_room_consumers', 'Consumers (viewer tracks) of the room', (r) => r.consumers);
-  perRoom('media_room_routers', 'Routers (so workers) serving the room', (r) => r.routers.length);
+  overRooms('media_bitrate_in_bps', 'Bits/s into the SFU of this node from room hosts (WebRTC and ingest)', (r) => r.bitrateIn);
+  overRooms('media_bitrate_out_bps', 'Bits/s from the SFU of this node to viewers', (r) => r.bitrateOut);
+  overRooms('media_consumers', 'Consumers (viewer tracks) on this node', (r) => r.consumers);
+  overRooms('media_room_routers', 'Routers serving rooms on this node (a room spread over workers has several)', (r) => r.routers.length);
   perWorker('media_worker_cpu_percent', 'CPU of the worker process since the previous reading, % of one core', (w) => w.cpuPercent);
   perWorker('media_worker_max_rss_bytes', 'Peak resident memory of the worker process (ru_maxrss)', (w) => w.memoryBytes);
   perWorker('media_worker_consumers', 'Consumers on the worker', (w) => w.consumers);

@@ -73,6 +73,11 @@ export class RoomStore implements RoomDirectory {
     if (room.status === 'ended') await this.redis.zrem(INDEX.live, room.id);
   }
 
+  /** Rooms live now (the live listing's size). */
+  liveCount(): Promise<number> {
+    return this.redis.zcard(INDEX.live);
+  }
+
   async addModerator(roomId: string, userId: string): Promise<void> {
     await this.redis.sadd(roomKey(roomId, 'moderators'), userId);
   }

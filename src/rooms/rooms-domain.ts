@@ -18,6 +18,7 @@ import { Presence } from './presence.js';
 import { RoomStore } from './room-store.js';
 import { registerRoomEvents } from './rooms-socket.js';
 import { registerRoomRoutes } from './rooms-http.js';
+import type { RoomsMetrics } from './rooms-metrics.js';
 
 export const HEARTS_BROADCAST_MS = 250;
 
@@ -43,6 +44,7 @@ export class RoomsDomain implements Domain, RoomMembership {
     readonly log: Logger,
     heartsPerSecond: number,
     presenceHeartbeatMs: number,
+    readonly metrics: RoomsMetrics,
   ) {
     this.store = new RoomStore(redis);
     this.presence = new Presence(io, redis, log, presenceHeartbeatMs);

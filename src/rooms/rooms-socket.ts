@@ -1,10 +1,11 @@
 /** Socket events of the rooms domain: join/leave, stats, hearts, share and follow. */
+import { countOutcomes } from '../core/metrics.js';
 import { requireRole } from '../core/roles.js';
 import { joinedRoom, requireUser, type EventRouter } from '../core/socket-kit.js';
 import type { RoomsDomain } from './rooms-domain.js';
 
 export function registerRoomEvents(router: EventRouter, rooms: RoomsDomain): void {
-  router.on('room:join', (socket, { roomId }) => rooms.join(socket, roomId));
+  router.on('room:join', countOutcomes(rooms.metrics.joins, (socket, { roomId }) => rooms.join(socket, roomId)));
 
   router.on('room:leave', async (socket) => ({ left: await rooms.leave(socket) }));
 
@@ -16,13 +17,14 @@ export function registerRoomEvents(router: EventRouter, rooms: RoomsDomain): voi
     return { ...presence, hearts: totals.hearts, engagement: totals.engagement, chatMessages: totals.chatMessages };
   });
 
-  router.on('heart:tap', async (socket, { count }) => {
+  router.on('heart:tap', countOutcomes(rooms.metrics.heartTaps, async (socket, { count }) => {
     const roomId = joinedRoom(socket);
     const user = requireUser(socket, 'send hearts');
     await rooms.engagement.tapHearts(roomId, user.id, count);
     rooms.heartsThrottle.mark(roomId);
+    rooms.metrics.hearts.inc(count);
     return { counted: count };
-  });
+  }));
 
   router.on('engage:share', async (socket) => {
     const roomId = joinedRoom(socket);

@@ -14,6 +14,7 @@ import { SaleStore } from './sale-store.js';
 import { SaleSweeper } from './sale-sweeper.js';
 import { registerSaleRoutes } from './sales-http.js';
 import { registerSaleEvents } from './sales-socket.js';
+import { salesMetrics } from './sales-metrics.js';
 
 export class SalesDomain implements Domain {
   readonly name = 'sales';
@@ -64,7 +65,7 @@ export class SalesDomain implements Domain {
 
   registerEvents(router: EventRouter): void {
     const { rooms } = this.deps;
-    registerSaleEvents(router, { rooms, bag: this.bag, store: this.store, queries: this.queries, broadcasts: this.broadcasts });
+    registerSaleEvents(router, { rooms, bag: this.bag, store: this.store, queries: this.queries, broadcasts: this.broadcasts, metrics: salesMetrics(this.deps.metrics) });
   }
 
   registerHttp(router: Router): void {

@@ -12,6 +12,8 @@ import type { SaleBroadcasts } from './sale-broadcasts.js';
 import { refusalError, shortenName } from './sale-model.js';
 import type { SaleQueries } from './sale-queries.js';
 import type { SaleStore } from './sale-store.js';
+import { countOrder, type SalesMetrics } from './sales-metrics.js';
+import { countOutcomes } from '../../core/metrics.js';
 
 export interface SalesContext {
   rooms: RoomDirectory;
@@ -19,10 +21,11 @@ export interface SalesContext {
   store: SaleStore;
   queries: SaleQueries;
   broadcasts: SaleBroadcasts;
+  metrics: SalesMetrics;
 }
 
 export function registerSaleEvents(router: EventRouter, ctx: SalesContext): void {
-  const { rooms, bag, store, queries, broadcasts } = ctx;
+  const { rooms, bag, store, queries, broadcasts, metrics } = ctx;
 
   /** The socket's room, after checking the caller may manage its sales. */
   async function hostRoom(socket: LiveSocket, action: string) {
@@ -40,6 +43,7 @@ export function registerSaleEvents(router: EventRouter, ctx: SalesContext): void
     if (!product) throw notFound('product');
     const sale = await store.create(room.id, product, input, user.id);
     broadcasts.started(sale, store.now());
+    metrics.started.inc();
     return sale;
   });
 
@@ -58,7 +62,7 @@ export function registerSaleEvents(router: EventRouter, ctx: SalesContext): void
     return stock;
   });
 
-  router.on('sale:reserve', async (socket, { saleId, qty, requestId }) => {
+  router.on('sale:reserve', countOutcomes(metrics.reserves, async (socket, { saleId, qty, requestId }) => {
     const roomId = joinedRoom(socket);
     const user = requireUser(socket, 'reserve');
     const { answer, fresh, swept } = await store.reserve(roomId, saleId, user.id, qty, requestId);
@@ -67,27 +71,28 @@ export function registerSaleEvents(router: EventRouter, ctx: SalesContext): void
     if (fresh && answer.remaining === 0) broadcasts.soldOut(roomId, saleId);
     const { ok: _ok, ...hold } = answer;
     return hold;
-  });
+  }));
 
-  router.on('sale:checkout', async (socket, { holdId, requestId }) => {
+  router.on('sale:checkout', countOutcomes(metrics.checkouts, async (socket, { holdId, requestId }) => {
     const roomId = joinedRoom(socket);
     const user = requireUser(socket, 'check out');
     const { saleId, answer, fresh, swept } = await store.checkout(roomId, user, holdId, requestId);
     if (swept > 0) broadcasts.stockChanged(roomId, saleId);
     if (!answer.ok) throw refusalError(answer, 'hold');
     if (fresh) broadcasts.bought(roomId, saleId, shortenName(user.name), answer.qty);
+    if (fresh) countOrder(metrics, answer.qty);
     const { ok: _ok, ...order } = answer;
     return order;
-  });
+  }));
 
-  router.on('sale:release', async (socket, { holdId }) => {
+  router.on('sale:release', countOutcomes(metrics.releases, async (socket, { holdId }) => {
     const roomId = joinedRoom(socket);
     const user = requireUser(socket, 'release holds');
     const { saleId, answer, swept } = await store.release(roomId, user.id, holdId);
     if (swept > 0) broadcasts.stockChanged(roomId, saleId);
     if (!answer.ok) throw refusalError(answer, 'hold');
     return { holdId, released: answer.released, remaining: answer.remaining };
-  });
+  }));
 
   router.on('sale:stats', async (socket) => {
     const roomId = joinedRoom(socket);

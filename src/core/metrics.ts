@@ -1,0 +1,77 @@
+/**
+ * Prometheus plumbing shared by every domain. Each server has its own registry (tests run several
+ * servers in one process), holding prom-client's default process metrics (event-loop lag, heap,
+ * GC, CPU), the process-wide Redis command metrics, and what each domain registers beside its code
+ * (`<domain>-metrics.ts`).
+ *
+ * Labels stay bounded whatever clients send: event names come from the protocol's list, outcomes
+ * from the error-code list, commands from the code's own calls. Room and user ids never become
+ * labels; the per-room view is the admin route (metrics-endpoint.ts).
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ErrorCode } from '../protocol/index.js';
+import { toErrorBody } from './errors.js';
+import { registerRedisMetrics } from './redis-metrics.js';
+
+export function createMetricsRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  registerRedisMetrics(registry);
+  return registry;
+}
+
+/** What came of a request: 'ok', or the error code its client was answered with. */
+export type Outcome = 'ok' | ErrorCode;
+
+export const outcomeOf = (err: unknown): Outcome => toErrorBody(err).code;
+
+export const counter = <L extends string = never>(registry: Registry, name: string, help: string, labelNames: L[] = []): Counter<L> =>
+  new Counter({ name, help, labelNames, registers: [registry] });
+
+export const histogram = <L extends string = never>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: L[],
+  buckets: number[],
+): Histogram<L> => new Histogram({ name, help, labelNames, buckets, registers: [registry] });
+
+/** A gauge read when scraped, so nothing is sampled while nobody looks. */
+export const sampledGauge = (registry: Registry, name: string, help: string, read: () => number | Promise<number>): Gauge =>
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    async collect() {
+      this.set(await read());
+    },
+  });
+
+/** Latency buckets (seconds) for answers that usually take a Redis round trip or a few. */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Wraps a handler so each call counts once under its outcome. Refusals are thrown (AppError), so
+ * counting at the handler's edge sees them without each handler catching its own errors.
+ */
+export function countOutcomes<A extends unknown[], R>(outcomes: Counter<'outcome'>, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args: A) => {
+    try {
+      const result = await fn(...args);
+      outcomes.inc({ outcome: 'ok' });
+      return result;
+    } catch (err) {
+      outcomes.inc({ outcome: outcomeOf(err) });
+      throw err;
+    }
+  };
+}
+
+/** A promise that rejects after `ms`: a scrape must never hang on a stalled Redis. */
+export function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_ok, fail) => {
+    timer = setTimeout(() => fail(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

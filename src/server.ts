@@ -26,7 +26,7 @@ import { ConnectionLimits } from './core/connection-limits.js';
 import { EventLimits } from './core/event-limits.js';
 import { OriginPolicy, securityHeaders } from './core/edge-security.js';
 import { createMetricsRegistry } from './core/metrics.js';
-import { mountMetrics } from './core/metrics-endpoint.js';
+import { metricsServed, mountMetrics } from './core/metrics-endpoint.js';
 import { httpMetrics } from './core/http-metrics.js';
 import { ObservedEventRouter } from './core/observed-router.js';
 import { RefusalLog, requestIds, socketFields } from './core/request-context.js';
@@ -85,7 +85,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   app.use(securityHeaders(), origins.http());
   const httpServer: HttpServer = createServer(app);
   // One registry per server (tests run several servers in one process).
-  const metrics = createMetricsRegistry();
+  const metrics = createMetricsRegistry({ redisCommands: metricsServed(config) });
   const socketMetrics = new SocketMetrics(metrics, () => io.of('/').sockets.size);
   const io: LiveServer = new Server(httpServer, {
     allowRequest: origins.allowRequest,

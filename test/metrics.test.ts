@@ -195,6 +195,38 @@ describe('domain metrics', () => {
   });
 });
 
+describe('redis metrics', () => {
+  it('count a failed command by kind', async () => {
+    await redis.set('metrics-test:string', 'x');
+    const before = await metricValues();
+    await expect(server.redis.hget('metrics-test:string', 'f')).rejects.toThrow(/WRONGTYPE/);
+    const after = await metricValues();
+    expect(after('redis_command_errors_total', { command: 'hget', kind: 'reply' }) - before('redis_command_errors_total', { command: 'hget', kind: 'reply' })).toBe(1);
+  });
+
+  it('a scrape does not wait on a stalled Redis: rooms_live reads NaN', async () => {
+    const stalled = await startEmbeddedRedis({ persist: false });
+    const node = await startServer(testConfig({ METRICS_TOKEN: TOKEN }), stalled.url, pino({ level: 'silent' }));
+    const pid = Number(/process_id:(\d+)/.exec(await node.redis.info('server'))?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const { status, text } = await scrape(node.url);
+      expect(status).toBe(200);
+      const values = parseMetrics(text);
+      expect(values.get(key('rooms_live'))).toBeNaN();
+      // Collected concurrently with the gauge, the error count shows from the next scrape on.
+      const again = parseMetrics((await scrape(node.url)).text);
+      expect(again.get(key('rooms_live'))).toBeNaN();
+      expect(again.get(key('rooms_live_read_errors_total'))).toBeGreaterThanOrEqual(1);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+      await node.close();
+      await stalled.stop();
+    }
+  });
+});
+
 describe('logs', () => {
   it('a refused privileged action logs one info line with socket, user and room ids', async () => {
     const { roomId } = await liveRoom(server.url, 'Hal');

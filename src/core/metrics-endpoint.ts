@@ -20,6 +20,9 @@ export interface MetricsEndpoint {
   close(): Promise<void>;
 }
 
+/** Are /metrics and /admin served at all? */
+export const metricsServed = (config: Config): boolean => config.METRICS_TOKEN !== undefined || config.METRICS_PORT !== undefined;
+
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 function requireToken(token: string) {
@@ -66,9 +69,12 @@ function operatorRoutes(config: Config, registry: Registry, io: LiveServer): exp
 
 /** Mounts the operator routes on `app`, or on their own port; or nowhere (see the file comment). */
 export async function mountMetrics(config: Config, app: Express, registry: Registry, io: LiveServer, log: Logger): Promise<MetricsEndpoint> {
+  if (!metricsServed(config)) {
+    log.info('metrics not served: set METRICS_TOKEN or METRICS_PORT');
+    return { url: null, close: async () => undefined };
+  }
   if (config.METRICS_PORT === undefined) {
-    if (config.METRICS_TOKEN) app.use(operatorRoutes(config, registry, io));
-    else log.info('metrics not served: set METRICS_TOKEN or METRICS_PORT');
+    app.use(operatorRoutes(config, registry, io));
     return { url: null, close: async () => undefined };
   }
   const metricsApp = express();

@@ -55,6 +55,24 @@ export const configSchema = z.object({
   SALE_RESERVE_RATE_PER_SEC: z.coerce.number().int().min(1).max(1000).default(10),
   /** Consumer group created on every room's orders stream for the merchant's order service. */
   SALE_ORDERS_GROUP: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/).default('merchant'),
+  /** HTTP API requests per client IP per 10 s (every /api route); over it: 429 RATE_LIMITED + Retry-After. */
+  HTTP_RATE_PER_IP_PER_10S: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** HTTP API requests per signed-in user per 10 s, on top of the per-IP limit. */
+  HTTP_RATE_PER_USER_PER_10S: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  /** Rooms one user hosts at once (scheduled or live); one more is refused (LIMIT_EXCEEDED). */
+  ROOMS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(10),
+  /** A scheduled room whose start (or, unscheduled, its creation) is this long past is ended by a sweep. */
+  ROOM_SCHEDULED_STALE_MS: z.coerce.number().int().min(1000).max(365 * 24 * 3600_000).default(24 * 3600_000),
+  /** How often some node sweeps stale scheduled rooms (at most ROOM_SWEEP_BATCH per sweep). */
+  ROOM_SWEEP_MS: z.coerce.number().int().min(100).max(3600_000).default(60_000),
+  /** Products in one room's bag (also bounds the bag in the join snapshot). */
+  ROOM_PRODUCTS_MAX: z.coerce.number().int().min(1).max(10_000).default(50),
+  /** Moderators of one room. */
+  ROOM_MODERATORS_MAX: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** Guest connections from one IP counted in a room's viewers (signed-in users count once each anyway). */
+  GUESTS_PER_IP_COUNTED: z.coerce.number().int().min(1).max(10_000).default(3),
+  /** Entries kept in the Socket.IO Streams adapter's stream (every broadcast is one entry). */
+  ADAPTER_STREAM_MAXLEN: z.coerce.number().int().min(100).max(10_000_000).default(10_000),
   /** A node that dies stops being counted in presence within this long (it beats every fifth of it). */
   PRESENCE_HEARTBEAT_MS: z.coerce.number().int().min(500).max(600_000).default(5000),
   /** SIGTERM/SIGINT: the node drains and exits within this long whatever clients do (Docker's
@@ -74,6 +92,8 @@ export const configSchema = z.object({
   /** Ports for RTP ingest (PlainTransports), and for WebRtcServers when MEDIA_PORT_BASE=0. */
   MEDIA_RTC_MIN_PORT: z.coerce.number().int().min(1024).max(65535).default(40100),
   MEDIA_RTC_MAX_PORT: z.coerce.number().int().min(1024).max(65535).default(40999),
+  /** RTP ingests one user runs at once on one node (each holds 2-4 UDP ports of the RTC range). */
+  MEDIA_INGESTS_PER_USER: z.coerce.number().int().min(1).max(1000).default(2),
   /** Consumers per router before a room's producers are piped to a router on another worker. */
   MEDIA_CONSUMERS_PER_ROUTER: z.coerce.number().int().min(1).max(100_000).default(400),
   // Hostile-client limits (docs/PROTOCOL.md, "Limits"). 0 turns a limit off.

@@ -18,6 +18,7 @@ import type { Domain, DomainDeps } from './core/domain.js';
 import { Drain } from './core/drain.js';
 import { closeRecoveryGap } from './core/recovery-gap.js';
 import { jsonErrors, notFoundRoute } from './core/http-kit.js';
+import { httpRateLimit } from './core/http-rate-limit.js';
 import { userChannel } from './core/keys.js';
 import { createLogger, type Logger } from './core/logger.js';
 import type { LiveServer, LiveSocket } from './core/socket-kit.js';
@@ -94,7 +95,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
     // user may no longer hear (banned, no longer staff) so none of that is replayed. `rooms` is
     // created below; sessions are only restored once the server listens.
     adapter: vettedRecovery(
-      socketMetrics.countBroadcasts(createAdapter(adapterRedis, { maxLen: 100_000, onlyPlaintext: true, sessionKeyPrefix: SESSION_KEY_PREFIX })),
+      socketMetrics.countBroadcasts(createAdapter(adapterRedis, { maxLen: config.ADAPTER_STREAM_MAXLEN, onlyPlaintext: true, sessionKeyPrefix: SESSION_KEY_PREFIX })),
       (session) => rooms.recoverableChannels(session),
       async (pid) => (await adapterRedis.exists(SESSION_KEY_PREFIX + pid)) === 1,
     ),
@@ -115,6 +116,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
     config.HEART_RATE_PER_SEC,
     config.PRESENCE_HEARTBEAT_MS,
     roomsMetrics(metrics, io, () => rooms.store.liveCount()),
+    config,
   );
   const deps: DomainDeps = { io, redis, log, config, rooms: rooms.store, membership: rooms, metrics };
   const others = createDomains(deps);
@@ -196,6 +198,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   const api = express.Router();
   api.use(express.json({ limit: '16kb' }));
   api.use(bearerAuth(tokens));
+  api.use('/api', httpRateLimit(redis, { perIp: config.HTTP_RATE_PER_IP_PER_10S, perUser: config.HTTP_RATE_PER_USER_PER_10S }, log));
   if (config.DEV_TOKENS) mountDevTokens(api, tokens);
   for (const d of domains) d.registerHttp?.(api);
   app.use(api);

@@ -3,7 +3,7 @@
  * and microphone, pin products, run flash sales, watch the live dashboard, and moderate chat.
  */
 import './styles.css';
-import { createRoomBody, productBody, type JoinSnapshot, type PinState, type Product, type Room } from '../../src/protocol/index.js';
+import { applyBagChange, createRoomBody, productBody, type JoinSnapshot, type PinState, type Product, type Room } from '../../src/protocol/index.js';
 import { CameraPublisher } from './camera-publisher.js';
 import { ChatPanel } from './chat-panel.js';
 import { busy, byId, formatMoney, formValues, h, minorDigits, roomParam, setRoomParam, show, toast } from './dom.js';
@@ -209,8 +209,8 @@ function openStudio(session: Session, roomId: string): void {
   });
   s.on('hearts:update', (p) => setStat('hearts', p.total));
   s.on('pin:changed', onPin);
-  s.on('bag:changed', (p) => {
-    bag = p.bag;
+  s.on('bag:changed', (change) => {
+    bag = applyBagChange(bag, change);
     renderProducts();
     sales.setBag(bag);
   });

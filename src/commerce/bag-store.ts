@@ -18,19 +18,30 @@ const keys = (roomId: string) => ({
 
 const PIN_HISTORY_MAX = 1000;
 
-export class BagStore {
-  constructor(private readonly redis: RedisClient) {}
+// KEYS: products hash, order zset. ARGV: id, product JSON, now, max. 1 added, 0 id taken, -1 full.
+const ADD_SCRIPT = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then return -1 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[1])
+return 1`;
 
-  /** Adds a product unless its id is taken (then false, and the bag is unchanged): HSETNX, so
-   * two hosts' tabs adding the same id at once cannot overwrite each other. */
-  async add(roomId: string, product: Product): Promise<boolean> {
+interface BagCommands {
+  bagAdd(products: string, order: string, id: string, json: string, now: number, max: number): Promise<number>;
+}
+
+export class BagStore {
+  constructor(private readonly redis: RedisClient) {
+    redis.defineCommand('bagAdd', { numberOfKeys: 2, lua: ADD_SCRIPT });
+  }
+
+  /** Adds a product unless its id is taken ('taken', the bag unchanged) or the bag already holds
+   * `max` products ('full'). One script, so two hosts' tabs adding at once can neither overwrite
+   * each other nor overshoot the cap. */
+  async add(roomId: string, product: Product, max: number): Promise<'added' | 'taken' | 'full'> {
     const k = keys(roomId);
-    const [[, added]] = (await this.redis
-      .multi()
-      .hsetnx(k.products, product.id, JSON.stringify(product))
-      .zadd(k.order, 'NX', Date.now(), product.id)
-      .exec()) as [[unknown, number], unknown];
-    return added === 1;
+    const reply = await (this.redis as unknown as BagCommands).bagAdd(k.products, k.order, product.id, JSON.stringify(product), Date.now(), max);
+    return reply === 1 ? 'added' : reply === 0 ? 'taken' : 'full';
   }
 
   /** Replaces a product (adds it if it is not there). */

@@ -3,7 +3,7 @@
  * the socket. Flash sales join this domain in their own files.
  */
 import type { Router } from 'express';
-import type { Product, Room } from '../protocol/index.js';
+import type { BagChange, Product, Room } from '../protocol/index.js';
 import { productBody, productPatchBody, roomIdParams, roomProductParams } from '../protocol/index.js';
 import type { Domain, DomainDeps } from '../core/domain.js';
 import { EngagementCounter } from '../core/engagement-counter.js';
@@ -34,8 +34,10 @@ export class CommerceDomain implements Domain {
     return { commerce: { bag, pinned } };
   }
 
-  private async announceBag(roomId: string): Promise<void> {
-    this.deps.io.to(roomChannel(roomId)).emit('bag:changed', { bag: await this.bag.list(roomId) });
+  /** Only what changed goes out: a whole bag per edit made every PATCH a broadcast of up to
+   * ROOM_PRODUCTS_MAX products (and an entry that size in the adapter's stream). */
+  private announceBag(roomId: string, change: BagChange): void {
+    this.deps.io.to(roomChannel(roomId)).emit('bag:changed', change);
   }
 
   registerHttp(router: Router): void {
@@ -52,11 +54,12 @@ export class CommerceDomain implements Domain {
       requireRole(await rooms.require(roomId), requireHttpUser(req), 'host', 'add products');
       const { id, ...fields } = parseBody(productBody, req.body);
       const product: Product = { id: id ?? newId('p_'), ...fields };
-      if (!(await this.bag.add(roomId, product))) {
-        throw new AppError('CONFLICT', `product ${product.id} is already in the bag; PATCH it instead`);
-      }
+      const max = this.deps.config.ROOM_PRODUCTS_MAX;
+      const added = await this.bag.add(roomId, product, max);
+      if (added === 'taken') throw new AppError('CONFLICT', `product ${product.id} is already in the bag; PATCH it instead`);
+      if (added === 'full') throw new AppError('LIMIT_EXCEEDED', `a room's bag holds at most ${max} products; remove one first`);
       this.metrics.bagChanges.inc({ change: 'add' });
-      await this.announceBag(roomId);
+      this.announceBag(roomId, { change: 'added', product });
       res.status(201).json({ product });
     });
 
@@ -69,7 +72,7 @@ export class CommerceDomain implements Domain {
       const product: Product = { ...current, ...patch };
       await this.bag.put(roomId, product);
       this.metrics.bagChanges.inc({ change: 'edit' });
-      await this.announceBag(roomId);
+      this.announceBag(roomId, { change: 'updated', product });
       const pinned = await this.bag.pinned(roomId);
       if (pinned.product?.id === productId) this.deps.io.to(roomChannel(roomId)).emit('pin:changed', pinned);
       res.json({ product });
@@ -87,7 +90,7 @@ export class CommerceDomain implements Domain {
         await this.bag.setPin(roomId, null, user.id);
         this.deps.io.to(roomChannel(roomId)).emit('pin:changed', await this.bag.pinned(roomId));
       }
-      await this.announceBag(roomId);
+      this.announceBag(roomId, { change: 'removed', productId });
       res.status(204).end();
     });
   }

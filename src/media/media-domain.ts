@@ -11,6 +11,7 @@ import type { Domain, DomainDeps } from '../core/domain.js';
 import { AppError, isRedisUnavailable } from '../core/errors.js';
 import { roomChannel } from '../core/keys.js';
 import { roleOf } from '../core/roles.js';
+import type { Logger } from '../core/logger.js';
 import { joinedRoom, type EventRouter, type LiveSocket } from '../core/socket-kit.js';
 import { registerMediaRoutes } from './media-http.js';
 import { registerMediaMetrics } from './media-metrics.js';
@@ -30,19 +31,27 @@ export interface MediaContext {
   peer: PeerMedia;
 }
 
-/** Anything mediasoup throws (bad RTP parameters, closed objects) becomes MEDIA_ERROR; our own
- * errors and an unreachable Redis keep their codes. */
-export function asMediaError(err: unknown): unknown {
+/**
+ * Anything mediasoup throws becomes MEDIA_ERROR; our own errors and an unreachable Redis keep
+ * their codes. Only mediasoup's verdicts on what the client sent (TypeError: bad parameters,
+ * UnsupportedError: a codec the room can't take) are passed on; anything else (no free port, a
+ * closed worker, a closed transport) is the server's business: the client gets a generic message
+ * and the details go to the log.
+ */
+export function asMediaError(err: unknown, log?: Logger): unknown {
   if (err instanceof AppError || isRedisUnavailable(err)) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new AppError('MEDIA_ERROR', message.slice(0, 300));
+  if (err instanceof TypeError || (err instanceof Error && err.name === 'UnsupportedError')) {
+    return new AppError('MEDIA_ERROR', `invalid media parameters: ${err.message.slice(0, 200)}`);
+  }
+  log?.warn({ err }, 'media operation failed');
+  return new AppError('MEDIA_ERROR', 'the media server could not do this right now; try again later');
 }
 
-export async function mediaCall<T>(fn: () => Promise<T>): Promise<T> {
+export async function mediaCall<T>(fn: () => Promise<T>, log?: Logger): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw asMediaError(err);
+    throw asMediaError(err, log);
   }
 }
 
@@ -50,6 +59,8 @@ export class MediaDomain implements Domain {
   readonly name = 'media';
   private poolRef: WorkerPool | null = null;
   private readonly rooms = new Map<string, RoomMedia>();
+  /** Ingests being started, per user (see startIngest). */
+  private readonly pendingIngests = new Map<string, Set<string>>();
   private readonly notifier: MediaNotifier;
   private sweeper: NodeJS.Timeout | null = null;
 
@@ -119,6 +130,29 @@ export class MediaDomain implements Domain {
       this.rooms.set(roomId, media);
     }
     return media;
+  }
+
+  /**
+   * Start (or replace) a room's RTP ingest for `userId`, who may run at most MEDIA_INGESTS_PER_USER
+   * on this node at once: each holds 2-4 UDP ports of the RTC range, which one user could
+   * otherwise exhaust for everyone. Replacing the ingest of a room already counted is always fine.
+   */
+  async startIngest(roomId: string, userId: string, opts: Parameters<RoomMedia['startIngest']>[1]) {
+    const max = this.deps.config.MEDIA_INGESTS_PER_USER;
+    const mine = new Set(this.pendingIngests.get(userId));
+    for (const [id, media] of this.rooms) if (media.ingestUserId === userId) mine.add(id);
+    if (!mine.has(roomId) && mine.size >= max) {
+      throw new AppError('LIMIT_EXCEEDED', `at most ${max} RTP ingests per user at once; stop one first`);
+    }
+    // Counted from now on, so parallel requests for other rooms see it while it starts.
+    const pending = this.pendingIngests.get(userId) ?? new Set<string>();
+    this.pendingIngests.set(userId, pending.add(roomId));
+    try {
+      return await mediaCall(() => this.roomMedia(roomId).startIngest(userId, opts), this.deps.log);
+    } finally {
+      pending.delete(roomId);
+      if (pending.size === 0 && this.pendingIngests.get(userId) === pending) this.pendingIngests.delete(userId);
+    }
   }
 
   existingRoomMedia(roomId: string): RoomMedia | undefined {

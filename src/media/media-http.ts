@@ -8,7 +8,7 @@ import { ingestBody, roomIdParams } from '../protocol/index.js';
 import { AppError } from '../core/errors.js';
 import { parseBody, requireHttpUser } from '../core/http-kit.js';
 import { requireRole } from '../core/roles.js';
-import { mediaCall, type MediaDomain } from './media-domain.js';
+import type { MediaDomain } from './media-domain.js';
 
 export function registerMediaRoutes(router: Router, domain: MediaDomain): void {
   const { rooms } = domain.deps;
@@ -20,7 +20,7 @@ export function registerMediaRoutes(router: Router, domain: MediaDomain): void {
     requireRole(room, user, 'host', 'stream into this room');
     if (room.status === 'ended') throw new AppError('ROOM_ENDED', 'this live has ended');
     const opts = parseBody(ingestBody, req.body);
-    const info = await mediaCall(() => domain.roomMedia(roomId).startIngest(user.id, opts));
+    const info = await domain.startIngest(roomId, user.id, opts);
     res.status(201).json(info);
   });
 

@@ -15,7 +15,7 @@ import { roomStats, workerStats } from './media-metrics.js';
 export function registerMediaEvents(router: EventRouter, domain: MediaDomain): void {
   // mediasoup's own errors (it validates RTP parameters deeply) become MEDIA_ERROR acks.
   const on = <E extends ClientEventName>(event: E, handler: EventHandler<E>) =>
-    router.on(event, (socket, payload) => mediaCall(() => handler(socket, payload)));
+    router.on(event, (socket, payload) => mediaCall(() => handler(socket, payload), domain.deps.log));
 
   on('media:capabilities', async (socket) => {
     const { media } = await domain.context(socket);

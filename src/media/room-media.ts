@@ -39,6 +39,8 @@ export class RoomMedia {
   private readonly peers = new Map<string, PeerMedia>();
   private readonly plainReceivers = new Set<ms.PlainTransport>();
   private ingest: Ingest | null = null;
+  /** Who started the current ingest (meaningful only while `ingest` is set). */
+  private ingestUser = '';
   private readonly ingesting = new Serial();
   closed = false;
 
@@ -187,8 +189,14 @@ export class RoomMedia {
         throw new AppError('ROOM_ENDED', 'the room closed meanwhile');
       }
       this.ingest = ingest;
+      this.ingestUser = userId;
       return ingest.info;
     });
+  }
+
+  /** The user whose RTP ingest runs here, if one does. */
+  get ingestUserId(): string | null {
+    return this.ingest ? this.ingestUser : null;
   }
 
   stopIngest(): Promise<boolean> {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type {
   AuditEntry,
+  BagChange,
   ChatMessage,
   JoinSnapshot,
   ModerationSettings,
@@ -119,7 +120,7 @@ export interface LiveServerEvents {
   'hearts:update': (p: { total: number }) => void;
   'presence:update': (p: PresenceCounts) => void;
   'pin:changed': (p: PinState) => void;
-  'bag:changed': (p: { bag: Product[] }) => void;
+  'bag:changed': (p: BagChange) => void;
   'room:status': (p: { room: Room }) => void;
   'room:settings': (p: ModerationSettings) => void;
   'room:removed': (p: { roomId: string; reason: 'banned' | 'ended' }) => void;

@@ -49,6 +49,22 @@ export interface Product {
   brand: string | null;
 }
 
+/**
+ * `bag:changed`: one product added (at the end of the bag), updated (in place) or removed. Only
+ * the change travels; the whole bag is in the join snapshot and at GET /api/rooms/:id/products.
+ */
+export type BagChange =
+  | { change: 'added'; product: Product }
+  | { change: 'updated'; product: Product }
+  | { change: 'removed'; productId: string };
+
+/** A client's bag after one `bag:changed` (pure; the demo client and tests use it). */
+export function applyBagChange(bag: readonly Product[], c: BagChange): Product[] {
+  if (c.change === 'removed') return bag.filter((p) => p.id !== c.productId);
+  if (c.change === 'updated') return bag.map((p) => (p.id === c.product.id ? c.product : p));
+  return [...bag.filter((p) => p.id !== c.product.id), c.product];
+}
+
 export interface ChatMessage {
   id: string;
   user: UserRef;

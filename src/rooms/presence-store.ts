@@ -5,7 +5,14 @@
  *   presence:viewers      hash  userKey → connections of that user across nodes (HLEN = unique viewers)
  *   presence:staff        hash  the same for the host and moderators, counted apart
  *   presence:node:<node>  hash  `v<userKey>` / `s<userKey>` → this node incarnation's share
- *   stats                 hash  `peak` (raised atomically here) and `viewers` (for room listings)
+ *   presence:guest-extra  hash  `ip:<addr>` → how many of that address's guests count beyond the first
+ *   stats                 hash  `peak` (raised atomically here), `viewers` (for room listings) and
+ *                               `guestsExtra` (the sum of presence:guest-extra)
+ * Guests (no account) are keyed by address, `ip:<addr>`, so a thousand guest sockets from one
+ * machine are one field; an address counts as min(its guest connections, GUESTS_PER_IP_COUNTED)
+ * viewers. Unique viewers = HLEN(viewers) + guestsExtra: still O(1). Each address's share of
+ * guestsExtra is stored and recomputed from its count whenever that count changes, so it stays
+ * exact in whatever order deltas land (and if nodes briefly disagree on the limit).
  * Every script changes a node hash and the room totals by the same amounts, so the totals are
  * always the sum of the node hashes; subtracting a dead node's hash (reap) leaves them exact.
  * A missing field means 0 and a field is deleted exactly when it reaches 0, so deltas commute:
@@ -26,39 +33,56 @@ export type PresenceField = `v${string}` | `s${string}`;
 const KIND_OF_FIELD = `local h = (string.sub(f, 1, 1) == 's') and KEYS[2] or KEYS[1]
   local u = string.sub(f, 2)`;
 
+// Runs after a guest address's connection count changed to `c`: keeps its share of guestsExtra
+// (min(c, limit) - 1, never below 0) and the stats total in step. ARGV[1] is the limit.
+const GUEST_EXTRA = `if string.sub(u, 1, 3) == 'ip:' then
+    local e = math.max(0, math.min(c, tonumber(ARGV[1])) - 1)
+    local was = tonumber(redis.call('HGET', KEYS[5], u) or '0')
+    if e ~= was then
+      if e == 0 then redis.call('HDEL', KEYS[5], u) else redis.call('HSET', KEYS[5], u, e) end
+      redis.call('HINCRBY', KEYS[4], 'guestsExtra', e - was)
+    end
+  end`;
+
+const VIEWERS = `(redis.call('HLEN', KEYS[1]) + tonumber(redis.call('HGET', KEYS[4], 'guestsExtra') or '0'))`;
+
 const COUNTS_AND_PEAK = `
-local v = redis.call('HLEN', KEYS[1])
+local v = ${VIEWERS}
 local s = redis.call('HLEN', KEYS[2])
 local peak = tonumber(redis.call('HGET', KEYS[4], 'peak') or '0')
 if v > peak then peak = v; redis.call('HSET', KEYS[4], 'peak', v) end
 redis.call('HSET', KEYS[4], 'viewers', v)
 return {v, s, peak}`;
 
-// KEYS: viewers, staff, node hash, stats. ARGV: field, delta, field, delta, …
+// KEYS: viewers, staff, node hash, stats, guest-extra. ARGV: guests per address counted, field, delta, field, delta, …
 // Cost: O(number of fields passed): one for a join or leave, two for a role change.
 const APPLY_SCRIPT = `
-for i = 1, #ARGV, 2 do
+for i = 2, #ARGV, 2 do
   local f = ARGV[i]
   local d = tonumber(ARGV[i + 1])
   ${KIND_OF_FIELD}
-  if redis.call('HINCRBY', h, u, d) == 0 then redis.call('HDEL', h, u) end
+  local c = redis.call('HINCRBY', h, u, d)
+  if c == 0 then redis.call('HDEL', h, u) end
+  ${GUEST_EXTRA}
   if redis.call('HINCRBY', KEYS[3], f, d) == 0 then redis.call('HDEL', KEYS[3], f) end
 end
 ${COUNTS_AND_PEAK}`;
 
-// KEYS: viewers, staff, node hash, stats. ARGV: cursor, chunk size.
+// KEYS: viewers, staff, node hash, stats, guest-extra. ARGV: guests per address counted, cursor, chunk size.
 // Subtracts one chunk of a node's share from the totals and forgets it. Returns the next cursor.
 const REAP_SCRIPT = `
-local r = redis.call('HSCAN', KEYS[3], ARGV[1], 'COUNT', ARGV[2])
+local r = redis.call('HSCAN', KEYS[3], ARGV[2], 'COUNT', ARGV[3])
 local kv = r[2]
 for i = 1, #kv, 2 do
   local f = kv[i]
-  local c = tonumber(kv[i + 1])
+  local n = tonumber(kv[i + 1])
   ${KIND_OF_FIELD}
-  if redis.call('HINCRBY', h, u, -c) == 0 then redis.call('HDEL', h, u) end
+  local c = redis.call('HINCRBY', h, u, -n)
+  if c == 0 then redis.call('HDEL', h, u) end
+  ${GUEST_EXTRA}
   redis.call('HDEL', KEYS[3], f)
 end
-redis.call('HSET', KEYS[4], 'viewers', redis.call('HLEN', KEYS[1]))
+redis.call('HSET', KEYS[4], 'viewers', ${VIEWERS})
 return r[1]`;
 
 // Heartbeats use Redis's clock, so nodes with skewed clocks never reap each other.
@@ -83,8 +107,8 @@ const reapLockKey = (node: string) => `presence:reap:${node}`;
 const REAP_CHUNK = 500;
 
 interface PresenceCommands {
-  presenceApply(viewers: string, staff: string, node: string, stats: string, ...args: (string | number)[]): Promise<[number, number, number]>;
-  presenceReap(viewers: string, staff: string, node: string, stats: string, cursor: string, count: number): Promise<string>;
+  presenceApply(...keysThenArgs: (string | number)[]): Promise<[number, number, number]>;
+  presenceReap(...keysThenArgs: (string | number)[]): Promise<string>;
   presenceRegister(registry: string, node: string): Promise<number>;
   presenceBeat(registry: string, node: string): Promise<number>;
   presenceStale(registry: string, deadAfterMs: number): Promise<string[]>;
@@ -93,35 +117,46 @@ interface PresenceCommands {
 export class PresenceStore {
   private readonly cmd: PresenceCommands;
 
-  constructor(private readonly redis: RedisClient) {
-    redis.defineCommand('presenceApply', { numberOfKeys: 4, lua: APPLY_SCRIPT });
-    redis.defineCommand('presenceReap', { numberOfKeys: 4, lua: REAP_SCRIPT });
+  /** `guestsPerIp`: guest connections from one address counted as viewers at most (GUESTS_PER_IP_COUNTED). */
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly guestsPerIp = 3,
+  ) {
+    redis.defineCommand('presenceApply', { numberOfKeys: 5, lua: APPLY_SCRIPT });
+    redis.defineCommand('presenceReap', { numberOfKeys: 5, lua: REAP_SCRIPT });
     redis.defineCommand('presenceRegister', { numberOfKeys: 1, lua: REGISTER_SCRIPT });
     redis.defineCommand('presenceBeat', { numberOfKeys: 1, lua: BEAT_SCRIPT });
     redis.defineCommand('presenceStale', { numberOfKeys: 1, lua: STALE_SCRIPT });
     this.cmd = redis as unknown as PresenceCommands;
   }
 
-  private keys(roomId: string, node: string): [string, string, string, string] {
-    return [roomKey(roomId, 'presence:viewers'), roomKey(roomId, 'presence:staff'), roomKey(roomId, `presence:node:${node}`), roomStatsKey(roomId)];
+  private keys(roomId: string, node: string): [string, string, string, string, string] {
+    return [
+      roomKey(roomId, 'presence:viewers'),
+      roomKey(roomId, 'presence:staff'),
+      roomKey(roomId, `presence:node:${node}`),
+      roomStatsKey(roomId),
+      roomKey(roomId, 'presence:guest-extra'),
+    ];
   }
 
   /** Add `delta` connections per field to this node's share and the room's totals; returns the counts. */
   async apply(roomId: string, node: string, deltas: Iterable<[PresenceField, number]>): Promise<PresenceCounts> {
-    const args: (string | number)[] = [];
+    const args: (string | number)[] = [this.guestsPerIp];
     for (const [field, delta] of deltas) if (delta !== 0) args.push(field, delta);
     const [viewers, staff, peak] = await this.cmd.presenceApply(...this.keys(roomId, node), ...args);
     return { viewers, staff, peak };
   }
 
-  /** Unique viewers, unique staff and the viewer peak: three O(1) reads. */
+  /** Unique viewers, unique staff and the viewer peak: four O(1) reads. */
   async count(roomId: string): Promise<PresenceCounts> {
     const [v, s, , stats] = this.keys(roomId, '-');
-    const rows = (await this.redis.multi().hlen(v).hlen(s).hget(stats, 'peak').exec()) ?? [];
-    const [viewers, staff, peak] = rows.map(([err, value]) => {
+    const rows = (await this.redis.multi().hlen(v).hlen(s).hget(stats, 'peak').hget(stats, 'guestsExtra').exec()) ?? [];
+    const [users, staff, peak, guestsExtra] = rows.map(([err, value]) => {
       if (err) throw err;
       return Number(value ?? 0);
-    }) as [number, number, number];
+    }) as [number, number, number, number];
+    const viewers = users + guestsExtra;
     return { viewers, staff, peak: Math.max(peak, viewers) };
   }
 
@@ -132,7 +167,7 @@ export class PresenceStore {
     // a still-running (wrongly presumed dead) node wrote meanwhile.
     for (let pass = 0; pass < 3; pass++) {
       let cursor = '0';
-      do cursor = await this.cmd.presenceReap(...keys, cursor, REAP_CHUNK);
+      do cursor = await this.cmd.presenceReap(...keys, this.guestsPerIp, cursor, REAP_CHUNK);
       while (cursor !== '0');
       if ((await this.redis.exists(keys[2])) === 0) return;
     }

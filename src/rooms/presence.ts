@@ -24,8 +24,10 @@ export class Presence {
     redis: RedisClient,
     log: Logger,
     heartbeatMs: number,
+    /** GUESTS_PER_IP_COUNTED: see presence-store.ts. */
+    guestsPerIp = 3,
   ) {
-    this.store = new PresenceStore(redis);
+    this.store = new PresenceStore(redis, guestsPerIp);
     this.throttle = new ClusterThrottle(
       redis,
       (roomId) => roomKey(roomId, 'throttle:presence'),
@@ -38,9 +40,10 @@ export class Presence {
     });
   }
 
-  /** Signed-in users count once however many tabs; each guest connection is its own viewer. */
+  /** Signed-in users count once however many tabs; guests are keyed by address, and one address's
+   * guest connections count as at most GUESTS_PER_IP_COUNTED viewers (presence-store.ts). */
   static userKeyOf(socket: LiveSocket): string {
-    return socket.data.user ? `u:${socket.data.user.id}` : `g:${socket.id}`;
+    return socket.data.user ? `u:${socket.data.user.id}` : `ip:${socket.handshake.address}`;
   }
 
   /** `staff`: the host or a moderator of the room (counted apart from viewers). */

@@ -23,6 +23,21 @@ const INDEX = {
 
 type StoredRoom = Omit<Room, 'moderatorIds'>;
 
+/** The rooms a user hosts that have not ended (a set, in the user's own Cluster slot). */
+const hostedKey = (userId: string) => `{user:${userId}}:rooms-hosted`;
+
+// KEYS: a set. ARGV: member, max. SADD unless the set already holds `max` others:
+// 1 added (or already there), 0 full. Atomic, so parallel requests cannot overshoot the cap.
+const ADD_CAPPED_SCRIPT = `
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+return 1`;
+
+interface StoreCommands {
+  saddCapped(key: string, member: string, max: number): Promise<number>;
+}
+
 export interface RoomCounters {
   hearts: number;
   engagement: number;
@@ -33,7 +48,21 @@ export interface RoomCounters {
 }
 
 export class RoomStore implements RoomDirectory {
-  constructor(private readonly redis: RedisClient) {}
+  private readonly cmd: StoreCommands;
+
+  constructor(private readonly redis: RedisClient) {
+    redis.defineCommand('saddCapped', { numberOfKeys: 1, lua: ADD_CAPPED_SCRIPT });
+    this.cmd = redis as unknown as StoreCommands;
+  }
+
+  /** Count `roomId` among the rooms `userId` hosts; false when they already host `max`. */
+  async claimHosted(userId: string, roomId: string, max: number): Promise<boolean> {
+    return (await this.cmd.saddCapped(hostedKey(userId), roomId, max)) === 1;
+  }
+
+  async releaseHosted(userId: string, roomId: string): Promise<void> {
+    await this.redis.srem(hostedKey(userId), roomId);
+  }
 
   async create(room: Room): Promise<void> {
     const { moderatorIds: _m, ...stored } = room;
@@ -71,6 +100,8 @@ export class RoomStore implements RoomDirectory {
     if (room.status === 'live') await this.redis.zadd(INDEX.live, room.startedAt ?? Date.now(), room.id);
     if (from === 'scheduled') await this.redis.zrem(INDEX.scheduled, room.id);
     if (room.status === 'ended') await this.redis.zrem(INDEX.live, room.id);
+    // An ended room no longer counts against its host's cap (ROOMS_PER_USER).
+    if (room.status === 'ended') await this.releaseHosted(room.hostId, room.id);
   }
 
   /** Rooms live now (the live listing's size). */
@@ -78,8 +109,19 @@ export class RoomStore implements RoomDirectory {
     return this.redis.zcard(INDEX.live);
   }
 
-  async addModerator(roomId: string, userId: string): Promise<void> {
-    await this.redis.sadd(roomKey(roomId, 'moderators'), userId);
+  /** Appoint a moderator unless the room already has `max` (then false; re-appointing is fine). */
+  async addModerator(roomId: string, userId: string, max: number): Promise<boolean> {
+    return (await this.cmd.saddCapped(roomKey(roomId, 'moderators'), userId, max)) === 1;
+  }
+
+  /** Scheduled rooms whose start (or creation, when unscheduled) is before `before`, oldest first. */
+  staleScheduled(before: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(INDEX.scheduled, '-inf', `(${before}`, 'LIMIT', 0, limit);
+  }
+
+  /** Drop a room from the scheduled index (it is gone or no longer scheduled). */
+  async unschedule(roomId: string): Promise<void> {
+    await this.redis.zrem(INDEX.scheduled, roomId);
   }
 
   async removeModerator(roomId: string, userId: string): Promise<boolean> {

@@ -16,6 +16,8 @@ import { roomKey, roomStatsKey } from '../core/keys.js';
 import { EngagementStore } from './engagement-store.js';
 import { Presence } from './presence.js';
 import { RoomStore } from './room-store.js';
+import { RoomSweeper } from './room-sweeper.js';
+import type { Config } from '../config.js';
 import { registerRoomEvents } from './rooms-socket.js';
 import { registerRoomRoutes } from './rooms-http.js';
 import type { RoomsMetrics } from './rooms-metrics.js';
@@ -35,6 +37,7 @@ export class RoomsDomain implements Domain, RoomMembership {
   readonly heartsThrottle: ClusterThrottle;
   /** The other domains, consulted on every join. Set by the composition root. */
   peers: Domain[] = [];
+  sweeper: RoomSweeper | null = null;
   /** Each connection's queue of membership changes (see serial). */
   private readonly queues = new WeakMap<LiveSocket, Promise<unknown>>();
 
@@ -45,9 +48,11 @@ export class RoomsDomain implements Domain, RoomMembership {
     heartsPerSecond: number,
     presenceHeartbeatMs: number,
     readonly metrics: RoomsMetrics,
+    /** The caps and sweeps (ROOMS_PER_USER, ROOM_MODERATORS_MAX, GUESTS_PER_IP_COUNTED, ROOM_SCHEDULED_STALE_MS). */
+    readonly limits: Pick<Config, 'ROOMS_PER_USER' | 'ROOM_MODERATORS_MAX' | 'GUESTS_PER_IP_COUNTED' | 'ROOM_SCHEDULED_STALE_MS' | 'ROOM_SWEEP_MS'>,
   ) {
     this.store = new RoomStore(redis);
-    this.presence = new Presence(io, redis, log, presenceHeartbeatMs);
+    this.presence = new Presence(io, redis, log, presenceHeartbeatMs, limits.GUESTS_PER_IP_COUNTED);
     this.engagement = new EngagementStore(redis, heartsPerSecond);
     this.heartsThrottle = new ClusterThrottle(
       redis,
@@ -62,6 +67,16 @@ export class RoomsDomain implements Domain, RoomMembership {
     // Evictions requested on other nodes reach this node's sockets here.
     io.on('evict', (msg) => void this.evictLocal(msg));
     io.on('role', (msg) => void this.roleChangedLocal(msg));
+  }
+
+  async start(): Promise<void> {
+    this.sweeper = new RoomSweeper(
+      this.redis,
+      this.store,
+      { staleAfterMs: this.limits.ROOM_SCHEDULED_STALE_MS, periodMs: this.limits.ROOM_SWEEP_MS },
+      this.log,
+      (room) => this.endLive(room),
+    );
   }
 
   registerEvents(router: EventRouter): void {
@@ -325,6 +340,7 @@ export class RoomsDomain implements Domain, RoomMembership {
   }
 
   async close(): Promise<void> {
+    this.sweeper?.close();
     await this.presence.close();
     this.heartsThrottle.close();
   }

@@ -17,7 +17,14 @@ export function registerRoomRoutes(router: Router, rooms: RoomsDomain): void {
     const host = requireHttpUser(req);
     const body = parseBody(createRoomBody, req.body);
     const room = newRoom(newId('r_'), host, body, Date.now());
-    await store.create(room);
+    const max = rooms.limits.ROOMS_PER_USER;
+    if (!(await store.claimHosted(host.id, room.id, max))) {
+      throw new AppError('LIMIT_EXCEEDED', `you already host ${max} rooms that have not ended; end one first`);
+    }
+    await store.create(room).catch(async (err: unknown) => {
+      await store.releaseHosted(host.id, room.id).catch(() => undefined);
+      throw err;
+    });
     res.status(201).json({ room });
   });
 
@@ -65,7 +72,8 @@ export function registerRoomRoutes(router: Router, rooms: RoomsDomain): void {
     const room = await store.require(roomId);
     requireRole(room, user, 'host', 'appoint moderators');
     if (userId === room.hostId) throw new AppError('BAD_REQUEST', 'the host is already in charge');
-    await store.addModerator(roomId, userId);
+    const max = rooms.limits.ROOM_MODERATORS_MAX;
+    if (!(await store.addModerator(roomId, userId, max))) throw new AppError('LIMIT_EXCEEDED', `a room has at most ${max} moderators`);
     await rooms.roleChanged(roomId, userId);
     res.json({ room: await store.require(roomId) });
   });

@@ -36,6 +36,8 @@ export const roomSalesKeys = (roomId: string) => ({
   active: roomKey(roomId, 'sales:active'),
   /** Distinct non-staff viewers who joined (the conversion denominator). */
   viewers: roomKey(roomId, 'sales:viewers'),
+  /** Guest joins counted per address (hash address → count, capped at GUESTS_PER_IP_COUNTED). */
+  guestIps: roomKey(roomId, 'sales:guest-ips'),
   /** Distinct users who bought in any sale of the room. */
   buyers: roomKey(roomId, 'sales:buyers'),
 });

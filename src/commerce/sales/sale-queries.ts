@@ -16,11 +16,28 @@ function values<T>(results: Results): T[] {
   });
 }
 
+// KEYS: viewers set, guest joins per address (hash). ARGV: address, guests counted per address.
+// The n-th guest join from an address is viewer `guest:<address>#n`, up to the limit.
+const ADD_GUEST_VIEWER_SCRIPT = `
+local n = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+if n > tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  return 0
+end
+redis.call('SADD', KEYS[1], 'guest:' .. ARGV[1] .. '#' .. n)
+return 1`;
+
+interface GuestViewerCommand {
+  salesAddGuestViewer(viewers: string, guestIps: string, ip: string, perIp: number): Promise<number>;
+}
+
 export class SaleQueries {
   constructor(
     private readonly redis: RedisClient,
     private readonly now: () => number,
-  ) {}
+  ) {
+    redis.defineCommand('salesAddGuestViewer', { numberOfKeys: 2, lua: ADD_GUEST_VIEWER_SCRIPT });
+  }
 
   /** Every sale of the room, oldest first (sales past their retention are gone). */
   async list(roomId: string): Promise<FlashSale[]> {
@@ -67,9 +84,16 @@ export class SaleQueries {
     return { active, myHolds };
   }
 
-  /** Counts a non-staff viewer once (user id, or `guest:<socket id>`) for conversion. */
-  async addViewer(roomId: string, viewerKey: string): Promise<void> {
-    await this.redis.sadd(roomSalesKeys(roomId).viewers, viewerKey);
+  /** Counts a signed-in non-staff viewer once for conversion. */
+  async addViewer(roomId: string, userId: string): Promise<void> {
+    await this.redis.sadd(roomSalesKeys(roomId).viewers, userId);
+  }
+
+  /** Counts a guest's join for conversion: at most `perIp` guests per address (GUESTS_PER_IP_COUNTED),
+   * so a thousand guest sockets from one machine cannot dilute the conversion rate. */
+  async addGuestViewer(roomId: string, ip: string, perIp: number): Promise<void> {
+    const k = roomSalesKeys(roomId);
+    await (this.redis as unknown as GuestViewerCommand).salesAddGuestViewer(k.viewers, k.guestIps, ip, perIp);
   }
 
   async figures(roomId: string): Promise<RoomSaleFigures> {

@@ -52,7 +52,8 @@ export class SalesDomain implements Domain {
   async onJoined(socket: LiveSocket, room: Room): Promise<void> {
     const role: Role = roleOf(room, socket.data.user);
     if (atLeast(role, 'moderator')) return;
-    await this.queries.addViewer(room.id, socket.data.user?.id ?? `guest:${socket.id}`);
+    if (socket.data.user) await this.queries.addViewer(room.id, socket.data.user.id);
+    else await this.queries.addGuestViewer(room.id, socket.handshake.address, this.deps.config.GUESTS_PER_IP_COUNTED);
   }
 
   /** A sale can't outlive its live: stop every running one so no hold or order lands after. */

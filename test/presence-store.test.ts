@@ -131,9 +131,33 @@ describe('presence', () => {
     const big = await costs('r-big');
     expect(big).toEqual(small);
     // Only O(1) commands: nothing that reads a whole hash (HGETALL, HKEYS, HVALS, HSCAN…).
-    const constantTime = new Set(['evalsha', 'eval', 'hincrby', 'hdel', 'hlen', 'hget', 'hset', 'multi', 'exec']);
+    const constantTime = new Set(['evalsha', 'eval', 'hincrby', 'hdel', 'hlen', 'hget', 'hmget', 'hset', 'multi', 'exec']);
     for (const phase of Object.values(big)) for (const name of Object.keys(phase)) expect(constantTime).toContain(name);
-    expect(big.count).toEqual({ multi: 1, hlen: 2, hget: 1, exec: 1 });
+    expect(big.count).toEqual({ multi: 1, hlen: 2, hmget: 1, exec: 1 });
+  });
+
+  it('guests of one address count at most GUESTS_PER_IP_COUNTED (3 here) times, exactly also after a reap', async () => {
+    const room = 'r-guests';
+    const { node: survivor } = startNode();
+    await survivor.enter('g1', room, 'ip:10.0.0.1', false);
+    await survivor.enter('g2', room, 'ip:10.0.0.1', false);
+    expect(await store.count(room)).toMatchObject({ viewers: 2 });
+    // A node with three more guests from that address and one from another, which then dies.
+    const dead = PresenceNode.newId();
+    await store.register(dead);
+    await store.addRooms(dead, [room]);
+    await store.apply(room, dead, [
+      [presenceField(false, 'ip:10.0.0.1'), 3],
+      [presenceField(false, 'ip:10.0.0.2'), 1],
+    ]);
+    expect(await store.count(room)).toEqual({ viewers: 4, staff: 0, peak: 4 }); // min(5, 3) + 1
+    await changedOnAnyNode(room);
+    expect(await store.count(room)).toEqual({ viewers: 2, staff: 0, peak: 4 });
+    await survivor.exit('g1');
+    expect(await store.count(room)).toMatchObject({ viewers: 1 });
+    await survivor.exit('g2');
+    expect(await store.count(room)).toMatchObject({ viewers: 0 });
+    expect(await client.hgetall(`{room:${room}}:presence:guest-extra`)).toEqual({});
   });
 
   it('a node that stops beating is reaped by one survivor, its share subtracted once', async () => {

@@ -148,14 +148,14 @@ export class PresenceStore {
     return { viewers, staff, peak };
   }
 
-  /** Unique viewers, unique staff and the viewer peak: four O(1) reads. */
+  /** Unique viewers, unique staff and the viewer peak: three O(1) reads. */
   async count(roomId: string): Promise<PresenceCounts> {
     const [v, s, , stats] = this.keys(roomId, '-');
-    const rows = (await this.redis.multi().hlen(v).hlen(s).hget(stats, 'peak').hget(stats, 'guestsExtra').exec()) ?? [];
-    const [users, staff, peak, guestsExtra] = rows.map(([err, value]) => {
+    const rows = (await this.redis.multi().hlen(v).hlen(s).hmget(stats, 'peak', 'guestsExtra').exec()) ?? [];
+    const [users, staff, [peak, guestsExtra]] = rows.map(([err, value]) => {
       if (err) throw err;
-      return Number(value ?? 0);
-    }) as [number, number, number, number];
+      return Array.isArray(value) ? value.map((x) => Number(x ?? 0)) : Number(value ?? 0);
+    }) as [number, number, [number, number]];
     const viewers = users + guestsExtra;
     return { viewers, staff, peak: Math.max(peak, viewers) };
   }

@@ -55,10 +55,6 @@ export const configSchema = z.object({
   SALE_RESERVE_RATE_PER_SEC: z.coerce.number().int().min(1).max(1000).default(10),
   /** Consumer group created on every room's orders stream for the merchant's order service. */
   SALE_ORDERS_GROUP: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/).default('merchant'),
-  /** HTTP API requests per client IP per 10 s (every /api route); over it: 429 RATE_LIMITED + Retry-After. */
-  HTTP_RATE_PER_IP_PER_10S: z.coerce.number().int().min(1).max(1_000_000).default(600),
-  /** HTTP API requests per signed-in user per 10 s, on top of the per-IP limit. */
-  HTTP_RATE_PER_USER_PER_10S: z.coerce.number().int().min(1).max(1_000_000).default(100),
   /** Rooms one user hosts at once (scheduled or live); one more is refused (LIMIT_EXCEEDED). */
   ROOMS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(10),
   /** A scheduled room whose start (or, unscheduled, its creation) is this long past is ended by a sweep. */
@@ -108,6 +104,9 @@ export const configSchema = z.object({
   /** History reads (chat:history, pin:history, mod:audit, media signalling) per minute, per user and per IP. */
   READS_PER_MIN_USER: z.coerce.number().int().min(0).max(1_000_000).default(240),
   READS_PER_MIN_IP: z.coerce.number().int().min(0).max(1_000_000).default(2400),
+  /** HTTP API requests (every /api route, ingest included) per minute, per signed-in user and per client IP. */
+  HTTP_PER_MIN_USER: z.coerce.number().int().min(0).max(1_000_000).default(300),
+  HTTP_PER_MIN_IP: z.coerce.number().int().min(0).max(1_000_000).default(3000),
   /** Open sockets per node, per signed-in user and per client IP (NATs put many viewers behind one IP). */
   MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(0).max(1_000_000).default(20),
   MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(0).max(1_000_000).default(1000),

@@ -198,7 +198,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   const api = express.Router();
   api.use(express.json({ limit: '16kb' }));
   api.use(bearerAuth(tokens));
-  api.use('/api', httpRateLimit(redis, { perIp: config.HTTP_RATE_PER_IP_PER_10S, perUser: config.HTTP_RATE_PER_USER_PER_10S }, log));
+  api.use('/api', httpRateLimit(redis, config, log));
   if (config.DEV_TOKENS) mountDevTokens(api, tokens);
   for (const d of domains) d.registerHttp?.(api);
   app.use(api);

@@ -27,7 +27,8 @@ export const LIMITED_EVENTS: Partial<Record<ClientEventName, Group>> = {
 };
 
 // KEYS[1] the window's counter; ARGV window ms, max. Returns 0 (allowed) or the ms left in the window.
-const WINDOW_LUA = `
+// Also the HTTP limits' script (http-rate-limit.ts).
+export const WINDOW_LUA = `
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 if n > tonumber(ARGV[2]) then

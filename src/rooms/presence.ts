@@ -11,6 +11,7 @@ import type { LiveServer, LiveSocket } from '../core/socket-kit.js';
 import { ClusterThrottle } from '../core/throttle.js';
 import { PresenceNode } from './presence-node.js';
 import { PresenceStore } from './presence-store.js';
+import { clientIp } from '../core/client-ip.js';
 
 export const PRESENCE_BROADCAST_MS = 2000;
 
@@ -26,6 +27,8 @@ export class Presence {
     heartbeatMs: number,
     /** GUESTS_PER_IP_COUNTED: see presence-store.ts. */
     guestsPerIp = 3,
+    /** TRUST_PROXY_HOPS: a guest's address is the client's, not the proxy's (client-ip.ts). */
+    private readonly proxyHops = 0,
   ) {
     this.store = new PresenceStore(redis, guestsPerIp);
     this.throttle = new ClusterThrottle(
@@ -42,13 +45,14 @@ export class Presence {
 
   /** Signed-in users count once however many tabs; guests are keyed by address, and one address's
    * guest connections count as at most GUESTS_PER_IP_COUNTED viewers (presence-store.ts). */
-  static userKeyOf(socket: LiveSocket): string {
-    return socket.data.user ? `u:${socket.data.user.id}` : `ip:${socket.handshake.address}`;
+  userKeyOf(socket: LiveSocket): string {
+    if (socket.data.user) return `u:${socket.data.user.id}`;
+    return `ip:${clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], this.proxyHops)}`;
   }
 
   /** `staff`: the host or a moderator of the room (counted apart from viewers). */
   async enter(socket: LiveSocket, roomId: string, staff: boolean): Promise<void> {
-    await this.node.enter(socket.id, roomId, Presence.userKeyOf(socket), staff);
+    await this.node.enter(socket.id, roomId, this.userKeyOf(socket), staff);
     this.throttle.mark(roomId);
   }
 
@@ -60,7 +64,7 @@ export class Presence {
   /** The socket's role in its room changed mid-live: move it between viewers and staff. */
   async setStaff(socket: LiveSocket, roomId: string, staff: boolean): Promise<void> {
     if (socket.data.roomId !== roomId) return;
-    if (await this.node.setStaff(socket.id, Presence.userKeyOf(socket), staff)) this.throttle.mark(roomId);
+    if (await this.node.setStaff(socket.id, this.userKeyOf(socket), staff)) this.throttle.mark(roomId);
   }
 
   count(roomId: string): Promise<PresenceCounts> {

@@ -49,10 +49,10 @@ export class RoomsDomain implements Domain, RoomMembership {
     presenceHeartbeatMs: number,
     readonly metrics: RoomsMetrics,
     /** The caps and sweeps (ROOMS_PER_USER, ROOM_MODERATORS_MAX, GUESTS_PER_IP_COUNTED, ROOM_SCHEDULED_STALE_MS). */
-    readonly limits: Pick<Config, 'ROOMS_PER_USER' | 'ROOM_MODERATORS_MAX' | 'GUESTS_PER_IP_COUNTED' | 'ROOM_SCHEDULED_STALE_MS' | 'ROOM_SWEEP_MS'>,
+    readonly limits: Pick<Config, 'ROOMS_PER_USER' | 'ROOM_MODERATORS_MAX' | 'GUESTS_PER_IP_COUNTED' | 'ROOM_SCHEDULED_STALE_MS' | 'ROOM_SWEEP_MS' | 'TRUST_PROXY_HOPS'>,
   ) {
     this.store = new RoomStore(redis);
-    this.presence = new Presence(io, redis, log, presenceHeartbeatMs, limits.GUESTS_PER_IP_COUNTED);
+    this.presence = new Presence(io, redis, log, presenceHeartbeatMs, limits.GUESTS_PER_IP_COUNTED, limits.TRUST_PROXY_HOPS);
     this.engagement = new EngagementStore(redis, heartsPerSecond);
     this.heartsThrottle = new ClusterThrottle(
       redis,

@@ -2,6 +2,7 @@
  * Flash sales, the money-making part of the commerce domain: a Domain of its own so it can be
  * wired, tested and closed on its own, reusing the commerce bag to check what may go on sale.
  */
+import { clientIp } from '../../core/client-ip.js';
 import type { Router } from 'express';
 import type { Role, Room, UserRef } from '../../protocol/index.js';
 import type { Domain, DomainDeps } from '../../core/domain.js';
@@ -53,7 +54,11 @@ export class SalesDomain implements Domain {
     const role: Role = roleOf(room, socket.data.user);
     if (atLeast(role, 'moderator')) return;
     if (socket.data.user) await this.queries.addViewer(room.id, socket.data.user.id);
-    else await this.queries.addGuestViewer(room.id, socket.handshake.address, this.deps.config.GUESTS_PER_IP_COUNTED);
+    else {
+      const { GUESTS_PER_IP_COUNTED, TRUST_PROXY_HOPS } = this.deps.config;
+      const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], TRUST_PROXY_HOPS);
+      await this.queries.addGuestViewer(room.id, ip, GUESTS_PER_IP_COUNTED);
+    }
   }
 
   /** A sale can't outlive its live: stop every running one so no hold or order lands after. */

@@ -12,6 +12,9 @@ export const ONE_ADDRESS_CROWD: Overrides = {
   MAX_CONNECTIONS_PER_IP: '0',
   ROOM_JOIN_PER_MIN_IP: '0',
   READS_PER_MIN_IP: '0',
+  HTTP_PER_MIN_IP: '0',
+  // Not a refusal, a count: every simulated guest would otherwise share one address's few places.
+  GUESTS_PER_IP_COUNTED: '10000',
 };
 
 /** Every hostile-client limit lifted, for tests that hammer one socket on purpose (fuzzing,
@@ -24,4 +27,5 @@ export const NO_CLIENT_LIMITS: Overrides = {
   ROOM_JOIN_PER_MIN_USER: '0',
   READS_PER_MIN_USER: '0',
   MAX_CONNECTIONS_PER_USER: '0',
+  HTTP_PER_MIN_USER: '0',
 };

@@ -86,3 +86,23 @@ describe('live room flow', () => {
     expect(history.map((h) => h.productId)).toEqual([null, productId]);
   });
 });
+
+describe('chat:send retried with its clientId', () => {
+  it('is stored once and sent to the room again, so a message stored by a Redis that froze before answering still reaches everyone', async () => {
+    const { roomId } = await liveRoom(stack.url, 'Rue');
+    const sender = await connect(stack.url, await devUser(stack.url, 'Sid'));
+    const watcher = await connect(stack.url, await devUser(stack.url, 'Wes'));
+    await ok(sender, 'room:join', { roomId });
+    await ok(watcher, 'room:join', { roomId });
+    const clientId = 'retry-0123456789';
+    const firstSeen = nextEvent(watcher, 'chat:message', (m) => m.text === 'once');
+    const first = await ok(sender, 'chat:send', { text: 'once', clientId });
+    expect((await firstSeen).id).toBe(first.id);
+    const againSeen = nextEvent(watcher, 'chat:message', (m) => m.text === 'once');
+    const again = await ok(sender, 'chat:send', { text: 'once', clientId });
+    expect(again).toEqual(first);
+    expect((await againSeen).id).toBe(first.id);
+    const history = await ok(watcher, 'chat:history', { limit: 100 });
+    expect(history.filter((m) => m.text === 'once')).toHaveLength(1);
+  });
+});

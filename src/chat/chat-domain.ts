@@ -64,9 +64,11 @@ export class ChatDomain implements Domain {
       const room = await this.deps.rooms.require(roomId);
       const imitated = imitationOf(room, user);
       if (imitated) throw new AppError('FORBIDDEN', `your display name looks like ${imitated}; sign in with another name to chat here`);
-      const { message, replayed } = await this.chat.send(roomId, user, text, atLeast(roleOf(room, user), 'moderator'), clientId);
-      // A replay (retry of a clientId) was broadcast when it was first stored.
-      if (!replayed) io.to(roomChannel(roomId)).emit('chat:message', message);
+      const { message } = await this.chat.send(roomId, user, text, atLeast(roleOf(room, user), 'moderator'), clientId);
+      // A replay (a retry of a clientId) is broadcast again: the first attempt may have been stored
+      // by a Redis that stalled before answering, and then nobody was told. Clients drop a
+      // chat:message whose id they already have.
+      io.to(roomChannel(roomId)).emit('chat:message', message);
       return message;
     }));
 

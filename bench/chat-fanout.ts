@@ -8,6 +8,7 @@
  *
  *   VIEWERS=2000 RATE=20 SECONDS=10 npm run bench:chat-fanout
  */
+import { postJson } from './bench-kit.js';
 import { cpus, loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
@@ -142,16 +143,6 @@ async function measure(child: Child, viewers: number, send: (seq: number) => voi
   };
 }
 
-async function http(url: string, path: string, token: string, body?: unknown): Promise<any> {
-  const res = await fetch(url + path, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
-
 /** Our server: a host with a live room, VIEWERS signed-in viewers, the host sends chat:send. */
 async function runOurs(): Promise<{ result: PhaseResult; sample: ChatMessage; ack: LatencyHistogram; ackErrors: Map<string, number> }> {
   const child = await startChild('socketio', childOptions);
@@ -160,8 +151,8 @@ async function runOurs(): Promise<{ result: PhaseResult; sample: ChatMessage; ac
   try {
     const tokens = new TokenService(JWT_SECRET, JWT_ISSUER);
     const hostToken = await tokens.sign({ id: newId('u_'), name: 'Host' });
-    const { room } = await http(child.url, '/api/rooms', hostToken, { title: 'Fan-out bench', hostKind: 'buyer' });
-    await http(child.url, `/api/rooms/${room.id}/live`, hostToken);
+    const { room } = await postJson(child.url, '/api/rooms', hostToken, { title: 'Fan-out bench', hostKind: 'buyer' });
+    await postJson(child.url, `/api/rooms/${room.id}/live`, hostToken);
     const host = await connectSocketIo(child.url, hostToken);
     sockets.push(host);
     const joined = await joinRoom(host, room.id);

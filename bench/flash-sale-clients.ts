@@ -28,7 +28,7 @@ export async function inBatches(n: number, size: number, fn: (i: number) => Prom
   }
 }
 
-export const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+import { quantile } from './bench-kit.js';
 
 
 /**

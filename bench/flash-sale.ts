@@ -26,7 +26,8 @@ import { TokenService } from '../src/auth/tokens.js';
 import { newId } from '../src/core/ids.js';
 import type { ErrorCode, SaleLedger } from '../src/protocol/index.js';
 import { runRedisBaseline, type BaselineResult } from './flash-sale-baseline.js';
-import { connect, inBatches, quantile, runBare, rush, type BareResult, type Buyer } from './flash-sale-clients.js';
+import { quantile } from './bench-kit.js';
+import { connect, inBatches, runBare, rush, type BareResult, type Buyer } from './flash-sale-clients.js';
 import type { SaleChildMessage, SaleParentMessage, SaleServerUsage } from './flash-sale-server.js';
 import { runMain } from './run-main.js';
 

@@ -13,6 +13,7 @@
  *
  *   VIEWERS=10000 NODES=3 npm run bench:join-storm
  */
+import { postJson, quantile } from './bench-kit.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -68,21 +69,6 @@ async function commandUsec(redis: RedisClient): Promise<Map<string, { calls: num
   const out = new Map<string, { calls: number; usec: number }>();
   for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
   return out;
-}
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
-async function post(url: string, path: string, token: string, body?: unknown): Promise<any> {
-  const res = await fetch(url + path, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
 }
 
 interface Generator {
@@ -189,8 +175,8 @@ async function main(): Promise<void> {
     const urls = servers.map((s) => s.url);
     const tokens = new TokenService(TEST_SECRET, 'live-commerce');
     const hostToken = await tokens.sign({ id: 'u_storm_host', name: 'Host' });
-    const { room } = await post(urls[0]!, '/api/rooms', hostToken, { title: 'Join storm', hostKind: 'buyer' });
-    await post(urls[0]!, `/api/rooms/${room.id}/live`, hostToken);
+    const { room } = await postJson(urls[0]!, '/api/rooms', hostToken, { title: 'Join storm', hostKind: 'buyer' });
+    await postJson(urls[0]!, `/api/rooms/${room.id}/live`, hostToken);
 
     // One observing host connection per node: what that node broadcasts to the room.
     const exactAt: (number | null)[] = urls.map(() => null);

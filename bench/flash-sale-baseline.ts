@@ -62,7 +62,7 @@ export async function runRedisBaseline(opts: { requests: number; units: number; 
     for (let run = 0; run < opts.runs; run++) {
       const roomId = `r_baseline_${run}`;
       const product = { id: 'p_bench', title: 'Scarf', imageUrl: null, price: 2999, currency: 'USD', merchant: null, brand: null };
-      const sale = await store.create(roomId, product, { productId: product.id, price: 1999, quantity: opts.units, perUserLimit: 1, startInSec: 0, durationSec: 600, holdSec: 120 }, 'host');
+      const { sale } = await store.create(roomId, product, { productId: product.id, price: 1999, quantity: opts.units, perUserLimit: 1, startInSec: 0, durationSec: 600, holdSec: 120 }, 'host');
       const k = saleKeys(roomId, sale.id);
       const user = 'u__rand_int__';
       const args = [

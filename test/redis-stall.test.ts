@@ -14,6 +14,8 @@ import { ChatStore } from '../src/chat/chat-store.js';
 import { RedisGuard } from '../src/core/redis-guard.js';
 import type { Ack } from '../src/protocol/index.js';
 import { EngagementStore } from '../src/rooms/engagement-store.js';
+import { SaleStore } from '../src/commerce/sales/sale-store.js';
+import { saleKeys } from '../src/commerce/sales/sale-keys.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, type TestSocket } from './helpers/clients.js';
 import { startStack, testConfig, type Stack } from './helpers/stack.js';
 import { startServer, type RunningServer } from '../src/server.js';
@@ -255,9 +257,10 @@ describe.skipIf(process.env.TEST_REDIS === 'cluster')('stalled Redis (SIGSTOP), 
   // Through a server, which writes reach a frozen Redis depends on which auto-pipeline was on
   // the wire when it froze; here the writes are the first commands after the freeze, so they
   // certainly wait in Redis's socket buffer and run when it wakes — and must do nothing.
-  it('chat, hearts and shares sent into a stall do nothing when Redis wakes; a chat retry is stored once', { timeout: 60_000 }, async () => {
+  it('chat, hearts, shares and restocks sent into a stall do nothing when Redis wakes; a chat or restock retry acts once', { timeout: 60_000 }, async () => {
     const guard = new RedisGuard(TIMEOUT_MS);
     const client = guard.protect(new Redis(stack.redis.url, { commandTimeout: TIMEOUT_MS, maxRetriesPerRequest: 1, enableAutoPipelining: true }));
+    const stores: SaleStore[] = [];
     try {
       await guard.calibrate(client);
       const chat = new ChatStore(client, { historyMax: 1000, ratePer10s: 1000 });
@@ -265,6 +268,11 @@ describe.skipIf(process.env.TEST_REDIS === 'cluster')('stalled Redis (SIGSTOP), 
       const roomId = `stall-${randomUUID()}`;
       const user = { id: 'u_stall', name: 'Stall' };
       await engagement.tapHearts(roomId, user.id, 2);
+      const sales = new SaleStore(client, { reservesPerSecond: 1000, ordersGroup: 'merchant', maxRunningPerRoom: 10 });
+      stores.push(sales);
+      const product = { id: 'p_stall', title: 'Scarf', imageUrl: null, price: 2999, currency: 'USD', merchant: null, brand: null };
+      const { sale } = await sales.create(roomId, product, { productId: product.id, price: 100, quantity: 5, perUserLimit: 1, startInSec: 0, durationSec: 600, holdSec: 120 }, 'u_host');
+      const restock = { by: 'u_host', requestId: 'restock-frozen' };
 
       await signalAndConfirm(stack.redis.pid, 'SIGSTOP');
       redisStopped = true;
@@ -273,6 +281,7 @@ describe.skipIf(process.env.TEST_REDIS === 'cluster')('stalled Redis (SIGSTOP), 
         engagement.tapHearts(roomId, user.id, 5),
         engagement.share(roomId, user.id),
         engagement.follow(roomId, user.id),
+        sales.restock(roomId, sale.id, 7, restock),
       ]);
       for (const r of sent) expect(r.status === 'rejected' && /timed out/.test(String(r.reason))).toBe(true);
       expect(guard.isOpen).toBe(true);
@@ -292,6 +301,11 @@ describe.skipIf(process.env.TEST_REDIS === 'cluster')('stalled Redis (SIGSTOP), 
       }
       expect(totals).toMatchObject({ hearts: 2, engagement: 2, chatMessages: 0 });
       expect(await chat.history(roomId, 10)).toEqual([]);
+      expect(await client.hmget(saleKeys(roomId, sale.id).sale, 'added', 'available')).toEqual(['0', '5']);
+      // The host's retry of the restock it was told failed adds the units, once.
+      const restocked = await sales.restock(roomId, sale.id, 7, restock);
+      expect(restocked).toMatchObject({ added: 7, available: 12 });
+      expect(await sales.restock(roomId, sale.id, 7, restock)).toEqual(restocked);
       // Nothing was recorded for the share: it may be done now (not rate limited).
       await engagement.share(roomId, user.id);
 
@@ -301,6 +315,7 @@ describe.skipIf(process.env.TEST_REDIS === 'cluster')('stalled Redis (SIGSTOP), 
       expect(retry).toEqual({ message: first.message, replayed: true });
       expect(await chat.history(roomId, 10)).toEqual([first.message]);
     } finally {
+      for (const store of stores) store.close();
       client.disconnect();
     }
   });

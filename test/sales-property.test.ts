@@ -306,7 +306,7 @@ describe('flash sale scripts against a model', () => {
         async (quantity, limit, startIn, cmds) => {
           clock = 1_800_000_000_000;
           const input: SaleStartInput = { productId: product.id, price: 1500, quantity, perUserLimit: limit, startInSec: startIn, durationSec: 60, holdSec: HOLD_MS / 1000 };
-          const sale = await store.create(ROOM, product, input, 'host');
+          const { sale } = await store.create(ROOM, product, input, 'host');
           const model = new Model(sale.id, quantity, limit, clock + startIn * 1000, clock + startIn * 1000 + 60_000);
           await fc.asyncModelRun(() => ({ model, real: { sale: sale.id } }), cmds);
         },

@@ -114,7 +114,7 @@ describe('due index rules (store level, virtual clock, a Redis of its own)', () 
     let clock = 1_000_000;
     const store = new SaleStore(r, { reservesPerSecond: 1000, ordersGroup: 'merchant', maxRunningPerRoom: 10, clock: () => clock });
     try {
-      const sale = await store.create('r1', product, input, 'host');
+      const { sale } = await store.create('r1', product, input, 'host');
       const ref = saleRef('r1', sale.id);
       // due at its end, an hour away: nothing else is pending
       expect(Number(await r.zscore(DUE_INDEX, ref))).toBe(sale.endsAt);

@@ -17,6 +17,7 @@ export class HostSalePanel {
   private readonly list = h('ul', { class: 'product-list', 'data-testid': 'host-sales' });
   private readonly rows = new Map<string, SaleRow>();
   private bag: Product[] = [];
+  private readonly startRequest = new RetryId();
 
   constructor(
     private readonly client: LiveClient,
@@ -91,7 +92,8 @@ export class HostSalePanel {
       durationSec: Number(v.durationSec),
       holdSec: Number(v.holdSec),
     });
-    const sale = await this.client.request('sale:start', payload);
+    const sale = await this.client.request('sale:start', { ...payload, requestId: this.startRequest.idFor(JSON.stringify(payload)) });
+    this.startRequest.done();
     this.book.put(sale);
     toast(`Flash sale started: ${sale.title}`, 'success');
   }
@@ -109,6 +111,25 @@ export class HostSalePanel {
   }
 }
 
+/**
+ * One requestId per form submission: pressing the button again after an error (UNAVAILABLE, a
+ * lost ack) with the same input resends the same requestId, so the server acts once however often
+ * it arrives — a timed-out restock retried does not double the stock. Changed input or a success
+ * starts a new submission.
+ */
+class RetryId {
+  private pending: { input: string; requestId: string } | null = null;
+
+  idFor(input: string): string {
+    if (this.pending?.input !== input) this.pending = { input, requestId: crypto.randomUUID() };
+    return this.pending.requestId;
+  }
+
+  done(): void {
+    this.pending = null;
+  }
+}
+
 class SaleRow {
   readonly root: HTMLLIElement;
   private readonly state = h('strong', { 'data-testid': 'host-sale-countdown' });
@@ -118,13 +139,16 @@ class SaleRow {
   constructor(sale: FlashSale, client: LiveClient) {
     const restockId = `restock-${sale.id}`;
     const restockInput = h('input', { id: restockId, type: 'number', min: 1, value: 5, class: 'narrow' });
+    const restockRequest = new RetryId();
     const restock: HTMLButtonElement = h('button', {
       type: 'button',
       class: 'secondary',
       onclick: () =>
         void busy(restock, async () => {
-          await client.request('sale:restock', { saleId: sale.id, quantity: Number(restockInput.value) });
-          toast(`Restocked ${restockInput.value}`, 'success');
+          const quantity = Number(restockInput.value);
+          await client.request('sale:restock', { saleId: sale.id, quantity, requestId: restockRequest.idFor(String(quantity)) });
+          restockRequest.done();
+          toast(`Restocked ${quantity}`, 'success');
         }),
     }, 'Restock');
     const stop: HTMLButtonElement = h('button', {

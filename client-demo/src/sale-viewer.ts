@@ -26,7 +26,13 @@ export class ViewerSalePanel {
     this.book = new SaleBook(client);
     this.book.onChange(() => this.render());
     const s = client.socket;
-    s.on('sale:started', ({ sale }) => toast(`Flash sale: ${sale.title} at ${formatMoney(sale.price, sale.currency)}!`, 'info'));
+    // A host's retried sale:start announces the same sale again: one toast per sale.
+    const announced = new Set<string>();
+    s.on('sale:started', ({ sale }) => {
+      if (announced.has(sale.id)) return;
+      announced.add(sale.id);
+      toast(`Flash sale: ${sale.title} at ${formatMoney(sale.price, sale.currency)}!`, 'info');
+    });
     s.on('sale:sold-out', ({ saleId }) => toast(`Sold out: ${this.book.sales.get(saleId)?.title ?? 'flash sale'}`, 'error'));
     s.on('sale:bought', ({ saleId, name, qty }) => toast(`${name} just bought ${qty} × ${this.book.sales.get(saleId)?.title ?? 'it'}`, 'success', 3000));
     s.on('sale:ended', ({ saleId }) => {

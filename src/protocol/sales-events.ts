@@ -41,6 +41,8 @@ export const saleStartSchema = z
     endsAt: z.number().int().positive().optional(),
     /** How long a reservation holds its units before they go back to stock. */
     holdSec: z.number().int().min(1).max(HOUR).default(120),
+    /** Recommended: a retry with the same requestId gets the sale the first call made, not a second one. */
+    requestId: requestIdSchema.optional(),
   })
   .strict()
   .refine((b) => (b.durationSec === undefined) !== (b.endsAt === undefined), 'give either durationSec or endsAt');
@@ -49,7 +51,10 @@ export const saleStartSchema = z
 export const saleEventSchemas = {
   'sale:start': saleStartSchema,
   'sale:stop': z.object({ saleId: saleIdSchema }).strict(),
-  'sale:restock': z.object({ saleId: saleIdSchema, quantity: z.number().int().min(1).max(1_000_000) }).strict(),
+  /** Recommended: a retry with the same requestId gets the first answer and adds nothing. */
+  'sale:restock': z
+    .object({ saleId: saleIdSchema, quantity: z.number().int().min(1).max(1_000_000), requestId: requestIdSchema.optional() })
+    .strict(),
   'sale:reserve': z
     .object({ saleId: saleIdSchema, qty: z.number().int().min(1).max(100).default(1), requestId: requestIdSchema })
     .strict(),

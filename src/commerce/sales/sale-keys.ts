@@ -40,6 +40,8 @@ export const roomSalesKeys = (roomId: string) => ({
   guestIps: roomKey(roomId, 'sales:guest-ips'),
   /** Distinct users who bought in any sale of the room. */
   buyers: roomKey(roomId, 'sales:buyers'),
+  /** Hash `s|hostId|requestId` → the saleId that sale:start made (one field per sale, like `all`). */
+  requests: roomKey(roomId, 'sales:requests'),
 });
 
 export interface SaleKeys {
@@ -53,7 +55,7 @@ export interface SaleKeys {
   heldBy: string;
   /** Sorted set holdId → expiresAt of the holds still held. */
   expiries: string;
-  /** Hash `r|userId|requestId` / `c|userId|requestId` → first answer. */
+  /** Hash `r|userId|requestId` (reserve) / `c|…` (checkout) / `k|…` (restock) → first answer. */
   requests: string;
   /** Hash userId → units bought. */
   bought: string;

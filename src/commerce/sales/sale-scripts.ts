@@ -13,12 +13,16 @@
  * - Scripts that answer a client request store their first answer under the requestId and
  *   return {'NEW', answer, unitsSwept} the first time, {'REPLAY', answer, 0} afterwards;
  *   {'ERR', CODE} means nothing was recorded or changed (no such sale, rate limited, banned).
+ * - The host's writes (create, restock) also take a deadline (core/redis-guard.ts): reaching Redis
+ *   after it — the host was told UNAVAILABLE and may retry — they change nothing and answer
+ *   {'ERR', 'LATE'}. Their requestId is optional; '' means none (nothing remembered).
  * - Every action of a buyer first reads the room's ban set (`{room:<id>}:bans`, written by
  *   moderation) inside the same script, so a ban is never raced by a reserve or checkout in flight.
  * - Scripts that can change when a sale next needs the sweeper return that time (`nextDue`); the
  *   sweeper keeps it in the global due index (INDEX_* scripts below), which no room script touches.
  */
 import { RATE_LIMIT_LUA } from '../../core/rate-limit.js';
+import { DEADLINE_LUA } from '../../core/redis-guard.js';
 
 const PRELUDE = `
 local function clock(arg)
@@ -72,10 +76,18 @@ local function sweepDue(now, batch)
 end
 `;
 
-// KEYS: 1-5, 6 active set, 7 room's sale list. ARGV: now, startInMs, durationMs|'', endsAt|'',
-// saleId, maxRunning, then field, value, ... of the definition.
-// → {'OK', startsAt, endsAt, nextDue} | {'ERR', code} (LIMIT_EXCEEDED: maxRunning sales counting down or open)
+// KEYS: 1-5, 6 active set, 7 room's sale list, 8 room's start requests. ARGV: now, startInMs,
+// durationMs|'', endsAt|'', saleId, maxRunning, deadline, request field|'', then field, value, ...
+// of the definition.
+// → {'OK', startsAt, endsAt, nextDue} | {'REPLAY', saleId of the first call} | {'ERR', code}
+// (LIMIT_EXCEEDED: maxRunning sales counting down or open; LATE: past the deadline)
 export const CREATE_SCRIPT = `${PRELUDE}
+local deadline = tonumber(ARGV[7])
+${DEADLINE_LUA}
+if ARGV[8] ~= '' then
+  local first = redis.call('HGET', KEYS[8], ARGV[8])
+  if first then return {'REPLAY', first} end
+end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'ERR', 'CONFLICT'} end
 if redis.call('SCARD', KEYS[6]) >= tonumber(ARGV[6]) then return {'ERR', 'LIMIT_EXCEEDED'} end
 local now = clock(ARGV[1])
@@ -83,13 +95,15 @@ local startsAt = now + tonumber(ARGV[2])
 local endsAt = ARGV[3] ~= '' and startsAt + tonumber(ARGV[3]) or tonumber(ARGV[4])
 if endsAt <= startsAt then return {'ERR', 'BAD_REQUEST'} end
 local fields = {}
-for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('HSET', KEYS[1], 'startsAt', int(startsAt), 'endsAt', int(endsAt), 'createdAt', int(now),
   'added', 0, 'available', redis.call('HGET', KEYS[1], 'initial'), 'held', 0, 'sold', 0,
   'orders', 0, 'gmv', 0, 'buyers', 0, 'opened', ARGV[2] == '0' and 1 or 0, 'ended', 0, 'endReason', '')
 redis.call('SADD', KEYS[6], ARGV[5])
 redis.call('ZADD', KEYS[7], int(now), ARGV[5])
+-- Only a sale made is remembered (a refusal changed nothing, so a retry may simply try again).
+if ARGV[8] ~= '' then redis.call('HSET', KEYS[8], ARGV[8], ARGV[5]) end
 return {'OK', int(startsAt), int(endsAt), nextDue()}
 `;
 
@@ -231,14 +245,23 @@ returnHold(ARGV[2], h, 'released')
 return {'OK', 1, available(), h.qty}
 `;
 
-// KEYS: 1 sale. ARGV: quantity, now. → {'OK', available, added, held, sold} | {'ERR', code}
+// KEYS: 1 sale, 2 requests. ARGV: quantity, now, deadline, request field|''.
+// → {'NEW' | 'REPLAY', 'OK|available|added|held|sold'} | {'ERR', code} (nothing recorded)
 export const RESTOCK_SCRIPT = `${PRELUDE}
+local deadline = tonumber(ARGV[3])
+${DEADLINE_LUA}
+if ARGV[4] ~= '' then
+  local first = redis.call('HGET', KEYS[2], ARGV[4])
+  if first then return {'REPLAY', first} end
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND'} end
 if clock(ARGV[2]) >= tonumber(redis.call('HGET', KEYS[1], 'endsAt')) then return {'ERR', 'SALE_ENDED'} end
 redis.call('HINCRBY', KEYS[1], 'added', ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'available', ARGV[1])
 local s = redis.call('HMGET', KEYS[1], 'available', 'added', 'held', 'sold')
-return {'OK', tonumber(s[1]), tonumber(s[2]), tonumber(s[3]), tonumber(s[4])}
+local text = 'OK|' .. s[1] .. '|' .. s[2] .. '|' .. s[3] .. '|' .. s[4]
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[4], text) end
+return {'NEW', text}
 `;
 
 // KEYS: 1 sale, 2 active set. ARGV: now, saleId, endReason. Ends the sale now; existing holds may still be

@@ -7,7 +7,8 @@ import type { RedisClient } from '../../core/redis-client.js';
 import type { Logger } from '../../core/logger.js';
 import type { ErrorCode, FlashSale, Product, SaleEndReason, SaleStock } from '../../protocol/index.js';
 import { randomBytes } from 'node:crypto';
-import { AppError } from '../../core/errors.js';
+import { AppError, lateWrite } from '../../core/errors.js';
+import { writeDeadline } from '../../core/redis-guard.js';
 import { newId } from '../../core/ids.js';
 import {
   CHECKOUT_SCRIPT,
@@ -81,10 +82,10 @@ export interface SaleStoreOptions {
 }
 
 const SCRIPTS = {
-  saleCreate: [7, CREATE_SCRIPT],
+  saleCreate: [8, CREATE_SCRIPT],
   saleCheckout: [10, CHECKOUT_SCRIPT],
   saleRelease: [6, RELEASE_SCRIPT],
-  saleRestock: [1, RESTOCK_SCRIPT],
+  saleRestock: [2, RESTOCK_SCRIPT],
   saleStop: [2, STOP_SCRIPT],
   saleSweep: [8, SWEEP_SCRIPT],
   saleStockFrame: [2, STOCK_FRAME_SCRIPT],
@@ -131,7 +132,11 @@ export class SaleStore {
     return this.opts.clock ? String(this.opts.clock()) : '';
   }
 
-  async create(roomId: string, product: Product, input: SaleStartInput, by: string): Promise<FlashSale> {
+  /**
+   * Makes the sale, or — for a requestId this host already used in the room — finds the sale that
+   * first call made (`fresh: false`), so a retried start never makes a second sale.
+   */
+  async create(roomId: string, product: Product, input: SaleStartInput, by: string): Promise<{ sale: FlashSale; fresh: boolean }> {
     const saleId = newId('s_');
     const k = saleKeys(roomId, saleId);
     const room = roomSalesKeys(roomId);
@@ -141,24 +146,31 @@ export class SaleStore {
     // which the sweeper drops. (Separate commands: the index is global, the sale in the room's slot.)
     await this.redis.zadd(DUE_INDEX, this.now() + INDEX_CREATE_GRACE_MS, ref);
     let created = false;
+    let firstSaleId: string | null = null;
     try {
       await this.ensureOrderStream(roomId);
       const w = saleWindow(input);
       const fields = Object.entries(saleFields(saleId, roomId, product, input, by)).flat();
       const [status, code, , nextDue] = await this.cmd.saleCreate(
-        ...core(k), room.active, room.all,
-        this.scriptNow(), w.startInMs, w.durationMs ?? '', w.endsAt ?? '', saleId, this.opts.maxRunningPerRoom, ...fields,
+        ...core(k), room.active, room.all, room.requests,
+        this.scriptNow(), w.startInMs, w.durationMs ?? '', w.endsAt ?? '', saleId, this.opts.maxRunningPerRoom,
+        writeDeadline(this.redis), requestField('s', by, input.requestId), ...fields,
       );
-      if (status !== 'OK') throw createRefusal(String(code), this.opts.maxRunningPerRoom);
-      created = true;
-      // Now the sale's real first due time (its opening or end), exactly: nobody else can have
-      // touched the entry yet (no client knows the id before this returns, no sweeper claims it
-      // before the grace), so a week-long sale costs no sweep until its end.
-      await this.redis.zadd(DUE_INDEX, 'XX', String(nextDue), ref);
+      if (status === 'REPLAY') firstSaleId = String(code);
+      else if (status !== 'OK') throw createRefusal(String(code), this.opts.maxRunningPerRoom);
+      else {
+        created = true;
+        // Now the sale's real first due time (its opening or end), exactly: nobody else can have
+        // touched the entry yet (no client knows the id before this returns, no sweeper claims it
+        // before the grace), so a week-long sale costs no sweep until its end.
+        await this.redis.zadd(DUE_INDEX, 'XX', String(nextDue), ref);
+      }
     } finally {
       if (!created) await this.redis.zrem(DUE_INDEX, ref).catch(() => undefined);
     }
-    return (await this.get(roomId, saleId))!;
+    // A replay whose sale is past its retention (a week after it ended) is NOT_FOUND.
+    if (firstSaleId !== null) return { sale: await this.require(roomId, firstSaleId), fresh: false };
+    return { sale: (await this.get(roomId, saleId))!, fresh: true };
   }
 
   /** The orders stream and the merchant's consumer group exist before the first order, so the
@@ -229,10 +241,15 @@ export class SaleStore {
     return { saleId, answer, fresh: true, swept: Number(units) };
   }
 
-  async restock(roomId: string, saleId: string, quantity: number): Promise<SaleStock & { added: number }> {
-    const [status, a, added, held, sold] = await this.cmd.saleRestock(saleKeys(roomId, saleId).sale, quantity, this.scriptNow());
-    if (status !== 'OK') throw refusalError({ ok: false, code: a as never, available: 0 }, 'sale');
-    return { saleId, available: Number(a), added: Number(added), held: Number(held), sold: Number(sold) };
+  /** With a requestId, a repeat by the same host returns the first answer and adds nothing. */
+  async restock(roomId: string, saleId: string, quantity: number, request?: { by: string; requestId?: string }): Promise<SaleStock & { added: number }> {
+    const k = saleKeys(roomId, saleId);
+    const [status, text] = await this.cmd.saleRestock(
+      k.sale, k.requests, quantity, this.scriptNow(), writeDeadline(this.redis), requestField('k', request?.by, request?.requestId),
+    );
+    if (status === 'ERR') throw text === 'LATE' ? lateWrite() : refusalError({ ok: false, code: text as never, available: 0 }, 'sale');
+    const [, available, added, held, sold] = String(text).split('|').map(Number);
+    return { saleId, available: available!, added: added!, held: held!, sold: sold! };
   }
 
   async stop(roomId: string, saleId: string, reason: Exclude<SaleEndReason, 'time'> = 'stopped'): Promise<FlashSale> {
@@ -284,7 +301,13 @@ export class SaleStore {
   }
 }
 
+/** The requests-hash field of a host's write: `<kind>|<userId>|<requestId>`, or '' without a requestId. */
+function requestField(kind: 's' | 'k', by: string | undefined, requestId: string | undefined): string {
+  return by !== undefined && requestId !== undefined ? `${kind}|${by}|${requestId}` : '';
+}
+
 function createRefusal(code: string, maxRunning: number): AppError {
+  if (code === 'LATE') return lateWrite();
   if (code === 'BAD_REQUEST') return new AppError('BAD_REQUEST', 'the sale must end after it starts');
   if (code === 'LIMIT_EXCEEDED') return new AppError('LIMIT_EXCEEDED', `at most ${maxRunning} sales may count down or run at once in a room`);
   return new AppError('CONFLICT', 'sale id already in use');

@@ -41,9 +41,11 @@ export function registerSaleEvents(router: EventRouter, ctx: SalesContext): void
     if (room.status !== 'live') throw new AppError('ROOM_NOT_LIVE', 'go live before starting a flash sale');
     const product = await bag.get(room.id, input.productId);
     if (!product) throw notFound('product');
-    const sale = await store.create(room.id, product, input, user.id);
-    broadcasts.started(sale, store.now());
-    metrics.started.inc();
+    const { sale, fresh } = await store.create(room.id, product, input, user.id);
+    // A retry announces again: the first call may have made the sale in a Redis that froze
+    // before answering, so nobody was told (clients keep one entry per sale id).
+    if (fresh || sale.status !== 'ended') broadcasts.started(sale, store.now());
+    if (fresh) metrics.started.inc();
     return sale;
   });
 
@@ -55,9 +57,10 @@ export function registerSaleEvents(router: EventRouter, ctx: SalesContext): void
     return sale;
   });
 
-  router.on('sale:restock', async (socket, { saleId, quantity }) => {
-    const { room } = await hostRoom(socket, 'restock flash sales');
-    const stock = await store.restock(room.id, saleId, quantity);
+  router.on('sale:restock', async (socket, { saleId, quantity, requestId }) => {
+    const { room, user } = await hostRoom(socket, 'restock flash sales');
+    const stock = await store.restock(room.id, saleId, quantity, { by: user.id, requestId });
+    // Also after a replay: stock frames repeat nothing the room was already told (STOCK_FRAME_SCRIPT).
     broadcasts.stockChanged(room.id, saleId);
     return stock;
   });

@@ -58,6 +58,19 @@ describe('token claims', () => {
     expect(await handshake(plain.url, await token({ iat: now(), exp: now() + 3600 }))).toBe('connected');
   });
 
+  it('an iat in the future cannot stretch the lifetime cap; one beyond the clock skew is refused', async () => {
+    // exp - iat is only 10 min, but the token is valid for 10 years from now.
+    const far = now() + 10 * 365 * 86400;
+    const t = await token({ iat: far, exp: far + 600 });
+    expect(await handshake(plain.url, t)).toEqual({ code: 'UNAUTHORIZED', message: expect.stringMatching(/iat|lifetime/) });
+    expect((await whoami(plain.url, t)).status).toBe(401);
+    // A token issued 2 hours ahead, short-lived: refused for its iat alone.
+    const ahead = await token({ iat: now() + 7200, exp: now() + 7200 + 60 });
+    expect(await handshake(plain.url, ahead)).toEqual({ code: 'UNAUTHORIZED', message: expect.stringMatching(/iat.*future/) });
+    // A few seconds of clock skew are fine.
+    expect(await handshake(plain.url, await token({ iat: now() + 5, exp: now() + 600 }))).toBe('connected');
+  });
+
   it('tokens over 4,096 characters get a clear error', async () => {
     const t = `${await token({ iat: now(), exp: now() + 60 })}${'a'.repeat(4100)}`;
     expect(await handshake(plain.url, t)).toEqual({ code: 'UNAUTHORIZED', message: 'token longer than 4096 characters' });

@@ -13,10 +13,13 @@ import { normaliseDisplayName } from '../protocol/text.js';
 /** Longer tokens are refused before any parsing. */
 export const MAX_TOKEN_CHARS = 4096;
 
+/** How far ahead of this server's clock a token's `iat` may be (clocks of issuers drift a little). */
+export const CLOCK_SKEW_S = 60;
+
 export interface TokenOptions {
   /** Expected (and, when signing, set) `aud`. Unset: `aud` is not checked. */
   audience?: string;
-  /** Longest accepted `exp - iat` (or `exp - now` without `iat`), seconds. */
+  /** Longest accepted `exp - min(iat, now)`, seconds; an `iat` more than CLOCK_SKEW_S ahead is refused. */
   maxLifetimeS?: number;
 }
 
@@ -67,7 +70,13 @@ export class TokenService {
         ...(this.opts.audience ? { audience: this.opts.audience } : {}),
       });
       const exp = payload.exp!;
-      const from = payload.iat ?? Math.floor(Date.now() / 1000);
+      const nowS = Math.floor(Date.now() / 1000);
+      // A future iat would let `exp - iat` stay small while exp is years away: beyond a little
+      // clock skew it is refused, and the lifetime always counts from now at the latest.
+      if (payload.iat !== undefined && payload.iat > nowS + CLOCK_SKEW_S) {
+        throw new AppError('UNAUTHORIZED', `token iat is in the future (more than ${CLOCK_SKEW_S} s ahead)`);
+      }
+      const from = Math.min(payload.iat ?? nowS, nowS);
       if (exp - from > this.maxLifetimeS) {
         throw new AppError('UNAUTHORIZED', `token lifetime over ${this.maxLifetimeS} s (TOKEN_MAX_LIFETIME_S)`);
       }

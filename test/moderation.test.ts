@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
 import { startStack, type Stack } from './helpers/stack.js';
+import { liveEventSchemas } from '../src/protocol/index.js';
 
 const CHAT_RATE = 5;
 const HEART_RATE = 3;
@@ -166,6 +167,34 @@ describe('blocked words', () => {
 
     await ok(c.host, 'mod:blocked-words', { words: [] });
     expect((await ok(c.alice, 'chat:send', { text: 'scam scam scam' })).text).toBe('scam scam scam');
+  });
+});
+
+describe('blocked words size', () => {
+  // ㍿ becomes 株式会社 under NFKC: a 7.8 KB payload used to fold into a 27.6 KB room:settings.
+  const BROADCAST_CAP = 4096 + 64; // the folded list's cap plus the settings' own few bytes
+  const bloated = (n: number) => Array.from({ length: n }, (_, i) => '㍿'.repeat(11) + String.fromCodePoint(0x4e00 + i));
+
+  it('a list that expands when folded is refused; the largest accepted list broadcasts under the cap', async () => {
+    const c = await cast();
+    expect(await request(c.host, 'mod:blocked-words', { words: bloated(200) })).toEqual(refused('BAD_REQUEST', /4096 bytes/));
+
+    // The most of these words the schema takes, sent for real: the staff broadcast stays small.
+    let n = 200;
+    while (n > 0 && !liveEventSchemas['mod:blocked-words'].safeParse({ words: bloated(n) }).success) n--;
+    expect(n).toBeGreaterThan(0);
+    const staffNotice = nextEvent(c.mod, 'room:settings');
+    const settings = await ok(c.host, 'mod:blocked-words', { words: bloated(n) });
+    expect(settings.blockedWords).toHaveLength(n);
+    const received = await staffNotice;
+    expect(received).toEqual(settings);
+    expect(Buffer.byteLength(JSON.stringify(received))).toBeLessThan(BROADCAST_CAP);
+  });
+
+  it('one word is at most 50 characters after folding, and the list at most 200 words', async () => {
+    const c = await cast();
+    expect(await request(c.host, 'mod:blocked-words', { words: ['㍿'.repeat(13)] })).toEqual(refused('BAD_REQUEST'));
+    expect(await request(c.host, 'mod:blocked-words', { words: Array.from({ length: 201 }, (_, i) => `w${i}`) })).toEqual(refused('BAD_REQUEST'));
   });
 });
 

@@ -31,6 +31,8 @@ export const chatTextSchema = z
   .pipe(z.string().min(1, 'message is empty after removing invisible characters').max(500, 'message longer than 500 characters'));
 
 // Blocked words are kept in their folded form, the form chat text is matched in.
+/** The folded blocked-word list, as JSON, is at most this many bytes: it travels in every staff `room:settings` and snapshot. */
+export const BLOCKED_WORDS_MAX_BYTES = 4096;
 const blockedWordSchema = z.string().max(200).transform(foldForMatch).pipe(z.string().min(1, 'empty word').max(50));
 
 /**
@@ -78,7 +80,17 @@ export const liveEventSchemas = {
   'mod:unban': z.object({ userId: idSchema }).strict(),
   'mod:slow-mode': z.object({ seconds: z.number().int().min(0).max(3600) }).strict(),
   'mod:blocked-words': z
-    .object({ words: z.array(blockedWordSchema).max(200) })
+    .object({
+      words: z
+        .array(blockedWordSchema)
+        .max(200)
+        // Measured on the folded words, which are what is stored and broadcast: NFKC can make a
+        // word several times longer (㍿ → 株式会社), so the input's size bounds nothing. (TextEncoder:
+        // this module also runs in browsers.)
+        .refine((words) => new TextEncoder().encode(JSON.stringify(words)).length <= BLOCKED_WORDS_MAX_BYTES, {
+          message: `blocked words over ${BLOCKED_WORDS_MAX_BYTES} bytes (as JSON, after normalising)`,
+        }),
+    })
     .strict(),
   'mod:audit': z.object({ limit: z.number().int().min(1).max(500).default(100) }).strict().optional().default({ limit: 100 }),
 } satisfies Record<string, z.ZodType>;

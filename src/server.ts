@@ -155,7 +155,9 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   });
 
   async function onConnection(socket: LiveSocket): Promise<void> {
-    connections.track(socket);
+    // Refused (over a connection cap, e.g. a recovered session): nothing else is set up for it,
+    // so it is never resumed into its room.
+    if (!connections.track(io, socket)) return;
     socketMetrics.connections.inc();
     router.attach(socket);
     if (socket.data.user) void socket.join(userChannel(socket.data.user.id));

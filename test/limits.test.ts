@@ -10,6 +10,7 @@ import { clientIp } from '../src/core/client-ip.js';
 import { TokenBucket } from '../src/core/token-bucket.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, requestRaw, type TestSocket } from './helpers/clients.js';
 import { startStack, type Stack } from './helpers/stack.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
 
 let plain: Stack; // default limits
 let tight: Stack; // small limits, to reach each one quickly
@@ -109,6 +110,46 @@ describe('per socket', () => {
     // Answered one at a time, the same socket is never limited.
     for (let i = 0; i < 5; i++) expect(await requestRaw(socket, 'room:stats', {})).toMatchObject({ ok: false, error: { code: 'NOT_IN_ROOM' } });
   });
+});
+
+// Before the per-IP join test below, which uses up this address's joins for a minute.
+describe('connection caps and session recovery (per node)', () => {
+  it('a recovered session that would put its user over the cap is told connection:refused and disconnected', async () => {
+    closeAllSockets();
+    const node = tight.servers[0]!.io.of('/').sockets;
+    await Promise.all([...node.values()].map((s) => new Promise<void>((r) => (s.connected ? s.once('disconnect', () => r()) : r()))));
+    const { host, roomId } = await liveRoom(tight.url, 'Rec');
+    const hostSocket = await connect(tight.url, host);
+    await ok(hostSocket, 'room:join', { roomId });
+    const proxy = await startTcpProxy(tight.url);
+    try {
+      const user = await devUser(tight.url, 'Roamer');
+      const roamer = await connect(proxy.url, user, { reconnection: true });
+      await ok(roamer, 'room:join', { roomId });
+      const heard = nextEvent(roamer, 'chat:message');
+      await ok(hostSocket, 'chat:send', { text: 'hello' });
+      await heard; // the client now holds a recovery offset
+
+      const serverSaw = new Promise((r) => node.get(roamer.id!)!.once('disconnect', r));
+      const clientSaw = new Promise((r) => roamer.once('disconnect', r));
+      proxy.hold();
+      proxy.cut();
+      await Promise.all([serverSaw, clientSaw]);
+      // While it is away, the same user opens the two sockets MAX_CONNECTIONS_PER_USER allows.
+      const extra = [await connect(tight.url, user), await connect(tight.url, user)];
+
+      const notice = nextEvent(roamer, 'connection:refused', () => true, 20_000);
+      const gone = new Promise<string>((r) => roamer.once('disconnect', (reason) => r(reason)));
+      proxy.release();
+      expect(await notice).toEqual({ code: 'LIMIT_EXCEEDED', message: expect.stringMatching(/per user/) });
+      expect(await gone).toBe('io server disconnect');
+      expect(roamer.recovered).toBe(true); // it came back through recovery, past the handshake middleware
+      expect([...node.values()].filter((s) => s.data.user?.id === user.id)).toHaveLength(2);
+      for (const s of [...extra, hostSocket]) s.disconnect();
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
 });
 
 describe('per user and per IP (cluster-wide, in Redis)', () => {

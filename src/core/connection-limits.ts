@@ -19,27 +19,45 @@ export class ConnectionLimits {
   /** Handshake middleware; install after the auth middleware (it needs socket.data.user). */
   install(io: LiveServer): void {
     io.use((socket, next) => {
-      const userId = socket.data.user?.id;
-      if (userId && this.maxPerUser > 0 && (this.byUser.get(userId) ?? 0) >= this.maxPerUser) {
-        return next(refusal(`at most ${this.maxPerUser} connections per user`));
-      }
-      if (this.maxPerIp > 0 && (this.byIp.get(this.ipOf(socket)) ?? 0) >= this.maxPerIp) {
-        return next(refusal(`at most ${this.maxPerIp} connections per address`));
-      }
-      next();
+      const over = this.overCap(socket.data.user?.id, this.ipOf(socket));
+      next(over ? refusal(over) : undefined);
     });
   }
 
-  /** Count a connected socket until it disconnects (recovered sockets skip middleware: counted here). */
-  track(socket: LiveSocket): void {
+  /**
+   * Count a connected socket until it disconnects, or refuse it: false when it would put its user
+   * or address over a cap. A recovered connection (connectionStateRecovery skips middleware) is
+   * checked only here, so without this a client could outgrow the caps by reconnecting with its
+   * session id; sockets that raced through the handshake together are caught here as well. The
+   * refused connection gets `connection:refused { code: 'LIMIT_EXCEEDED', message }` and is
+   * disconnected (client reason `io server disconnect`: it does not reconnect by itself).
+   */
+  track(io: LiveServer, socket: LiveSocket): boolean {
     const userId = socket.data.user?.id;
     const ip = this.ipOf(socket);
+    const over = this.overCap(userId, ip);
+    if (over) {
+      // A local emit is written to the connection before the disconnect (socket.emit with
+      // recovery enabled goes through the adapter and would arrive after it).
+      io.local.to(socket.id).emit('connection:refused', { code: 'LIMIT_EXCEEDED', message: over });
+      socket.disconnect();
+      return false;
+    }
     if (userId) bump(this.byUser, userId, 1);
     bump(this.byIp, ip, 1);
     socket.once('disconnect', () => {
       if (userId) bump(this.byUser, userId, -1);
       bump(this.byIp, ip, -1);
     });
+    return true;
+  }
+
+  private overCap(userId: string | undefined, ip: string): string | null {
+    if (userId && this.maxPerUser > 0 && (this.byUser.get(userId) ?? 0) >= this.maxPerUser) {
+      return `at most ${this.maxPerUser} connections per user`;
+    }
+    if (this.maxPerIp > 0 && (this.byIp.get(ip) ?? 0) >= this.maxPerIp) return `at most ${this.maxPerIp} connections per address`;
+    return null;
   }
 }
 

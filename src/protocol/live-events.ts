@@ -143,4 +143,6 @@ export interface LiveServerEvents {
   'error:event': (p: { event: string; code: string; message: string }) => void;
   /** The connection's token expired; the server disconnects it next. Reconnect with a new token. */
   'auth:expired': (p: { expiredAt: number }) => void;
+  /** This connection is over a cap (a recovered session over MAX_CONNECTIONS_PER_*); the server disconnects it next. */
+  'connection:refused': (p: { code: 'LIMIT_EXCEEDED'; message: string }) => void;
 }

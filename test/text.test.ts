@@ -33,8 +33,21 @@ describe('normaliseText', () => {
     ['U+3164 hangul filler', '\u3164\u3164'],
     ['U+FFA0 halfwidth filler', '\uffa0'],
     ['mixed invisibles and spaces', ' \u200b\u2800 \u3164\u00ad\u200e\u202e '],
+    ['U+FE0F variation selectors', '\ufe0f\ufe0f\ufe0f'],
+    ['U+E0100 supplementary variation selectors', '\u{e0100}\u{e0101}'],
+    ['lone combining marks', '\u0300\u0301'],
+    ['U+180B Mongolian variation selector', '\u180b\u180c'],
+    ['U+E000 private use', '\ue000\ue001'],
+    ['U+034F combining grapheme joiner', '\u034f'],
   ])('only invisible characters (%s) normalise to empty', (_label, input) => {
     expect(normaliseText(input)).toBe('');
+  });
+
+  it('variation selectors go, except an emoji presentation selector; private use among letters stays', () => {
+    expect(normaliseText('A\ufe0fn\u{e0100}n')).toBe('Ann');
+    expect(normaliseText('I \u2764\ufe0f it')).toBe('I \u2764\ufe0f it');
+    expect(normaliseText('a\ue000b')).toBe('a\ue000b');
+    expect(normaliseDisplayName('\ufe0f')).toBe('');
   });
 
   it('display names are cut to 40 characters without splitting a pair', () => {
@@ -54,6 +67,11 @@ describe('foldForMatch', () => {
     ['İDİOT', 'idiot'],
     ['ıdiot', 'idiot'], // dotless ı
     ['spàm', 'spam'],
+    ['ꜱᴄᴀᴍ', 'scam'], // small capitals
+    ['ꮪcam', 'scam'], // Cherokee small letter
+    ['ᏚᏟᎪᎷ', 'scam'], // Cherokee capitals
+    ['ѕϲаm', 'scam'], // Greek lunate sigma ϲ
+    ['ՏCAM', 'scam'], // Armenian Տ
   ])('%s folds to %s', (input, expected) => {
     expect(foldForMatch(input)).toBe(expected);
   });
@@ -62,6 +80,10 @@ describe('foldForMatch', () => {
     expect(nameSkeleton('Hugo')).toBe(nameSkeleton(' h.u g-o '));
     expect(nameSkeleton('Hugo')).toBe(nameSkeleton('Ηυgο')); // Greek Η υ ο
     expect(nameSkeleton('Hugo')).not.toBe(nameSkeleton('Hugh'));
+    expect(nameSkeleton('Alice')).toBe(nameSkeleton('AIice')); // capital I
+    expect(nameSkeleton('Alice')).toBe(nameSkeleton('A1ice'));
+    expect(nameSkeleton('Bob')).toBe(nameSkeleton('B0b'));
+    expect(nameSkeleton('Alice')).not.toBe(nameSkeleton('Alan'));
   });
 });
 
@@ -101,7 +123,7 @@ describe('through the server', () => {
 
   it('a message of only invisible characters is BAD_REQUEST; a disguised one is stored clean', async () => {
     const s = await joined('Inês');
-    for (const text of ['\u200b\u200b', '\u2800', '\u3164', ' \u00ad\u202e ']) {
+    for (const text of ['\u200b\u200b', '\u2800', '\u3164', ' \u00ad\u202e ', '\ufe0f\ufe0f', '\u{e0100}', '\u0300\u0301', '\u180b', '\ue000']) {
       expect(await requestRaw(s, 'chat:send', { text }), JSON.stringify(text)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: expect.stringMatching(/empty/) } });
     }
     const sent = await ok(s, 'chat:send', { text: '\u202eｈｉ\u200b there\u0007' });
@@ -115,7 +137,7 @@ describe('through the server', () => {
     const settings = await ok(hostSocket, 'mod:blocked-words', { words: ['sc\u0430m', 'İdiot'] });
     expect(settings.blockedWords).toEqual(['scam', 'idiot']);
     const s = await joined('Mallory');
-    for (const text of ['a scam!', 'sc\u200bam', 'ｓｃａｍ', 'sc\u00adam', 'ѕсаm', 'SCAM', 'you İDİOT', 'you ıdiot', 'sçam']) {
+    for (const text of ['a scam!', 'sc\u200bam', 'ｓｃａｍ', 'sc\u00adam', 'ѕсаm', 'SCAM', 'you İDİOT', 'you ıdiot', 'sçam', 'ꜱᴄᴀᴍ', 'ꮪcam', 'ѕϲаm', 's\ufe0fcam']) {
       expect(await requestRaw(s, 'chat:send', { text }), text).toMatchObject({ ok: false, error: { code: 'BLOCKED_WORD' } });
     }
     expect(await requestRaw(s, 'chat:send', { text: 'a fine scarf' })).toMatchObject({ ok: true });
@@ -125,13 +147,15 @@ describe('through the server', () => {
     const res = await http(stack.url, 'POST', '/api/dev/token', null, { name: '\u202eAnn\u0000\u200b ' });
     expect(res.status).toBe(201);
     expect(res.body.user.name).toBe('Ann');
-    const empty = await http(stack.url, 'POST', '/api/dev/token', null, { name: '\u2800\u3164\u200b' });
-    expect(empty.status).toBe(400);
-    expect(empty.body.error.code).toBe('BAD_REQUEST');
+    for (const name of ['\u2800\u3164\u200b', '\ufe0f', '\u0301\u0300', '\ue000']) {
+      const empty = await http(stack.url, 'POST', '/api/dev/token', null, { name });
+      expect(empty.status, JSON.stringify(name)).toBe(400);
+      expect(empty.body.error.code).toBe('BAD_REQUEST');
+    }
   });
 
   it("a viewer whose name imitates the host or a staff title may not chat; the host may", async () => {
-    for (const name of ['Ηυgο', 'HUGO', 'h u g o', 'Moderator Ann', 'admin']) {
+    for (const name of ['Ηυgο', 'HUGO', 'h u g o', 'HUG0', 'Moderator Ann', 'admin', 'AdmIn', 'Officia1']) {
       const s = await joined(name);
       expect(await requestRaw(s, 'chat:send', { text: 'hello' }), name).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', message: expect.stringMatching(/display name/) } });
     }

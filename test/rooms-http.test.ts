@@ -59,6 +59,7 @@ describe('create and get', () => {
     ['a 2001-character description', { title: 'ok', description: 'd'.repeat(2001) }],
     ['a negative scheduledStart', { title: 'ok', scheduledStart: -5 }],
     ['a fractional scheduledStart', { title: 'ok', scheduledStart: 1.5 }],
+    ['a scheduledStart more than 90 days ahead', { title: 'ok', scheduledStart: Date.now() + 91 * 86_400_000 }],
     ['a hostId (the host is the caller)', { title: 'ok', hostId: 'u_x' }],
     ['a status (rooms start scheduled)', { title: 'ok', status: 'live' }],
   ])('refuses %s → 400', async (_what, body) => {

@@ -190,6 +190,11 @@ describe('flash sale flow', () => {
       ok: false,
       error: { code: 'BAD_REQUEST' },
     });
+    // endsAt is bounded like durationSec: a sale lasts at most 7 days (the sweeper works for as long as it runs).
+    expect(await request(hostSocket, 'sale:start', { productId, price: 1, quantity: 1, endsAt: Date.now() + 30 * 86_400_000 })).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_REQUEST', message: expect.stringMatching(/at most 7 days/) },
+    });
     expect(await request(hostSocket, 'sale:start', { productId: 'nope', price: 1, quantity: 1, durationSec: 60 })).toMatchObject({
       ok: false,
       error: { code: 'NOT_FOUND' },

@@ -8,13 +8,24 @@ const currency = z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'ISO 4217 c
 const imageUrl = z.string().trim().max(2000).url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL');
 const optionalText = (max: number) => z.string().trim().max(max).nullable().optional();
 
+/** How far ahead a room may be scheduled. */
+export const SCHEDULE_MAX_AHEAD_MS = 90 * 24 * 3600 * 1000;
+
 export const createRoomBody = z
   .object({
     title: z.string().max(480).transform(normaliseText).pipe(z.string().min(1, 'title is empty').max(120)),
     description: z.string().trim().max(2000).default(''),
     hostKind: z.enum(['buyer', 'manager']).default('manager'),
     isPublic: z.boolean().default(true),
-    scheduledStart: z.number().int().positive().nullable().default(null),
+    // Bounded: a room scheduled years ahead would hold one of the host's ROOMS_PER_USER places
+    // and a "scheduled" listing entry that long.
+    scheduledStart: z
+      .number()
+      .int()
+      .positive()
+      .refine((t) => t <= Date.now() + SCHEDULE_MAX_AHEAD_MS, 'scheduledStart more than 90 days ahead')
+      .nullable()
+      .default(null),
   })
   .strict();
 

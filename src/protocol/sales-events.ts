@@ -26,6 +26,8 @@ export const saleIdSchema = z.string().regex(/^s_[A-Za-z0-9_-]{1,62}$/, 'invalid
 export const holdIdSchema = z.string().max(128).regex(/^s_[A-Za-z0-9_-]{1,62}\.[A-Za-z0-9_-]{1,64}$/, 'invalid holdId');
 
 const HOUR = 3600;
+/** The longest sale, however it is given (durationSec or endsAt): the sweeper works for as long as a sale runs. */
+export const SALE_MAX_DURATION_SEC = 7 * 24 * HOUR;
 
 export const saleStartSchema = z
   .object({
@@ -37,7 +39,8 @@ export const saleStartSchema = z
     /** 0 opens the sale at once; otherwise viewers see a countdown to startsAt. */
     startInSec: z.number().int().min(0).max(24 * HOUR).default(0),
     /** Give exactly one of durationSec (counted from the start) or endsAt (epoch ms). */
-    durationSec: z.number().int().min(1).max(7 * 24 * HOUR).optional(),
+    durationSec: z.number().int().min(1).max(SALE_MAX_DURATION_SEC).optional(),
+    /** At most SALE_MAX_DURATION_SEC after the start (checked on Redis's clock when the sale is created). */
     endsAt: z.number().int().positive().optional(),
     /** How long a reservation holds its units before they go back to stock. */
     holdSec: z.number().int().min(1).max(HOUR).default(120),

@@ -23,6 +23,7 @@
  */
 import { RATE_LIMIT_LUA } from '../../core/rate-limit.js';
 import { DEADLINE_LUA } from '../../core/redis-guard.js';
+import { SALE_MAX_DURATION_SEC } from '../../protocol/index.js';
 
 const PRELUDE = `
 local function clock(arg)
@@ -80,7 +81,8 @@ end
 // durationMs|'', endsAt|'', saleId, maxRunning, deadline, request field|'', then field, value, ...
 // of the definition.
 // → {'OK', startsAt, endsAt, nextDue} | {'REPLAY', saleId of the first call} | {'ERR', code}
-// (LIMIT_EXCEEDED: maxRunning sales counting down or open; LATE: past the deadline)
+// (LIMIT_EXCEEDED: maxRunning sales counting down or open; LATE: past the deadline; TOO_LONG:
+// endsAt more than SALE_MAX_DURATION_SEC after the start)
 export const CREATE_SCRIPT = `${PRELUDE}
 local deadline = tonumber(ARGV[7])
 ${DEADLINE_LUA}
@@ -94,6 +96,7 @@ local now = clock(ARGV[1])
 local startsAt = now + tonumber(ARGV[2])
 local endsAt = ARGV[3] ~= '' and startsAt + tonumber(ARGV[3]) or tonumber(ARGV[4])
 if endsAt <= startsAt then return {'ERR', 'BAD_REQUEST'} end
+if endsAt - startsAt > ${SALE_MAX_DURATION_SEC * 1000} then return {'ERR', 'TOO_LONG'} end
 local fields = {}
 for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))

@@ -6,6 +6,7 @@
 import type { RedisClient } from '../../core/redis-client.js';
 import type { Logger } from '../../core/logger.js';
 import type { ErrorCode, FlashSale, Product, SaleEndReason, SaleStock } from '../../protocol/index.js';
+import { SALE_MAX_DURATION_SEC } from '../../protocol/index.js';
 import { randomBytes } from 'node:crypto';
 import { AppError, lateWrite } from '../../core/errors.js';
 import { writeDeadline } from '../../core/redis-guard.js';
@@ -309,6 +310,7 @@ function requestField(kind: 's' | 'k', by: string | undefined, requestId: string
 function createRefusal(code: string, maxRunning: number): AppError {
   if (code === 'LATE') return lateWrite();
   if (code === 'BAD_REQUEST') return new AppError('BAD_REQUEST', 'the sale must end after it starts');
+  if (code === 'TOO_LONG') return new AppError('BAD_REQUEST', `a sale lasts at most 7 days (${SALE_MAX_DURATION_SEC} s): endsAt is too far ahead`);
   if (code === 'LIMIT_EXCEEDED') return new AppError('LIMIT_EXCEEDED', `at most ${maxRunning} sales may count down or run at once in a room`);
   return new AppError('CONFLICT', 'sale id already in use');
 }

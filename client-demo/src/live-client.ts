@@ -85,6 +85,12 @@ export class LiveClient {
         .catch(() => this.setState('reconnecting'));
     });
     this.socket.on('chat:message', (m) => this.sawChat(m));
+    // Over the per-user or per-address connection cap after a reconnect: the server closes this
+    // connection and will not take it back, so say why instead of showing "reconnecting" forever.
+    this.socket.on('connection:refused', ({ message }) => {
+      this.removed = true;
+      hooks.onRemoved(`Disconnected: ${message}`);
+    });
     this.socket.on('room:removed', ({ roomId, reason }) => {
       if (roomId !== this.roomId) return;
       this.removed = true;

@@ -50,6 +50,11 @@ export function createRedisClient(target: RedisTarget, opts: RedisClientOptions)
   const cluster = new Cluster(target.nodes, {
     redisOptions: nodeOptions,
     enableAutoPipelining: true,
+    // ioredis knows no key position for XGROUP (its first argument is "CREATE"), so an
+    // auto-pipeline would route it by the slot of "CREATE" next to commands of that slot, and the
+    // pipeline cannot follow the MOVED answer (sale:start failed with INTERNAL under load). Sent on
+    // its own, the command follows MOVED like any other.
+    autoPipeliningIgnoredCommands: ['xgroup'],
     // Reads go to masters: presence and stock must be read where they are written.
     scaleReads: 'master',
     lazyConnect: true,

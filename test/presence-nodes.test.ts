@@ -6,19 +6,19 @@
  * again within one heartbeat period.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../src/core/embedded-redis.js';
 import type { PresenceCounts } from '../src/protocol/index.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, type TestSocket } from './helpers/clients.js';
 import { spawnServerProcess, type ServerProcess } from './helpers/stack.js';
+import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
 
 const HEARTBEAT_MS = 5000; // the default of PRESENCE_HEARTBEAT_MS, set explicitly so the test says what it checks
-let redis: EmbeddedRedis;
+let redis: TestRedis;
 let nodes: ServerProcess[];
 
 beforeAll(async () => {
-  redis = await startEmbeddedRedis({ persist: false });
+  redis = await startTestRedis();
   nodes = await Promise.all(
-    [0, 1, 2].map(() => spawnServerProcess(redis.url, { MEDIA_ENABLED: 'false', PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS) })),
+    [0, 1, 2].map(() => spawnServerProcess(redis, { MEDIA_ENABLED: 'false', PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS) })),
   );
 }, 120_000);
 

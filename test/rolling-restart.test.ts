@@ -13,32 +13,32 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { connect as tcpConnect, type Socket as NetSocket } from 'node:net';
 import { setTimeout as pause } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { orderStreamKey, saleKeys } from '../src/commerce/sales/sale-keys.js';
 import { roomKey } from '../src/core/keys.js';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../src/core/embedded-redis.js';
+import type { RedisClient } from '../src/core/redis-client.js';
 import { streamFields } from '../src/core/redis-util.js';
 import type { Ack, ChatMessage, ClientEventName, ClientEventResults, ClientPayload } from '../src/protocol/index.js';
 import { closeAllSockets, connect, devUser, liveRoom, nextEvent, ok, type TestSocket, type TestUser } from './helpers/clients.js';
 import { spawnServerProcess, type ServerProcess } from './helpers/stack.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
 
 const DRAIN_TIMEOUT_MS = 8000;
 const PER_NODE = 4;
 /** Chat loops (each sending as soon as the last is answered) per drained viewer around the SIGTERM. */
 const FLOOD = 8;
 
-let redisServer: EmbeddedRedis;
-let redis: Redis;
+let redisServer: TestRedis;
+let redis: RedisClient;
 const processes: ServerProcess[] = [];
 const proxies: TcpProxy[] = [];
 
 beforeAll(async () => {
-  redisServer = await startEmbeddedRedis({ persist: false });
-  redis = new Redis(redisServer.url);
-});
+  redisServer = await startTestRedis();
+  redis = redisServer.client();
+}, 120_000);
 afterAll(async () => {
   closeAllSockets();
   for (const p of proxies) await p.close();
@@ -48,7 +48,7 @@ afterAll(async () => {
 });
 
 async function spawnNode(env: Record<string, string> = {}): Promise<ServerProcess & { log: LogWatch }> {
-  const node = await spawnServerProcess(redisServer.url, { MEDIA_ENABLED: 'false', CHAT_RATE_PER_10S: '1000', DRAIN_TIMEOUT_MS: String(DRAIN_TIMEOUT_MS), ...env });
+  const node = await spawnServerProcess(redisServer, { MEDIA_ENABLED: 'false', CHAT_RATE_PER_10S: '1000', DRAIN_TIMEOUT_MS: String(DRAIN_TIMEOUT_MS), ...env });
   processes.push(node);
   return { ...node, log: watchLog(node) };
 }

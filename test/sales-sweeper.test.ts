@@ -6,25 +6,25 @@
  *   pending cost no sweep script at all.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlashSale, Product } from '../src/protocol/index.js';
-import { startEmbeddedRedis } from '../src/core/embedded-redis.js';
+import type { RedisClient } from '../src/core/redis-client.js';
 import { DUE_INDEX, LEGACY_SWEEP_SET, saleRef } from '../src/commerce/sales/sale-keys.js';
 import { INDEX_LEASE_MS } from '../src/commerce/sales/sale-model.js';
 import { SaleStore } from '../src/commerce/sales/sale-store.js';
 import { closeAllSockets, connect, devUser, liveRoom, nextEvent, ok, type TestSocket } from './helpers/clients.js';
 import { NO_CLIENT_LIMITS } from './helpers/lifted-limits.js';
 import { startStack, type Stack } from './helpers/stack.js';
+import { startTestRedis } from './helpers/test-redis.js';
 
 let stack: Stack;
-let redis: Redis;
+let redis: RedisClient;
 beforeAll(async () => {
   // One host socket starts hundreds of sales as fast as it can: the per-socket limits (tested on
   // their own) would only answer RATE_LIMITED here.
   stack = await startStack({ nodes: 2, config: { SALE_SWEEP_MS: '20', SALE_MAX_RUNNING_PER_ROOM: '1000', ...NO_CLIENT_LIMITS } });
-  redis = new Redis(stack.redis.url);
-});
+  redis = stack.redis.client();
+}, 120_000);
 afterAll(async () => {
   closeAllSockets();
   redis.disconnect();
@@ -51,10 +51,12 @@ async function startMany(hostSocket: TestSocket, count: number, parallel: number
   return sales;
 }
 
-/** Evalsha calls Redis has run so far (the sweep and claim scripts are evalsha). */
+/** Evalsha calls Redis has run so far (the sweep and claim scripts are evalsha): on a cluster,
+ * summed over its masters. */
 async function evalshaCalls(): Promise<number> {
-  const info = await redis.info('commandstats');
-  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0);
+  const servers = 'nodes' in redis ? redis.nodes('master') : [redis];
+  const infos = await Promise.all(servers.map((r) => r.info('commandstats')));
+  return infos.reduce((sum, info) => sum + Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0), 0);
 }
 
 describe('sale sweeper', () => {
@@ -104,13 +106,13 @@ describe('sale sweeper', () => {
   }, 120_000);
 });
 
-describe('due index rules (store level, virtual clock, a Redis of its own)', () => {
+describe('due index rules (store level, virtual clock, a Redis of its own, of the run\'s topology)', () => {
   const product: Product = { id: 'p1', title: 'Scarf', imageUrl: null, price: 3000, currency: 'USD', merchant: null, brand: null };
   const input = { productId: 'p1', price: 100, quantity: 5, perUserLimit: 5, startInSec: 0, durationSec: 3600, holdSec: 10 };
 
   it('a reserve during a claimed sweep keeps its hold due; a stale lease never pushes it later', async () => {
-    const own = await startEmbeddedRedis({ persist: false });
-    const r = new Redis(own.url);
+    const own = await startTestRedis();
+    const r = own.client();
     let clock = 1_000_000;
     const store = new SaleStore(r, { reservesPerSecond: 1000, ordersGroup: 'merchant', maxRunningPerRoom: 10, clock: () => clock });
     try {
@@ -154,11 +156,11 @@ describe('due index rules (store level, virtual clock, a Redis of its own)', () 
       r.disconnect();
       await own.stop();
     }
-  });
+  }, 90_000); // a Redis Cluster of its own takes a while to start on a busy machine
 
   it('moves sales of the old index (a set swept whole) into the due index, due at once', async () => {
-    const own = await startEmbeddedRedis({ persist: false });
-    const r = new Redis(own.url);
+    const own = await startTestRedis();
+    const r = own.client();
     const store = new SaleStore(r, { reservesPerSecond: 1000, ordersGroup: 'merchant', maxRunningPerRoom: 10 });
     try {
       await r.sadd(LEGACY_SWEEP_SET, 'r1/s_old1', 'r2/s_old2');
@@ -170,5 +172,5 @@ describe('due index rules (store level, virtual clock, a Redis of its own)', () 
       r.disconnect();
       await own.stop();
     }
-  });
+  }, 90_000); // a Redis Cluster of its own takes a while to start on a busy machine
 });

@@ -4,7 +4,6 @@
  * and to every domain. main.ts runs it; tests start several of these against one Redis.
  */
 import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import express from 'express';
@@ -17,7 +16,7 @@ import { TokenService } from './auth/tokens.js';
 import type { Domain, DomainDeps } from './core/domain.js';
 import { Drain } from './core/drain.js';
 import { closeRecoveryGap } from './core/recovery-gap.js';
-import { jsonErrors, notFoundRoute } from './core/http-kit.js';
+import { jsonErrors, listenAt, notFoundRoute } from './core/http-kit.js';
 import { httpRateLimit } from './core/http-rate-limit.js';
 import { userChannel } from './core/keys.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -212,12 +211,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   app.use(notFoundRoute);
   app.use(jsonErrors(log));
 
-  await new Promise<void>((ok, fail) => {
-    httpServer.once('error', fail);
-    httpServer.listen(config.PORT, config.HOST, () => ok());
-  });
-  const { port } = httpServer.address() as AddressInfo;
-  const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
+  const { url, port } = await listenAt(httpServer, config.PORT, config.HOST);
   log.info({ url }, 'live-commerce server listening');
 
   return {

@@ -1,4 +1,6 @@
 /** HTTP boundary helpers: zod-validated bodies and the JSON error format `{ error: { code, message } }`. */
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
 import { AppError, httpStatusOf, toErrorBody } from './errors.js';
@@ -60,3 +62,13 @@ export function jsonErrors(log: Logger): ErrorRequestHandler {
 export const notFoundRoute: RequestHandler = (_req, res) => {
   res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such route' } });
 };
+
+/** Listen on port/host (0: a free port) and give back the URL to reach it (0.0.0.0 → 127.0.0.1). */
+export async function listenAt(server: HttpServer, port: number, host: string): Promise<{ url: string; port: number }> {
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => ok());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return { url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`, port: bound };
+}

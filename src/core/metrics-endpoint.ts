@@ -6,11 +6,11 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Config } from '../config.js';
+import { listenAt } from './http-kit.js';
 import type { Logger } from './logger.js';
 import type { LiveServer } from './socket-kit.js';
 
@@ -81,12 +81,7 @@ export async function mountMetrics(config: Config, app: Express, registry: Regis
   metricsApp.disable('x-powered-by');
   metricsApp.use(operatorRoutes(config, registry, io));
   const server = createServer(metricsApp);
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(config.METRICS_PORT, config.METRICS_HOST, () => ok());
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.METRICS_HOST === '0.0.0.0' ? '127.0.0.1' : config.METRICS_HOST}:${port}`;
+  const { url } = await listenAt(server, config.METRICS_PORT, config.METRICS_HOST);
   log.info({ url }, 'metrics listening');
   return {
     url,

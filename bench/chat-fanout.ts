@@ -1,310 +1,294 @@
 /**
- * Chat fan-out: VIEWERS viewers in one live room receive RATE chat messages per second sent by
- * the host with `chat:send`, for SECONDS seconds after WARMUP seconds of warm-up. Measures
- * deliveries per second and the send→receive latency on the viewers, then does the same against
- * a plain `ws` server relaying frames of the same size to the same number of plain `ws` clients,
- * and prints ours/baseline ratios. Servers run in a child process (bench/fanout-server.ts) so
- * the clients don't share their event loop. Last line: `RESULT {json}`.
+ * Chat fan-out: VIEWERS viewers in one live room receive RATE chat messages per second, sent by
+ * SENDERS signed-in users with `chat:send`, against our server (src/server.ts, Socket.IO + Redis
+ * Streams adapter) and against the baseline doing the same work: a raw `ws` relay sending each
+ * message as its own frame, shaped exactly like ours (`42["chat:message",{…},"<offset>"]`), to
+ * the same number of plain `ws` clients (a per-message relay).
  *
- *   VIEWERS=2000 RATE=20 SECONDS=10 npm run bench:chat-fanout
+ * The sceptic's rules (docs/BENCHMARKS.md, "Method"):
+ *   - open loop: each message has a scheduled send time fixed before the phase; latency is from
+ *     it, and the sender's lateness to the schedule is reported;
+ *   - the servers, the sender (fanout-senders.ts) and GENERATORS receiving processes
+ *     (fanout-receivers.ts) are all separate processes; each generator reports how busy it was
+ *     and a run where one was over 70 % is flagged;
+ *   - every viewer is connected to both servers for the whole run, and measured phases alternate
+ *     ours, baseline, ours, baseline … (PAIRS pairs, after one warm-up phase each); ratios are
+ *     per pair, reported as the median with min–max;
+ *   - receivers count frames and messages separately (a `room:batch` frame carries several), so
+ *     frames per viewer per second and message deliveries per second are both reported.
+ * Last line: `RESULT {json}`.
+ *
+ *   VIEWERS=2000 RATE=20 npm run bench:chat-fanout      # the latency target
+ *   VIEWERS=2000 RATE=200 npm run bench:chat-fanout     # the throughput target
+ *   QUICK=1 npm run bench:chat-fanout                    # a check that runs in under a minute
  */
-import { postJson } from './bench-kit.js';
-import { cpus, loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import type { WebSocket } from 'ws';
 import { TokenService } from '../src/auth/tokens.js';
 import { newId } from '../src/core/ids.js';
-import type { ChatMessage } from '../src/protocol/index.js';
 import {
-  FanoutRecorder,
-  LatencyHistogram,
-  benchText,
-  connectSocketIo,
-  connectWs,
-  inBatches,
-  joinRoom,
-  paceMessages,
-  socketIoViewer,
-  wireViewer,
-  wsViewer,
-  type ViewerSocket,
-} from './fanout-clients.js';
-import { startChild, type Child, type ServerUsage } from './fanout-child.js';
+  Histogram,
+  benchEnv,
+  checkBusy,
+  epochNow,
+  fmt,
+  fmtRatio,
+  forkTs,
+  int,
+  latenessOf,
+  median,
+  pct,
+  postJson,
+  printResult,
+  r2,
+  ratioStats,
+  type Busy,
+  type Forked,
+} from './bench-kit.js';
+import { startChild, type Child } from './fanout-child.js';
+import type { FromReceivers, FromSenders, Phase, Target, ToReceivers, ToSenders } from './fanout-protocol.js';
 import { runMain } from './run-main.js';
 
-const env = z
-  .object({
+const env = benchEnv(
+  {
     VIEWERS: z.coerce.number().int().min(1).max(20_000).default(2000),
-    // The server caps CHAT_RATE_PER_10S at 1000, so one host can send at most 100 messages/s.
-    RATE: z.coerce.number().min(0.5).max(100).default(20),
+    RATE: z.coerce.number().min(0.5).max(5000).default(20),
+    SENDERS: z.coerce.number().int().min(1).max(1000).default(20),
     SECONDS: z.coerce.number().min(1).max(600).default(10),
     WARMUP: z.coerce.number().min(0).max(120).default(3),
+    PAIRS: z.coerce.number().int().min(1).max(50).default(3),
+    /** Receiving load-generator processes (the viewers are split among them). */
+    GENERATORS: z.coerce.number().int().min(1).max(64).default(4),
     CONNECT_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(50),
-    /** wire: plain ws speaking the Socket.IO protocol (same per-frame cost as the baseline's
-     * clients); socket.io: the full socket.io-client library per viewer. */
-    VIEWER_CLIENT: z.enum(['wire', 'socket.io']).default('wire'),
-    /** Extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+    /** How long after a phase's last send to wait for every delivery before counting the rest lost. */
+    DRAIN_SECONDS: z.coerce.number().min(1).max(600).default(10),
+    /** Extra node flags for our server's process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
     BENCH_SERVER_NODE_ARGS: z.string().default(''),
-  })
-  .parse(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== '')));
+  },
+  { VIEWERS: '200', SENDERS: '5', SECONDS: '3', WARMUP: '1', GENERATORS: '2' },
+);
 
-const DRAIN_TIMEOUT_MS = 10_000;
-/** Above this the one client process is itself a bottleneck and latencies say more about it. */
-const CLIENT_SATURATED_ELU = 0.9;
+// The server allows one user 100 messages/s at most (CHAT_RATE_PER_10S ≤ 1000, set to 1000 in
+// fanout-server.ts) and 30 events/s per socket by default: spread the rate over enough senders.
+const PER_SENDER_MAX = 25;
+if (env.RATE / env.SENDERS > PER_SENDER_MAX) throw new Error(`RATE/SENDERS must be ≤ ${PER_SENDER_MAX} messages/s per sender; raise SENDERS`);
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const JWT_SECRET = randomBytes(24).toString('base64url');
-const JWT_ISSUER = 'live-commerce'; // the config default, which the server process keeps
-
-const childOptions = { root: ROOT, jwtSecret: JWT_SECRET, nodeArgs: env.BENCH_SERVER_NODE_ARGS.split(/\s+/).filter(Boolean) };
-
-const warmupCount = Math.round(env.RATE * env.WARMUP);
-const measuredCount = Math.round(env.RATE * env.SECONDS);
-const expectedDeliveries = env.VIEWERS * measuredCount;
+const QUIET_MS = 500;
+const QUIET_TIMEOUT_MS = 60_000;
+const log = (line: string) => console.log(line);
 
 interface PhaseResult {
-  deliveriesPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxBucketMs: number;
-  lostDeliveries: number;
-  malformed: number;
-  server: ServerUsage;
-  clientCores: number;
-  clientElu: number;
+  target: Target;
+  messageDeliveriesPerSec: number;
+  framesPerViewerPerSec: number;
+  messagesPerFrame: number;
+  latency: Histogram;
+  lost: number;
+  senderLateness: { p99Ms: number; maxMs: number };
+  ack: Histogram;
+  ackErrors: Record<string, number>;
+  serverCores: number;
+  serverElu: number | null;
+  redisCores: number | null;
+  usPerDelivery: number;
+  busy: { name: string; busy: Busy }[];
 }
 
-// The recorder used by the phase currently running; viewers are wired to it once, at connect time.
-let current: FanoutRecorder | null = null;
-const onText = (text: string) => current?.onText(text);
-
-interface UsageMark {
-  at: number;
-  epochMs: number;
-  server: { server: number; redis: number | null };
-  client: NodeJS.CpuUsage;
-  clientElu: EventLoopUtilization;
+interface Rig {
+  servers: Record<Target, Child>;
+  senders: Forked<ToSenders, FromSenders>;
+  receivers: Forked<ToReceivers, FromReceivers>[];
 }
 
-function markUsage(child: Child): UsageMark {
+let nextPhaseId = 0;
+
+async function runPhase(rig: Rig, target: Target, seconds: number): Promise<PhaseResult> {
+  const server = rig.servers[target];
+  const phase: Phase = { type: 'phase', id: nextPhaseId++, target, startAt: epochNow() + 300, count: Math.round(env.RATE * seconds), rate: env.RATE };
+  const windowEnd = phase.startAt + (phase.count * 1000) / phase.rate;
+  for (const r of rig.receivers) r.send(phase);
+  rig.senders.send(phase);
+  // Server CPU over exactly the send window, read from /proc from outside.
+  const at = (t: number) => new Promise<{ cpu: ReturnType<Child['cpuSeconds']>; t: number }>((ok) => setTimeout(() => ok({ cpu: server.cpuSeconds(), t: epochNow() }), Math.max(0, t - epochNow())));
+  const [a, b] = await Promise.all([at(phase.startAt), at(windowEnd)]);
+  const sent = await rig.senders.next('sent');
+  for (const r of rig.receivers) r.send({ type: 'drain', id: phase.id, timeoutMs: env.DRAIN_SECONDS * 1000 });
+  const reports = await Promise.all(rig.receivers.map((r) => r.next('report')));
+  // A relay that fell behind still has a backlog: pause it until its viewers go quiet, so the
+  // next phase measures only itself.
+  if (target === 'baseline') server.drop(true);
+  for (const r of rig.receivers) r.send({ type: 'quiet', target, quietMs: QUIET_MS, timeoutMs: QUIET_TIMEOUT_MS });
+  const quiet = await Promise.all(rig.receivers.map((r) => r.next('quiet')));
+  if (target === 'baseline') server.drop(false);
+  if (!quiet.every((q) => q.quiet)) log(`  note: ${target}'s viewers were still receiving ${QUIET_TIMEOUT_MS / 1000} s after phase ${phase.id}`);
+
+  const wallS = (b.t - a.t) / 1000;
+  const serverCores = (b.cpu.server - a.cpu.server) / wallS;
+  const messages = reports.reduce((s, r) => s + r.messagesInWindow, 0);
+  const frames = reports.reduce((s, r) => s + r.framesInWindow, 0);
+  const delivered = reports.reduce((s, r) => s + r.delivered, 0);
+  const expected = reports.reduce((s, r) => s + r.expected, 0);
+  const windowS = (windowEnd - phase.startAt) / 1000;
   return {
-    at: performance.now(),
-    epochMs: Date.now(),
-    server: child.cpuSeconds(),
-    client: process.cpuUsage(),
-    clientElu: performance.eventLoopUtilization(),
+    target,
+    messageDeliveriesPerSec: messages / windowS,
+    framesPerViewerPerSec: frames / env.VIEWERS / windowS,
+    messagesPerFrame: frames ? messages / frames : Number.NaN,
+    latency: Histogram.of(...reports.map((r) => r.latency)),
+    lost: expected - delivered,
+    senderLateness: latenessOf(Histogram.of(sent.lateness)),
+    ack: Histogram.of(sent.ack),
+    ackErrors: sent.ackErrors,
+    serverCores,
+    serverElu: await server.eluBetween(a.t, b.t),
+    redisCores: a.cpu.redis === null || b.cpu.redis === null ? null : (b.cpu.redis - a.cpu.redis) / wallS,
+    usPerDelivery: (serverCores * 1e6) / (messages / windowS),
+    busy: [{ name: 'sender', busy: sent.busy }, ...reports.map((r, i) => ({ name: `receiver ${i}`, busy: r.busy }))],
   };
 }
 
-/**
- * Warm up, then measure one window: the sender sends warm-up + measured messages on schedule;
- * CPU of server, redis and clients is taken over the measured window; then wait for every
- * measured message to reach every viewer (or the drain timeout).
- */
-async function measure(child: Child, viewers: number, send: (seq: number) => void): Promise<PhaseResult> {
-  const recorder = new FanoutRecorder(warmupCount, warmupCount + measuredCount);
-  current = recorder;
-  const timers: NodeJS.Timeout[] = [];
-  const marks = new Promise<[UsageMark, UsageMark]>((done) => {
-    void paceMessages(env.RATE, warmupCount + measuredCount, send, (t0) => {
-      const windowStart = t0 + (warmupCount * 1000) / env.RATE;
-      const windowEnd = windowStart + env.SECONDS * 1000;
-      recorder.setWindow(windowStart, windowEnd);
-      let first: UsageMark | null = null;
-      timers.push(
-        setTimeout(() => (first = markUsage(child)), windowStart - performance.now()),
-        setTimeout(() => done([first ?? markUsage(child), markUsage(child)]), windowEnd - performance.now()),
-      );
-    });
-  });
-  const [a, b] = await marks;
-  const target = viewers * measuredCount;
-  await recorder.waitForDeliveries(target, DRAIN_TIMEOUT_MS);
-  for (const t of timers) clearTimeout(t);
-  const seconds = (b.at - a.at) / 1000;
-  const clientCpu = { user: b.client.user - a.client.user, system: b.client.system - a.client.system };
-  return {
-    deliveriesPerSec: recorder.deliveriesInWindow / env.SECONDS,
-    p50Ms: recorder.latency.quantile(0.5),
-    p99Ms: recorder.latency.quantile(0.99),
-    maxBucketMs: recorder.latency.quantile(1),
-    lostDeliveries: target - recorder.measuredDeliveries,
-    malformed: recorder.malformed,
-    server: {
-      serverCores: (b.server.server - a.server.server) / seconds,
-      serverElu: await child.eluBetween(a.epochMs, b.epochMs),
-      redisCores: a.server.redis === null || b.server.redis === null ? null : (b.server.redis - a.server.redis) / seconds,
-    },
-    clientCores: (clientCpu.user + clientCpu.system) / 1e6 / seconds,
-    clientElu: performance.eventLoopUtilization(b.clientElu, a.clientElu).utilization,
-  };
-}
-
-/** Our server: a host with a live room, VIEWERS signed-in viewers, the host sends chat:send. */
-async function runOurs(): Promise<{ result: PhaseResult; sample: ChatMessage; ack: LatencyHistogram; ackErrors: Map<string, number> }> {
-  const child = await startChild('socketio', childOptions);
-  const sockets: ViewerSocket[] = [];
-  const viewers: { disconnect(): void }[] = [];
-  try {
-    const tokens = new TokenService(JWT_SECRET, JWT_ISSUER);
-    const hostToken = await tokens.sign({ id: newId('u_'), name: 'Host' });
-    const { room } = await postJson(child.url, '/api/rooms', hostToken, { title: 'Fan-out bench', hostKind: 'buyer' });
-    await postJson(child.url, `/api/rooms/${room.id}/live`, hostToken);
-    const host = await connectSocketIo(child.url, hostToken);
-    sockets.push(host);
-    const joined = await joinRoom(host, room.id);
-    if (!joined.ok) throw new Error(`host join failed: ${joined.error.message}`);
-
-    const started = performance.now();
-    await inBatches(env.VIEWERS, env.CONNECT_CONCURRENCY, async (i) => {
-      const token = await tokens.sign({ id: newId('u_'), name: `Viewer ${i}` });
-      viewers.push(
-        env.VIEWER_CLIENT === 'wire'
-          ? await wireViewer(child.url, token, room.id, onText)
-          : await socketIoViewer(child.url, token, room.id, onText),
-      );
-    });
-    log(`  ${env.VIEWERS} ${env.VIEWER_CLIENT} viewers connected and joined in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-
-    const ack = new LatencyHistogram();
-    const ackErrors = new Map<string, number>();
-    let sample: ChatMessage | null = null;
-    const result = await measure(child, env.VIEWERS, (seq) => {
-      const sentAt = performance.now();
-      host.emit('chat:send', { text: benchText(seq) }, (res) => {
-        if (seq >= warmupCount) ack.record(performance.now() - sentAt);
-        if (res.ok) sample ??= res.data;
-        else ackErrors.set(res.error.code, (ackErrors.get(res.error.code) ?? 0) + 1);
-      });
-    });
-    if (!sample) throw new Error(`no chat:send succeeded: ${JSON.stringify([...ackErrors])}`);
-    return { result, sample, ack, ackErrors };
-  } finally {
-    for (const s of [...sockets, ...viewers]) s.disconnect();
-    await child.stop();
-  }
-}
-
-/** The same frame our server broadcasts for a chat message (`42["chat:message",msg,offset]`). */
-function socketIoFrame(msg: ChatMessage, offset: string): string {
-  return `42${JSON.stringify(['chat:message', msg, offset])}`;
-}
-
-/** Baseline: a plain ws relay, VIEWERS plain ws clients, the host sends frames shaped like ours. */
-async function runBaseline(sample: ChatMessage): Promise<PhaseResult> {
-  const child = await startChild('ws', childOptions);
-  const sockets: WebSocket[] = [];
-  try {
-    const host = await connectWs(child.wsUrl);
-    sockets.push(host);
-    const started = performance.now();
-    await inBatches(env.VIEWERS, env.CONNECT_CONCURRENCY, async () => {
-      sockets.push(await wsViewer(child.wsUrl, onText));
-    });
-    log(`  ${env.VIEWERS} ws viewers connected in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    return await measure(child, env.VIEWERS, (seq) => {
-      const id = `${Date.now()}-0`; // shaped like the Redis stream ids our frames carry
-      host.send(socketIoFrame({ id, user: sample.user, text: benchText(seq), at: Date.now() }, id));
-    });
-  } finally {
-    for (const s of sockets) s.terminate();
-    await child.stop();
-  }
-}
-
-function log(line: string): void {
-  console.log(line);
-}
-
-const r2 = (n: number | null) => (n === null || !Number.isFinite(n) ? null : Math.round(n * 100) / 100);
-const fmt = (n: number | null, digits = 2) => (n !== null && Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
-
-/** Server CPU microseconds spent per delivery: unlike latency, barely moved by a busy machine. */
-const usPerDelivery = (r: PhaseResult) => (r.server.serverCores * 1e6) / r.deliveriesPerSec;
-
-function describe(name: string, r: PhaseResult): string {
-  const redis = r.server.redisCores === null ? '' : `, redis ${fmt(r.server.redisCores)} cores`;
+function describe(p: PhaseResult, label: string): string {
   return (
-    `${name} deliveries/s ${int(r.deliveriesPerSec)}  p50 ${fmt(r.p50Ms)} ms  p99 ${fmt(r.p99Ms)} ms  ` +
-    `max ${fmt(r.maxBucketMs, 1)} ms  lost ${int(r.lostDeliveries)}\n` +
-    `${' '.repeat(name.length)} server ${fmt(r.server.serverCores)} cores = ${fmt(usPerDelivery(r), 1)} us/delivery ` +
-    `(event loop ${fmt(r.server.serverElu === null ? null : r.server.serverElu * 100, 0)} % busy)${redis}; ` +
-    `clients ${fmt(r.clientCores)} cores = ${fmt((r.clientCores * 1e6) / r.deliveriesPerSec, 1)} us/delivery (event loop ${fmt(r.clientElu * 100, 0)} % busy)`
+    `${label.padEnd(12)} ${int(p.messageDeliveriesPerSec).padStart(9)} msg/s  ${fmt(p.framesPerViewerPerSec, 1).padStart(6)} frames/viewer/s  ` +
+    `p50 ${fmt(p.latency.quantile(0.5), 1)}  p99 ${fmt(p.latency.quantile(0.99), 1)}  max ${fmt(p.latency.max, 0)} ms from schedule  lost ${int(p.lost)}  ` +
+    `server ${fmt(p.serverCores)} cores = ${fmt(p.usPerDelivery, 1)} µs/msg (loop ${p.serverElu === null ? 'n/a' : pct(p.serverElu)})` +
+    `${p.redisCores === null ? '' : `, redis ${fmt(p.redisCores)}`}  sender late p99 ${fmt(p.senderLateness.p99Ms, 1)} / max ${fmt(p.senderLateness.maxMs, 1)} ms  ` +
+    `generators busy ≤ ${pct(Math.max(...p.busy.map((g) => Math.max(g.busy.elu, g.busy.cpu))))}`
   );
 }
 
 async function main(): Promise<void> {
   const load = loadavg();
+  const cpu = cpus();
+  const measuredCount = Math.round(env.RATE * env.SECONDS);
   log(
-    `chat-fanout: ${env.VIEWERS} viewers x ${env.RATE} msg/s, ${env.WARMUP} s warm-up + ${env.SECONDS} s measured ` +
-      `(${int(expectedDeliveries)} deliveries expected); load average ${load.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`,
+    `chat-fanout: ${int(env.VIEWERS)} viewers × ${env.RATE} msg/s from ${env.SENDERS} senders, ${env.PAIRS} interleaved pairs of ${env.SECONDS} s ` +
+      `(+ ${env.WARMUP} s warm-up each), ${env.GENERATORS} receiving generators${env.QUICK ? ' [QUICK]' : ''}; ` +
+      `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, load ${load.map((l) => l.toFixed(2)).join(' ')}, ${new Date().toISOString()}`,
   );
-  log('ours: src/server.ts (socket.io + redis streams adapter) on an embedded redis-server');
-  const ours = await runOurs();
-  log('baseline: plain ws WebSocketServer relaying each frame to every client');
-  const base = await runBaseline(ours.sample);
+  const childOptions = { root: ROOT, jwtSecret: JWT_SECRET, nodeArgs: env.BENCH_SERVER_NODE_ARGS.split(/\s+/).filter(Boolean) };
+  const servers = { ours: await startChild('socketio', childOptions), baseline: await startChild('ws', { ...childOptions, nodeArgs: [] }) };
+  const forked: Forked<any, any>[] = [];
+  try {
+    const tokens = new TokenService(JWT_SECRET, 'live-commerce');
+    const hostToken = await tokens.sign({ id: newId('u_'), name: 'Host' });
+    const { room } = await postJson(servers.ours.url, '/api/rooms', hostToken, { title: 'Fan-out bench', hostKind: 'buyer' });
+    await postJson(servers.ours.url, `/api/rooms/${room.id}/live`, hostToken);
+    const common = { oursUrl: servers.ours.url, wsUrl: servers.baseline.wsUrl, roomId: room.id, jwtSecret: JWT_SECRET };
 
-  const ratio = ours.result.deliveriesPerSec / base.deliveriesPerSec;
-  const p99Ratio = ours.result.p99Ms / base.p99Ms;
-  const frameBytes = Buffer.byteLength(socketIoFrame(ours.sample, ours.sample.id));
-  const sendErrors = Object.fromEntries(ours.ackErrors);
-  log(describe('ours    ', ours.result));
-  log(`         chat:send ack p50 ${fmt(ours.ack.quantile(0.5))} ms  p99 ${fmt(ours.ack.quantile(0.99))} ms; refused ${JSON.stringify(sendErrors)}`);
-  log(describe('baseline', base));
-  log(`frame ~${frameBytes} bytes in both runs`);
-  log(`ratio ours/baseline: deliveries/s ${fmt(ratio)}x, p99 ${fmt(p99Ratio)}x`);
-  // While both servers keep up, deliveries/s is just the offered load; CPU per delivery says how
-  // the two would compare once the server is the bottleneck.
-  const cpuRatio = usPerDelivery(ours.result) / usPerDelivery(base);
-  log(`server CPU per delivery ours/baseline ${fmt(cpuRatio)}x (server-bound deliveries/s ratio would be ~${fmt(1 / cpuRatio)})`);
-  for (const [name, r] of [['ours', ours.result], ['baseline', base]] as const) {
-    if (r.clientElu > CLIENT_SATURATED_ELU) {
-      log(`note: the clients' event loop was ${fmt(r.clientElu * 100, 0)} % busy in the ${name} run: its latency includes queueing in the load generator`);
+    const t0 = epochNow();
+    const receivers = Array.from({ length: env.GENERATORS }, (_, index) =>
+      forkTs<ToReceivers, FromReceivers>(resolve(ROOT, 'bench/fanout-receivers.ts'), `receiver ${index}`, { ...common, index, generators: env.GENERATORS, viewers: env.VIEWERS, connectConcurrency: env.CONNECT_CONCURRENCY }, { cwd: ROOT }),
+    );
+    const senders = forkTs<ToSenders, FromSenders>(resolve(ROOT, 'bench/fanout-senders.ts'), 'sender', { ...common, senders: env.SENDERS }, { cwd: ROOT });
+    forked.push(...receivers, senders);
+    await Promise.all([...receivers.map((r) => r.next('ready')), senders.next('ready')]);
+    log(`  ${int(env.VIEWERS)} viewers connected to both servers (ours joined to the room) in ${((epochNow() - t0) / 1000).toFixed(1)} s`);
+    const rig: Rig = { servers, senders, receivers };
+
+    // Warm-up: ours first (the relay's frames copy the shape of a message ours acked).
+    if (env.WARMUP > 0) {
+      for (const target of ['ours', 'baseline'] as const) {
+        const w = await runPhase(rig, target, env.WARMUP);
+        log(describe(w, `warm-up ${target === 'ours' ? 'A' : 'B'}`));
+      }
     }
+    const pairs: { ours: PhaseResult; base: PhaseResult }[] = [];
+    for (let p = 0; p < env.PAIRS; p++) {
+      const ours = await runPhase(rig, 'ours', env.SECONDS);
+      log(describe(ours, `A${p + 1} ours`));
+      const base = await runPhase(rig, 'baseline', env.SECONDS);
+      log(describe(base, `B${p + 1} ws relay`));
+      pairs.push({ ours, base });
+    }
+
+    const deliveries = ratioStats(pairs.map((p) => p.ours.messageDeliveriesPerSec / p.base.messageDeliveriesPerSec));
+    const p99 = ratioStats(pairs.map((p) => p.ours.latency.quantile(0.99) / p.base.latency.quantile(0.99)));
+    const cpuRatio = ratioStats(pairs.map((p) => p.ours.usPerDelivery / p.base.usPerDelivery));
+    const oursLatency = Histogram.of(...pairs.map((p) => p.ours.latency));
+    const baseLatency = Histogram.of(...pairs.map((p) => p.base.latency));
+    const all = pairs.flatMap((p) => [p.ours, p.base]);
+    const busyMax = checkBusy(all.flatMap((p) => p.busy.map((g) => ({ name: `${g.name} (${p.target})`, busy: g.busy }))));
+    const latenessMax = Math.max(...all.map((p) => p.senderLateness.maxMs));
+    const latenessP99 = Math.max(...all.map((p) => p.senderLateness.p99Ms));
+    const lost = pairs.reduce((s, p) => s + p.ours.lost, 0);
+    const baseLost = pairs.reduce((s, p) => s + p.base.lost, 0);
+    const oursP99 = oursLatency.quantile(0.99);
+    const baseP99 = baseLatency.quantile(0.99);
+    const med = (f: (p: PhaseResult) => number, side: 'ours' | 'base') => median(pairs.map((p) => f(p[side])));
+    const ackErrors: Record<string, number> = {};
+    for (const p of pairs) for (const [k, v] of Object.entries(p.ours.ackErrors)) ackErrors[k] = (ackErrors[k] ?? 0) + v;
+
+    log(`ours/baseline per pair, median (min–max): message deliveries/s ${fmtRatio(deliveries)}, p99 ${fmtRatio(p99)}, server CPU per delivery ${fmtRatio(cpuRatio)}`);
+    log(`p99 from schedule over all measured phases: ours ${fmt(oursP99, 1)} ms, ws relay ${fmt(baseP99, 1)} ms; lost ours ${int(lost)}, relay ${int(baseLost)}; sender lateness p99 ≤ ${fmt(latenessP99, 1)} ms, max ${fmt(latenessMax, 1)} ms`);
+    if (Object.keys(ackErrors).length) log(`chat:send refused: ${JSON.stringify(ackErrors)}`);
+    // The issue's targets at its two sizes (other sizes: no verdict).
+    let meetsTarget: boolean | null = null;
+    if (env.RATE <= 20) meetsTarget = lost === 0 && oursP99 <= baseP99 && oursP99 <= 150;
+    else if (env.RATE >= 200) meetsTarget = lost === 0 && oursP99 <= 250 && deliveries.median >= 3;
+    if (meetsTarget !== null) {
+      log(
+        `target (${env.RATE <= 20 ? 'all delivered, p99 ≤ the relay’s and ≤ 150 ms' : 'all delivered, p99 ≤ 250 ms, ≥ 3× the relay’s message deliveries/s'}): ${meetsTarget ? 'met' : 'MISSED'}`,
+      );
+    }
+    printResult({
+      bench: 'chat-fanout',
+      quick: env.QUICK,
+      viewers: env.VIEWERS,
+      rate: env.RATE,
+      senders: env.SENDERS,
+      seconds: env.SECONDS,
+      warmupSeconds: env.WARMUP,
+      generators: env.GENERATORS,
+      expectedDeliveries: env.VIEWERS * measuredCount,
+      deliveriesPerSec: r2(med((p) => p.messageDeliveriesPerSec, 'ours')),
+      framesPerViewerPerSec: r2(med((p) => p.framesPerViewerPerSec, 'ours')),
+      messagesPerFrame: r2(med((p) => p.messagesPerFrame, 'ours')),
+      p50Ms: r2(oursLatency.quantile(0.5)),
+      p99Ms: r2(oursP99),
+      p99FromScheduleMs: r2(oursP99),
+      lostDeliveries: lost,
+      baselineDeliveriesPerSec: r2(med((p) => p.messageDeliveriesPerSec, 'base')),
+      baselineFramesPerViewerPerSec: r2(med((p) => p.framesPerViewerPerSec, 'base')),
+      baselineP50Ms: r2(baseLatency.quantile(0.5)),
+      baselineP99Ms: r2(baseP99),
+      baselineP99FromScheduleMs: r2(baseP99),
+      baselineLostDeliveries: baseLost,
+      pairs: env.PAIRS,
+      ratio: r2(deliveries.median),
+      ratioMin: r2(deliveries.min),
+      ratioMax: r2(deliveries.max),
+      p99Ratio: r2(p99.median),
+      p99RatioMin: r2(p99.min),
+      p99RatioMax: r2(p99.max),
+      serverCpuRatio: r2(cpuRatio.median),
+      serverCpuRatioMin: r2(cpuRatio.min),
+      serverCpuRatioMax: r2(cpuRatio.max),
+      meetsTarget,
+      sendAckP50Ms: r2(Histogram.of(...pairs.map((p) => p.ours.ack)).quantile(0.5)),
+      sendAckP99Ms: r2(Histogram.of(...pairs.map((p) => p.ours.ack)).quantile(0.99)),
+      sendErrors: ackErrors,
+      serverCores: r2(med((p) => p.serverCores, 'ours')),
+      serverUsPerDelivery: r2(med((p) => p.usPerDelivery, 'ours')),
+      baselineServerUsPerDelivery: r2(med((p) => p.usPerDelivery, 'base')),
+      serverElu: r2(med((p) => p.serverElu ?? Number.NaN, 'ours')),
+      redisCores: r2(med((p) => p.redisCores ?? Number.NaN, 'ours')),
+      baselineServerCores: r2(med((p) => p.serverCores, 'base')),
+      baselineServerElu: r2(med((p) => p.serverElu ?? Number.NaN, 'base')),
+      generatorBusyMax: r2(busyMax),
+      senderLatenessP99Ms: r2(latenessP99),
+      senderLatenessMaxMs: r2(latenessMax),
+      loadAvg1: r2(load[0] ?? 0),
+    });
+  } finally {
+    await Promise.all(forked.map((f) => f.stop()));
+    await Promise.all([servers.ours.stop(), servers.baseline.stop()]);
   }
-  const meetsTarget = ratio >= 0.6 && ours.result.p99Ms <= 150;
-  log(`target (ratio >= 0.6, p99 <= 150 ms): ${meetsTarget ? 'met' : 'MISSED'}`);
-  const result = {
-    viewers: env.VIEWERS,
-    viewerClient: env.VIEWER_CLIENT,
-    rate: env.RATE,
-    seconds: env.SECONDS,
-    warmupSeconds: env.WARMUP,
-    expectedDeliveries,
-    deliveriesPerSec: r2(ours.result.deliveriesPerSec),
-    p50Ms: r2(ours.result.p50Ms),
-    p99Ms: r2(ours.result.p99Ms),
-    lostDeliveries: ours.result.lostDeliveries,
-    baselineDeliveriesPerSec: r2(base.deliveriesPerSec),
-    baselineP50Ms: r2(base.p50Ms),
-    baselineP99Ms: r2(base.p99Ms),
-    baselineLostDeliveries: base.lostDeliveries,
-    ratio: r2(ratio),
-    p99Ratio: r2(p99Ratio),
-    serverCpuRatio: r2(cpuRatio),
-    meetsTarget,
-    frameBytes,
-    sendAckP50Ms: r2(ours.ack.quantile(0.5)),
-    sendAckP99Ms: r2(ours.ack.quantile(0.99)),
-    sendErrors,
-    serverCores: r2(ours.result.server.serverCores),
-    serverUsPerDelivery: r2(usPerDelivery(ours.result)),
-    baselineServerUsPerDelivery: r2(usPerDelivery(base)),
-    serverElu: r2(ours.result.server.serverElu),
-    redisCores: r2(ours.result.server.redisCores),
-    clientCores: r2(ours.result.clientCores),
-    clientElu: r2(ours.result.clientElu),
-    baselineServerCores: r2(base.server.serverCores),
-    baselineClientCores: r2(base.clientCores),
-    baselineServerElu: r2(base.server.serverElu),
-    baselineClientElu: r2(base.clientElu),
-    loadAvg1: r2(load[0] ?? 0),
-  };
-  log(`RESULT ${JSON.stringify(result)}`);
 }
 
 runMain(main);

@@ -5,8 +5,8 @@
  * window; only the event-loop utilisation comes over IPC (sampled in the child with timestamps).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { childPids, procCpuSeconds } from './bench-kit.js';
 import type { ChildMessage, ParentMessage, ServerMode } from './fanout-server.js';
 
 const CHILD_START_TIMEOUT_MS = 60_000;
@@ -27,6 +27,8 @@ export interface Child {
   wsUrl: string;
   cpuSeconds(): { server: number; redis: number | null };
   eluBetween(fromEpochMs: number, toEpochMs: number): Promise<number | null>;
+  /** The raw relay only: pause (true) or resume relaying. */
+  drop(on: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export function startChild(mode: ServerMode, opts: ChildOptions): Promise<Child>
             child.on('message', onMsg);
             child.send({ type: 'elu', from, to } satisfies ParentMessage);
           }),
+        drop: (on) => void child.send({ type: 'drop', on } satisfies ParentMessage),
         async stop() {
           if (child.exitCode === null && child.signalCode === null) child.send({ type: 'stop' } satisfies ParentMessage);
           const killer = setTimeout(() => child.kill('SIGKILL'), CHILD_STOP_TIMEOUT_MS);
@@ -77,27 +80,4 @@ export function startChild(mode: ServerMode, opts: ChildOptions): Promise<Child>
       });
     });
   });
-}
-
-const CLOCK_TICKS_PER_SEC = 100; // Linux USER_HZ; /proc/<pid>/stat times are in these ticks
-
-/** user+system CPU seconds of a process, or null when /proc is not readable. */
-function procCpuSeconds(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC;
-  } catch {
-    return null;
-  }
-}
-
-/** Pids of a process's direct children (for the server: its embedded redis-server). */
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
 }

@@ -5,7 +5,8 @@
  *   ws       — the baseline: a plain `ws` WebSocketServer that relays every frame it receives to
  *              all connected clients (the broadcast example from the ws README).
  * The parent talks to it over the IPC channel: it gets `ready`, asks for the event-loop
- * utilisation over the measured window (CPU it reads from /proc itself), and sends `stop`. If the
+ * utilisation over the measured window (CPU it reads from /proc itself), can pause the relay
+ * (`drop`), and sends `stop`. If the
  * parent dies, the IPC channel closes and we exit too.
  */
 import { ONE_ADDRESS_CROWD } from '../test/helpers/lifted-limits.js';
@@ -18,7 +19,9 @@ import { startServer, type RunningServer } from '../src/server.js';
 
 export type ServerMode = 'socketio' | 'ws';
 
-export type ParentMessage = { type: 'elu'; from: number; to: number } | { type: 'stop' };
+/** `drop`: the relay stops relaying (on: true) so a backlog left from an overloaded phase does not
+ * run into the next one; our server has no such switch (it is the thing measured). */
+export type ParentMessage = { type: 'elu'; from: number; to: number } | { type: 'drop'; on: boolean } | { type: 'stop' };
 
 export type ChildMessage =
   | { type: 'ready'; url: string; wsUrl: string }
@@ -51,7 +54,13 @@ function sampleEventLoop(): (from: number, to: number) => number | null {
   };
 }
 
-async function startSocketIo(): Promise<{ url: string; close: () => Promise<void> }> {
+interface Running {
+  url: string;
+  close: () => Promise<void>;
+  drop?: (on: boolean) => void;
+}
+
+async function startSocketIo(): Promise<Running> {
   const config = loadConfig(
     {},
     {
@@ -85,11 +94,13 @@ async function startSocketIo(): Promise<{ url: string; close: () => Promise<void
   };
 }
 
-async function startWsBaseline(): Promise<{ url: string; close: () => Promise<void> }> {
+async function startWsBaseline(): Promise<Running> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   await new Promise<void>((ok) => wss.once('listening', () => ok()));
+  let dropping = false;
   wss.on('connection', (ws) => {
     ws.on('message', (data, isBinary) => {
+      if (dropping) return;
       for (const client of wss.clients) {
         if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
       }
@@ -98,6 +109,7 @@ async function startWsBaseline(): Promise<{ url: string; close: () => Promise<vo
   const { port } = wss.address() as { port: number };
   return {
     url: `ws://127.0.0.1:${port}`,
+    drop: (on) => (dropping = on),
     close: () =>
       new Promise<void>((ok) => {
         for (const client of wss.clients) client.terminate();
@@ -122,6 +134,7 @@ async function main(): Promise<void> {
   process.on('disconnect', () => void stop()); // parent went away
   process.on('message', (msg: ParentMessage) => {
     if (msg.type === 'stop') void stop();
+    if (msg.type === 'drop') running.drop?.(msg.on);
     if (msg.type === 'elu') send({ type: 'elu', utilization: eluBetween(msg.from, msg.to) });
   });
 

@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { TokenService } from '../src/auth/tokens.js';
-import { connectSocketIo, inBatches, joinRoom, type ViewerSocket } from './fanout-clients.js';
+import { connectSocketIo, inBatches, joinRoom, type ViewerSocket } from './clients.js';
 
 export interface GeneratorConfig {
   index: number;

@@ -29,7 +29,7 @@ import type { PresenceCounts } from '../src/protocol/index.js';
 import { PresenceStore, presenceField, type PresenceField } from '../src/rooms/presence-store.js';
 import { ONE_ADDRESS_CROWD } from '../test/helpers/lifted-limits.js';
 import { TEST_SECRET, spawnServerProcess, type ServerProcess } from '../test/helpers/stack.js';
-import { connectSocketIo, joinRoom, type ViewerSocket } from './fanout-clients.js';
+import { connectSocketIo, joinRoom, type ViewerSocket } from './clients.js';
 import type { GeneratorConfig, GeneratorMessage, ParentToGenerator } from './join-storm-clients.js';
 import { runMain } from './run-main.js';
 

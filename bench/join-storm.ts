@@ -2,24 +2,24 @@
  * Join storm: VIEWERS viewers (signed in, socket.io-client, spread over GENERATORS load-generator
  * processes and over NODES server processes) join one live room within JOIN_SECONDS, on a
  * private redis-server. Measures:
- *   - join ack p50/p99, from each join's scheduled time;
+ *   - join ack p50/p99, from each join's scheduled time (open loop), and how late the generators
+ *     were to that schedule; each generator's busy figure (flagged over 70 %);
  *   - presenceExactAfterMs: from the last join ack until every node has broadcast exactly
  *     VIEWERS viewers (one observing host connection per node; the host is staff, not counted);
  *   - Redis CPU per join (INFO cpu over the storm), server RSS per idle viewer (VmRSS after − before);
  *   - countUsAt100k: Redis time of one presence count with 100,000 viewers in the room (INFO
  *     commandstats over 1,000 counts), interleaved with the count this replaced (a Lua script
- *     reading the whole member set) as the baseline doing the same work.
+ *     reading the whole member set) as the baseline doing the same work, PAIRS rounds.
  * Last line: `RESULT {json}`.
  *
  *   VIEWERS=10000 NODES=3 npm run bench:join-storm
+ *   QUICK=1 npm run bench:join-storm
  */
 import { collectGarbageAndMeasure } from './inspector-gc.js';
-import { postJson, quantile } from './bench-kit.js';
-import { fork, type ChildProcess } from 'node:child_process';
+import { Histogram, benchEnv, checkBusy, epochNow, r2, fmtRatio, forkTs, latenessOf, median, postJson, printResult, ratioStats, type Forked } from './bench-kit.js';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { TokenService } from '../src/auth/tokens.js';
@@ -33,16 +33,19 @@ import { connectSocketIo, joinRoom, type ViewerSocket } from './clients.js';
 import type { GeneratorConfig, GeneratorMessage, ParentToGenerator } from './join-storm-clients.js';
 import { runMain } from './run-main.js';
 
-const env = z
-  .object({
+const env = benchEnv(
+  {
     VIEWERS: z.coerce.number().int().min(1).max(200_000).default(10_000),
     NODES: z.coerce.number().int().min(1).max(16).default(3),
     GENERATORS: z.coerce.number().int().min(1).max(32).default(3),
     JOIN_SECONDS: z.coerce.number().min(0.1).max(600).default(10),
     CONNECT_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
     COUNT_MEMBERS: z.coerce.number().int().min(1).max(1_000_000).default(100_000),
-  })
-  .parse(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== '')));
+    /** Rounds of the count comparison, ours and the old full scan interleaved. */
+    PAIRS: z.coerce.number().int().min(1).max(50).default(5),
+  },
+  { VIEWERS: '600', NODES: '2', GENERATORS: '2', JOIN_SECONDS: '3', COUNT_MEMBERS: '10000', PAIRS: '3' },
+);
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** How long after the last join ack to wait for every node to report exactly VIEWERS. */
@@ -50,8 +53,6 @@ const EXACT_TIMEOUT_MS = 30_000;
 const TARGETS = { presenceExactAfterMs: 3000, rssKbPerViewer: 40, countUsAt100k: 100 };
 
 const log = (line: string) => console.log(line);
-const r2 = (n: number) => (Number.isFinite(n) ? Math.round(n * 100) / 100 : null);
-const epochNow = () => performance.timeOrigin + performance.now();
 
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -72,41 +73,9 @@ async function commandUsec(redis: RedisClient): Promise<Map<string, { calls: num
   return out;
 }
 
-interface Generator {
-  child: ChildProcess;
-  next(type: GeneratorMessage['type']): Promise<GeneratorMessage>;
-  send(m: ParentToGenerator): void;
-}
+type Generator = Forked<ParentToGenerator, GeneratorMessage>;
 
-function startGenerator(cfg: GeneratorConfig): Generator {
-  const child = fork(resolve(ROOT, 'bench/join-storm-clients.ts'), [], {
-    cwd: ROOT,
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, JOIN_STORM_GENERATOR: JSON.stringify(cfg) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const inbox: GeneratorMessage[] = [];
-  const waiting: { type: string; ok: (m: GeneratorMessage) => void; fail: (e: Error) => void }[] = [];
-  child.on('message', (m: GeneratorMessage) => {
-    if (m.type === 'error') for (const w of waiting.splice(0)) w.fail(new Error(`generator ${cfg.index}: ${m.message}`));
-    const i = waiting.findIndex((w) => w.type === m.type);
-    if (i >= 0) waiting.splice(i, 1)[0]!.ok(m);
-    else inbox.push(m);
-  });
-  child.once('exit', (code) => {
-    if (code !== 0) for (const w of waiting.splice(0)) w.fail(new Error(`generator ${cfg.index} exited (${code})`));
-  });
-  return {
-    child,
-    next: (type) =>
-      new Promise((ok, fail) => {
-        const i = inbox.findIndex((m) => m.type === type);
-        if (i >= 0) return ok(inbox.splice(i, 1)[0]!);
-        waiting.push({ type, ok, fail });
-      }),
-    send: (m) => child.send(m),
-  };
-}
+const startGenerator = (cfg: GeneratorConfig): Generator => forkTs(resolve(ROOT, 'bench/join-storm-clients.ts'), `generator ${cfg.index}`, cfg, { cwd: ROOT });
 
 /** The count this design replaced: prune, read every member, count distinct users. */
 const OLD_COUNT_SCRIPT = `
@@ -121,9 +90,10 @@ return n`;
 
 /**
  * Redis time of one count at COUNT_MEMBERS viewers: ours (INFO commandstats over 1,000 counts)
- * interleaved with the old full-scan script (one call per round), 5 rounds; medians.
+ * interleaved with the old full-scan script (one call per round), PAIRS rounds; medians, and the
+ * median of the per-round ratios with min–max.
  */
-async function measureCount(redis: RedisClient): Promise<{ oursUs: number; oldUs: number }> {
+async function measureCount(redis: RedisClient): Promise<{ oursUs: number; oldUs: number; ratios: number[] }> {
   const store = new PresenceStore(redis);
   const room = 'bench-count';
   for (let i = 0; i < env.COUNT_MEMBERS; i += 1000) {
@@ -142,7 +112,7 @@ async function measureCount(redis: RedisClient): Promise<{ oursUs: number; oldUs
   const ours: number[] = [];
   const old: number[] = [];
   const total = (m: Map<string, { usec: number }>) => [...m.values()].reduce((s, v) => s + v.usec, 0);
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; round < env.PAIRS; round++) {
     await redis.config('RESETSTAT');
     for (let i = 0; i < 1000; i++) await store.count(room);
     const stats = await commandUsec(redis);
@@ -155,8 +125,7 @@ async function measureCount(redis: RedisClient): Promise<{ oursUs: number; oldUs
     old.push(oldStats.get('eval')?.usec ?? Number.NaN);
   }
   await redis.del(zkey, `{room:${room}}:presence:viewers`, `{room:${room}}:presence:node:bench-filler`);
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return { oursUs: median(ours), oldUs: median(old) };
+  return { oursUs: median(ours), oldUs: median(old), ratios: ours.map((o, i) => o / old[i]!) };
 }
 
 async function main(): Promise<void> {
@@ -208,7 +177,7 @@ async function main(): Promise<void> {
 
     const rssBefore = servers.map((s) => rssKb(s.child.pid!));
     const liveBefore = await Promise.all(servers.map((s, i) => collectGarbageAndMeasure(inspectPorts[i]!, () => rssKb(s.child.pid!))));
-    const connectStarted = performance.now();
+    const connectStarted = epochNow();
     for (let index = 0; index < env.GENERATORS; index++) {
       generators.push(
         startGenerator({
@@ -224,20 +193,21 @@ async function main(): Promise<void> {
       );
     }
     await Promise.all(generators.map((g) => g.next('connected')));
-    log(`  ${env.VIEWERS} viewers connected (not joined) in ${((performance.now() - connectStarted) / 1000).toFixed(1)} s`);
+    log(`  ${env.VIEWERS} viewers connected (not joined) in ${((epochNow() - connectStarted) / 1000).toFixed(1)} s`);
     const rssConnected = servers.map((s) => rssKb(s.child.pid!));
 
     const cpuBefore = await redisCpuSeconds(redis);
     const at = epochNow() + 500;
     for (const g of generators) g.send({ type: 'start', at });
-    const done = (await Promise.all(generators.map((g) => g.next('done')))) as Extract<GeneratorMessage, { type: 'done' }>[];
+    const done = await Promise.all(generators.map((g) => g.next('done')));
     const lastAckAt = Math.max(...done.map((d) => d.lastAckAt));
-    const latencies = done.flatMap((d) => d.latencies).sort((a, b) => a - b);
+    const latency = Histogram.of(...done.map((d) => d.latency));
+    const lateness = latenessOf(Histogram.of(...done.map((d) => d.lateness)));
     const failures: Record<string, number> = {};
     for (const d of done) for (const [k, v] of Object.entries(d.failures)) failures[k] = (failures[k] ?? 0) + v;
     const stormMs = lastAckAt - at;
-    log(`  joins: ${latencies.length} acked over ${(stormMs / 1000).toFixed(1)} s (scheduled over ${env.JOIN_SECONDS} s), failures ${JSON.stringify(failures)}`);
-    log(`  join ack from scheduled time: p50 ${quantile(latencies, 0.5).toFixed(1)} ms  p99 ${quantile(latencies, 0.99).toFixed(1)} ms  max ${latencies.at(-1)?.toFixed(1)} ms`);
+    log(`  joins: ${latency.count} acked over ${(stormMs / 1000).toFixed(1)} s (scheduled over ${env.JOIN_SECONDS} s), failures ${JSON.stringify(failures)}`);
+    log(`  join ack from scheduled time: p50 ${latency.quantile(0.5).toFixed(1)} ms  p99 ${latency.quantile(0.99).toFixed(1)} ms  max ${latency.max.toFixed(1)} ms; generators late to the schedule p99 ${lateness.p99Ms.toFixed(1)} / max ${lateness.maxMs.toFixed(1)} ms`);
     let timer: NodeJS.Timeout | undefined;
     const exact = await Promise.race([
       allExact.then(() => true),
@@ -263,10 +233,12 @@ async function main(): Promise<void> {
         `(heap+external MB ${liveBefore.map((m) => ((m.heapUsed + m.external) / 2 ** 20).toFixed(0)).join('/')} → ${liveAfter.map((m) => ((m.heapUsed + m.external) / 2 ** 20).toFixed(0)).join('/')}, ` +
         `RSS MB ${liveBefore.map((m) => (m.rssKb / 1024).toFixed(0)).join('/')} → ${liveAfter.map((m) => (m.rssKb / 1024).toFixed(0)).join('/')})`,
     );
-    done.forEach((d, i) => log(`  generator ${i}: CPU ${d.cpuBusyPct.toFixed(0)} % of a core busy, event loop ${d.eluPct.toFixed(0)} % busy`));
+    done.forEach((d, i) => log(`  generator ${i}: CPU ${(d.busy.cpu * 100).toFixed(0)} % of a core, event loop ${(d.busy.elu * 100).toFixed(0)} % busy over the storm`));
+    const generatorBusyMax = checkBusy(done.map((d, i) => ({ name: `generator ${i}`, busy: d.busy })));
 
     const count = await measureCount(redis);
-    log(`  one presence count at ${env.COUNT_MEMBERS} viewers: ${count.oursUs.toFixed(1)} µs of Redis time; the full-scan count it replaced: ${(count.oldUs / 1000).toFixed(1)} ms (${Math.round(count.oldUs / count.oursUs)}x)`);
+    const countRatio = ratioStats(count.ratios);
+    log(`  one presence count at ${env.COUNT_MEMBERS} viewers: ${count.oursUs.toFixed(1)} µs of Redis time; the full-scan count it replaced: ${(count.oldUs / 1000).toFixed(1)} ms (${Math.round(count.oldUs / count.oursUs)}x); the old scan took ${fmtRatio(ratioStats(count.ratios.map((r) => 1 / r)))} as long as ours per round, median (min–max) over ${env.PAIRS} rounds`);
 
     const meets = {
       presenceExact: presenceExactAfterMs !== null && presenceExactAfterMs <= TARGETS.presenceExactAfterMs,
@@ -275,18 +247,20 @@ async function main(): Promise<void> {
       count: count.oursUs <= TARGETS.countUsAt100k,
     };
     log(`targets (exact ≤ 3 s after the last join, ≤ 40 KB RSS per idle viewer, one count ≤ 100 µs at 100k): ${Object.values(meets).every(Boolean) ? 'met' : `MISSED ${JSON.stringify(meets)}`}`);
-    const busiest = Math.max(...done.map((d) => d.cpuBusyPct));
-    if (busiest > 90) log(`note: a load generator was ${busiest.toFixed(0)} % busy: join latencies include queueing in the generator`);
     const result = {
       bench: 'join-storm',
+      quick: env.QUICK,
       viewers: env.VIEWERS,
       nodes: env.NODES,
       generators: env.GENERATORS,
       joinSeconds: env.JOIN_SECONDS,
       stormSeconds: r2(stormMs / 1000),
-      joinP50Ms: r2(quantile(latencies, 0.5)),
-      joinP99Ms: r2(quantile(latencies, 0.99)),
-      joinMaxMs: r2(latencies.at(-1) ?? Number.NaN),
+      joinP50Ms: r2(latency.quantile(0.5)),
+      joinP99Ms: r2(latency.quantile(0.99)),
+      joinMaxMs: r2(latency.max),
+      p99FromScheduleMs: r2(latency.quantile(0.99)),
+      joinLatenessP99Ms: r2(lateness.p99Ms),
+      joinLatenessMaxMs: r2(lateness.maxMs),
       joinFailures: failures,
       presenceExactAfterMs: presenceExactAfterMs === null ? null : Math.round(presenceExactAfterMs),
       lastSeenPerNode: lastSeen,
@@ -298,11 +272,17 @@ async function main(): Promise<void> {
       countMembers: env.COUNT_MEMBERS,
       countUsAt100k: r2(count.oursUs),
       baselineOldCountUs: r2(count.oldUs),
-      generatorCpuBusyPct: done.map((d) => r2(d.cpuBusyPct)),
+      generatorCpuBusyPct: done.map((d) => r2(d.busy.cpu * 100)),
+      generatorBusyMax: r2(generatorBusyMax),
+      pairs: env.PAIRS,
+      // ours ÷ the old full scan, per round (Redis time of one count): tiny is good.
+      ratio: Number(countRatio.median.toPrecision(3)),
+      ratioMin: Number(countRatio.min.toPrecision(3)),
+      ratioMax: Number(countRatio.max.toPrecision(3)),
       meetsTargets: Object.values(meets).every(Boolean),
       loadAvg1: r2(load[0] ?? 0),
     };
-    log(`RESULT ${JSON.stringify(result)}`);
+    printResult(result);
   } finally {
     for (const g of generators) if (g.child.exitCode === null) g.send({ type: 'stop' });
     await Promise.all(generators.map((g) => (g.child.exitCode !== null ? undefined : new Promise((r) => g.child.once('exit', r)))));

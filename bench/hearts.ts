@@ -7,7 +7,8 @@
  *     once; target ≤ 4) and heart-total updates per viewer per second;
  *   - exactness: the room's heart total in Redis equals the taps sent, and every viewer's last
  *     seen total equals it (after the last tap, within SETTLE_SECONDS);
- *   - server CPU (both nodes, from /proc) per tap, and tap ack latency from its scheduled time.
+ *   - server CPU (both nodes, from /proc, from the first scheduled tap until every tap was
+ *     answered) per tap, and tap ack latency from its scheduled time.
  * Reference, interleaved per pair: the same viewers tapping a bare Socket.IO server (one per node)
  * that only acks (bench/flash-sale-bare-server.ts): CPU per tap ratio. Viewers live in GENERATORS
  * processes (hearts-viewers.ts), each reporting how busy it was. Last line: `RESULT {json}`.
@@ -133,14 +134,18 @@ async function main(): Promise<void> {
       const startAt = epochNow() + 300;
       const end = startAt + (taps * 1000) / env.TAPS_PER_SEC;
       for (const g of gens) g.send({ type: 'run', target, startAt, taps, rate: env.TAPS_PER_SEC });
-      const cpuAt = (t: number) => new Promise<number[]>((ok) => setTimeout(() => ok(pids[target].map((p) => procCpuSeconds(p) ?? Number.NaN)), Math.max(0, t - epochNow())));
-      const [c0, c1] = await Promise.all([cpuAt(startAt), cpuAt(end)]);
-      const reports = (await Promise.all(gens.map((g) => g.next('tapped'))));
+      // Server CPU from the first scheduled tap until the last tap was answered (not just the
+      // send window: taps a late generator sends after it are work too).
+      const cpuNow = () => pids[target].map((p) => procCpuSeconds(p) ?? Number.NaN);
+      const c0 = await new Promise<number[]>((ok) => setTimeout(() => ok(cpuNow()), Math.max(0, startAt - epochNow())));
+      const reports = await Promise.all(gens.map((g) => g.next('tapped')));
+      const c1 = cpuNow();
+      const cpuS = (epochNow() - startAt) / 1000;
       const counted = reports.reduce((s, r) => s + r.counted, 0);
       const refusals: Record<string, number> = {};
       for (const r of reports) for (const [k, v] of Object.entries(r.refusals)) refusals[k] = (refusals[k] ?? 0) + v;
       const windowS = (end - startAt) / 1000;
-      const serverCores = c1.map((c, i) => (c - c0[i]!) / windowS);
+      const serverCores = c1.map((c, i) => (c - c0[i]!) / cpuS);
       let exact: Run['exact'] = null;
       if (target === 'ours') {
         const expected = before + counted;
@@ -168,7 +173,7 @@ async function main(): Promise<void> {
         eventsPerViewerPerSec: perViewerS(reports.reduce((s, r) => s + r.eventsInWindow, 0)),
         heartUpdatesPerViewerPerSec: perViewerS(reports.reduce((s, r) => s + r.heartUpdatesInWindow, 0)),
         serverCores,
-        cpuUsPerTap: (serverCores.reduce((a, b) => a + b, 0) * windowS * 1e6) / taps,
+        cpuUsPerTap: (serverCores.reduce((a, b) => a + b, 0) * cpuS * 1e6) / taps,
         busy: reports.map((r, i) => ({ name: `viewers ${i}`, busy: r.busy })),
         exact,
       };

@@ -295,7 +295,9 @@ export function checkBusy(generators: { name: string; busy: Busy }[], log: (line
     const b = busyOf(g.busy);
     max = Math.max(max, b);
     if (b > BUSY_LIMIT) {
-      log(`FLAG: load generator ${g.name} was ${pct(b)} busy (event loop ${pct(g.busy.elu)}, CPU ${pct(g.busy.cpu)} of a core), over ${pct(BUSY_LIMIT)}: its latencies include its own queueing`);
+      // A loop busy far beyond the CPU it got was waiting for a core: the machine, not its work.
+      const starved = g.busy.cpu < g.busy.elu / 2 ? '; it got far less CPU than its loop was busy: the machine is overloaded' : '';
+      log(`FLAG: load generator ${g.name} was ${pct(b)} busy (event loop ${pct(g.busy.elu)}, CPU ${pct(g.busy.cpu)} of a core), over ${pct(BUSY_LIMIT)}: its latencies include its own queueing${starved}`);
     }
   }
   return max;

@@ -173,7 +173,7 @@ async function main(): Promise<void> {
   );
   const childOptions = { root: ROOT, jwtSecret: JWT_SECRET, nodeArgs: env.BENCH_SERVER_NODE_ARGS.split(/\s+/).filter(Boolean) };
   const servers = { ours: await startChild('socketio', childOptions), baseline: await startChild('ws', { ...childOptions, nodeArgs: [] }) };
-  const forked: Forked<any, any>[] = [];
+  const forked: { stop(): Promise<void> }[] = [];
   try {
     const tokens = new TokenService(JWT_SECRET, 'live-commerce');
     const hostToken = await tokens.sign({ id: newId('u_'), name: 'Host' });

@@ -167,7 +167,7 @@ async function main(): Promise<void> {
     `flash-sale: ${int(env.BUYERS)} buyers tap at one scheduled instant on ${int(env.UNITS)} units, ${env.PAIRS} interleaved pairs, ${env.GENERATORS} buyer generators${env.QUICK ? ' [QUICK]' : ''}; ` +
       `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, load ${load.map((l) => l.toFixed(2)).join(' ')}, ${new Date().toISOString()}`,
   );
-  const forked: Forked<any, any>[] = [];
+  const forked: { stop(): Promise<void> }[] = [];
   const fork = <I extends { type: string }, O extends { type: string }>(file: string, name: string, cfg: unknown, nodeArgs: string[] = []) => {
     const f = forkTs<I, O>(resolve(ROOT, 'bench', file), name, cfg, { cwd: ROOT, nodeArgs });
     forked.push(f);

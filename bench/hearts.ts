@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   const redis = createRedisClient({ kind: 'single', url: redisServer.url }, { commandTimeoutMs: 0 });
   await redis.connect();
   const nodes: ServerProcess[] = [];
-  const forked: Forked<any, any>[] = [];
+  const forked: { stop(): Promise<void> }[] = [];
   try {
     nodes.push(...(await Promise.all(Array.from({ length: env.NODES }, () => spawnServerProcess(redisServer.url, { MEDIA_ENABLED: 'false', ...ONE_ADDRESS_CROWD })))));
     const bare = Array.from({ length: env.NODES }, (_, i) => forkTs<ToServer, FromServer>(resolve(ROOT, 'bench/flash-sale-bare-server.ts'), `bare ${i}`, null, { cwd: ROOT }));

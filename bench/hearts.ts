@@ -43,7 +43,6 @@ import {
   r2,
   ratioStats,
   type Busy,
-  type Forked,
 } from './bench-kit.js';
 import type { FromServer, ToServer } from './flash-sale-protocol.js';
 import type { FromHeartsViewers, HeartsTarget, ToHeartsViewers } from './hearts-viewers.js';

@@ -69,8 +69,14 @@ async function startSocketIo(): Promise<Running> {
       PORT: '0',
       DEV_TOKENS: 'false',
       LOG_LEVEL: 'warn',
-      // One host sends every message of the benchmark; the default (10 per 10 s) would refuse most.
+      // SENDERS users stand for a room's crowd of chatters, each sending RATE / SENDERS messages a
+      // second: the per-user chat limit (default 10 per 10 s) and the per-socket event limits
+      // (30/s, 16 unanswered) would measure themselves instead of the fan-out, most of all when
+      // acks are slow under load. They have their own tests.
       CHAT_RATE_PER_10S: '1000',
+      SOCKET_EVENTS_PER_SEC: '1000',
+      SOCKET_EVENT_BURST: '10000',
+      SOCKET_MAX_IN_FLIGHT: '10000',
       // Chat fan-out needs no video; mediasoup workers would only take CPU and fixed UDP ports.
       MEDIA_ENABLED: 'false',
       // Every simulated viewer comes from this machine's one address: no per-IP caps.

@@ -234,10 +234,9 @@ async function main(): Promise<void> {
     const oursLatency = Histogram.of(...pairs.map((p) => p.ours.latency));
     const bareLatency = Histogram.of(...pairs.map((p) => p.bare.latency));
     const lateness = Histogram.of(...pairs.flatMap((p) => [p.ours.lateness, p.bare.lateness]));
-    const busyMax = checkBusy([
-      ...pairs.flatMap((p) => [...p.ours.busy, ...p.bare.busy]),
-      ...pairs.flatMap((p) => [{ name: 'redis driver', busy: p.batched.busy }]),
-    ]);
+    // The Redis driver is not a load generator but the baseline itself (Node encoding the calls,
+    // as the server does): its busy figure is printed per pair, not judged against the 70 %.
+    const busyMax = checkBusy(pairs.flatMap((p) => [...p.ours.busy, ...p.bare.busy]));
     const oversold = Math.max(...pairs.map((p) => Math.max(p.ours.oversold, p.batched.oversold, p.single.oversold)));
     const ledgerOk = pairs.every((p) => p.ours.ledgerOk);
     const sold = median(pairs.map((p) => p.ours.held));

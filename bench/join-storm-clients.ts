@@ -36,6 +36,8 @@ export type GeneratorMessage =
 
 export type ParentToGenerator = { type: 'start'; at: number } | { type: 'stop' };
 
+/** A join unanswered this long counts as failed (NO_ACK), so a lost ack cannot hang the bench. */
+const JOIN_TIMEOUT_MS = 120_000;
 const side = childSide<GeneratorConfig, ParentToGenerator, GeneratorMessage>();
 const { cfg } = side;
 
@@ -67,10 +69,16 @@ async function run(): Promise<void> {
       at: (k) => at + mine[k]! * intervalMs,
       send: (k, scheduled) => {
         if (k === 0) read = busyMeter();
-        void joinRoom(sockets[k]!, cfg.roomId).then((ack) => {
-          lastAckAt = Math.max(lastAckAt, epochNow());
-          latency.record(lastAckAt - scheduled);
-          if (!ack.ok) failures[ack.error.code] = (failures[ack.error.code] ?? 0) + 1;
+        let timer: NodeJS.Timeout | undefined;
+        const unanswered = new Promise<null>((r) => (timer = setTimeout(() => r(null), JOIN_TIMEOUT_MS)));
+        void Promise.race([joinRoom(sockets[k]!, cfg.roomId), unanswered]).then((ack) => {
+          clearTimeout(timer);
+          const code = ack === null ? 'NO_ACK' : ack.ok ? null : ack.error.code;
+          if (ack !== null) {
+            lastAckAt = Math.max(lastAckAt, epochNow());
+            latency.record(lastAckAt - scheduled);
+          }
+          if (code) failures[code] = (failures[code] ?? 0) + 1;
           if (--pending === 0) allAcked();
         });
       },

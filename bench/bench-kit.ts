@@ -200,6 +200,21 @@ export function childPids(pid: number): number[] {
   }
 }
 
+let exitHooked = false;
+
+/**
+ * Kills these processes when the bench exits, however it exits (an error, Ctrl-C, a timeout's
+ * SIGTERM): server processes spawned without an IPC channel would otherwise outlive it, orphaned.
+ */
+export function killOnExit(...children: ChildProcess[]): void {
+  process.once('exit', () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+  if (exitHooked) return;
+  exitHooked = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+}
+
 type Typed = { type: string };
 
 /** The parent's handle on a forked process speaking typed messages over IPC. */

@@ -35,6 +35,7 @@ import {
   fmtRatio,
   forkTs,
   int,
+  killOnExit,
   latenessOf,
   median,
   postJson,
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
   const forked: { stop(): Promise<void> }[] = [];
   try {
     nodes.push(...(await Promise.all(Array.from({ length: env.NODES }, () => spawnServerProcess(redisServer.url, { MEDIA_ENABLED: 'false', ...ONE_ADDRESS_CROWD })))));
+    killOnExit(...nodes.map((n) => n.child));
     const bare = Array.from({ length: env.NODES }, (_, i) => forkTs<ToServer, FromServer>(resolve(ROOT, 'bench/flash-sale-bare-server.ts'), `bare ${i}`, null, { cwd: ROOT }));
     forked.push(...bare);
     const bareUrls = (await Promise.all(bare.map((b) => b.next('ready')))).map((m) => m.url);

@@ -16,7 +16,7 @@
  *   QUICK=1 npm run bench:join-storm
  */
 import { collectGarbageAndMeasure } from './inspector-gc.js';
-import { Histogram, benchEnv, checkBusy, epochNow, r2, fmtRatio, forkTs, latenessOf, median, postJson, printResult, ratioStats, type Forked } from './bench-kit.js';
+import { Histogram, benchEnv, checkBusy, epochNow, r2, fmtRatio, forkTs, killOnExit, latenessOf, median, postJson, printResult, ratioStats, type Forked } from './bench-kit.js';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -149,6 +149,7 @@ async function main(): Promise<void> {
         inspectPorts.map((port) => spawnServerProcess(redisServer.url, { MEDIA_ENABLED: 'false', ...ONE_ADDRESS_CROWD, NODE_OPTIONS: `--inspect=127.0.0.1:${port}` })),
       )),
     );
+    killOnExit(...servers.map((s) => s.child));
     const urls = servers.map((s) => s.url);
     const tokens = new TokenService(TEST_SECRET, 'live-commerce');
     const hostToken = await tokens.sign({ id: 'u_storm_host', name: 'Host' });

@@ -98,6 +98,10 @@ interface PhaseResult {
   redisCores: number | null;
   usPerDelivery: number;
   busy: { name: string; busy: Busy }[];
+  /** The receiving generators together: CPU in cores, and their busiest event loop. */
+  clientCores: number;
+  clientElu: number;
+  frameBytes: number | null;
 }
 
 interface Rig {
@@ -150,6 +154,9 @@ async function runPhase(rig: Rig, target: Target, seconds: number): Promise<Phas
     redisCores: a.cpu.redis === null || b.cpu.redis === null ? null : (b.cpu.redis - a.cpu.redis) / wallS,
     usPerDelivery: (serverCores * 1e6) / (messages / windowS),
     busy: [{ name: 'sender', busy: sent.busy }, ...reports.map((r, i) => ({ name: `receiver ${i}`, busy: r.busy }))],
+    clientCores: reports.reduce((sum, r) => sum + r.busy.cpu, 0),
+    clientElu: Math.max(...reports.map((r) => r.busy.elu)),
+    frameBytes: sent.frameBytes,
   };
 }
 
@@ -241,6 +248,7 @@ async function main(): Promise<void> {
       bench: 'chat-fanout',
       quick: env.QUICK,
       viewers: env.VIEWERS,
+      viewerClient: 'wire',
       rate: env.RATE,
       senders: env.SENDERS,
       seconds: env.SECONDS,
@@ -281,6 +289,11 @@ async function main(): Promise<void> {
       redisCores: r2(med((p) => p.redisCores ?? Number.NaN, 'ours')),
       baselineServerCores: r2(med((p) => p.serverCores, 'base')),
       baselineServerElu: r2(med((p) => p.serverElu ?? Number.NaN, 'base')),
+      clientCores: r2(med((p) => p.clientCores, 'ours')),
+      clientElu: r2(med((p) => p.clientElu, 'ours')),
+      baselineClientCores: r2(med((p) => p.clientCores, 'base')),
+      baselineClientElu: r2(med((p) => p.clientElu, 'base')),
+      frameBytes: pairs[0]?.base.frameBytes ?? null,
       generatorBusyMax: r2(busyMax),
       senderLatenessP99Ms: r2(latenessP99),
       senderLatenessMaxMs: r2(latenessMax),

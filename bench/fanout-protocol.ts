@@ -41,7 +41,7 @@ export interface Phase {
 export type ToSenders = Phase | { type: 'stop' };
 export type FromSenders =
   | { type: 'ready' }
-  | { type: 'sent'; id: number; lateness: HistogramJson; ack: HistogramJson; ackErrors: Record<string, number>; busy: Busy; sample: ChatMessage | null };
+  | { type: 'sent'; id: number; lateness: HistogramJson; ack: HistogramJson; ackErrors: Record<string, number>; busy: Busy; sample: ChatMessage | null; frameBytes: number | null };
 
 export type ToReceivers = Phase | { type: 'drain'; id: number; timeoutMs: number } | { type: 'quiet'; target: Target; quietMs: number; timeoutMs: number } | { type: 'stop' };
 export type FromReceivers =

@@ -65,7 +65,8 @@ async function main(): Promise<void> {
     await Promise.race([acked, new Promise((r) => (timer = setTimeout(r, ACKS_TIMEOUT_MS)))]);
     clearTimeout(timer);
     if (pending > 0) ackErrors.NO_ACK = pending;
-    side.send({ type: 'sent', id: phase.id, lateness: lateness.toJSON(), ack: ack.toJSON(), ackErrors, busy, sample });
+    const frameBytes = sample ? Buffer.byteLength(relayFrame(sample, benchText(phase.id, 0, epochNow()))) : null;
+    side.send({ type: 'sent', id: phase.id, lateness: lateness.toJSON(), ack: ack.toJSON(), ackErrors, busy, sample, frameBytes });
   });
 
   side.on('stop', () => {

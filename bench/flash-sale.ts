@@ -74,6 +74,10 @@ const log = (line: string) => console.log(line);
 interface Rush {
   target: RushTarget;
   reservesPerSec: number;
+  /** Scheduled start → last ack. */
+  burstMs: number;
+  serverCores: number;
+  clientCores: number;
   latency: Histogram;
   lateness: Histogram;
   held: number;
@@ -132,6 +136,9 @@ async function rush(rig: Rig, target: RushTarget): Promise<Rush> {
   return {
     target,
     reservesPerSec: env.BUYERS / wallS,
+    burstMs: wallS * 1000,
+    serverCores: (after.nodeUs - before.nodeUs) / 1e6 / wallS,
+    clientCores: reports.reduce((sum, r) => sum + r.busy.cpu, 0),
     latency: Histogram.of(...reports.map((r) => r.latency)),
     lateness: Histogram.of(...reports.map((r) => r.lateness)),
     held,
@@ -260,13 +267,20 @@ async function main(): Promise<void> {
       sold,
       ledgerOk,
       reservesPerSec: r2(med((p) => p.ours.reservesPerSec)),
+      burstMs: r2(med((p) => p.ours.burstMs)),
+      // The time the generators took to send every tap (their largest lateness), per rush.
+      emitMs: r2(med((p) => p.ours.lateness.max)),
       p50Ms: r2(oursLatency.quantile(0.5)),
       p99Ms: r2(oursLatency.quantile(0.99)),
       maxMs: r2(oursLatency.max),
       p99FromScheduleMs: r2(oursLatency.quantile(0.99)),
       refusals,
       baselinePerSec: r2(med((p) => p.batched.reservesPerSec)),
+      baselineP50Ms: r2(Histogram.of(...pairs.map((p) => p.batched.latency)).quantile(0.5)),
+      baselineP99Ms: r2(Histogram.of(...pairs.map((p) => p.batched.latency)).quantile(0.99)),
       baselineP99FromScheduleMs: r2(Histogram.of(...pairs.map((p) => p.batched.latency)).quantile(0.99)),
+      // The batcher's one connection, as in the server (redis-benchmark used 50 before issue 10).
+      baselineClients: 1,
       baselineOneAtATimePerSec: r2(med((p) => p.single.reservesPerSec)),
       pairs: env.PAIRS,
       ratio: r2(ratio.median),
@@ -286,7 +300,9 @@ async function main(): Promise<void> {
       cpuPerTapRatioToBareMin: r2(cpuToBare.min),
       cpuPerTapRatioToBareMax: r2(cpuToBare.max),
       meetsTarget,
+      serverCores: r2(med((p) => p.ours.serverCores)),
       redisCores: r2(med((p) => p.ours.redisCores ?? Number.NaN)),
+      clientCores: r2(med((p) => p.ours.clientCores)),
       generatorBusyMax: r2(busyMax),
       tapLatenessP99Ms: r2(lateness.quantile(0.99)),
       tapLatenessMaxMs: r2(lateness.max),

@@ -28,6 +28,8 @@ export function parseSaleRef(ref: string): { roomId: string; saleId: string } | 
 }
 
 export const orderStreamKey = (roomId: string): string => roomKey(roomId, 'orders');
+/** Hash orderId → the order's entry id in the room's orders stream (GET /api/orders/:orderId). */
+export const orderIndexKey = (roomId: string): string => roomKey(roomId, 'orders:ids');
 
 export const roomSalesKeys = (roomId: string) => ({
   /** Every sale of the room, scored by creation time. */

@@ -173,8 +173,10 @@ end
 return out
 `;
 
-// KEYS: 1-5, 6 requests, 7 bought, 8 orders stream, 9 room buyers, 10 room bans. ARGV: userId,
-// requestId, holdId, orderId, now, userName, roomId, saleId.
+// KEYS: 1-5, 6 requests, 7 bought, 8 orders stream, 9 room buyers, 10 room bans, 11 room's order
+// index (orderId → stream entry id). ARGV: userId, requestId, holdId, orderId, now, userName,
+// roomId, saleId. The order carries the ledger's `kind` (sale, buy-now, auction: every ledger that
+// sells through these scripts); a sale's hash has none and is 'sale'.
 // Answer: OK|orderId|holdId|qty|unitPrice|amount|createdAt|productId|currency or ERR|CODE|available.
 export const CHECKOUT_SCRIPT = `${PRELUDE}
 local user, holdId = ARGV[1], ARGV[3]
@@ -195,7 +197,7 @@ end
 local raw = redis.call('HGET', KEYS[2], holdId)
 local h = raw and unpackHold(raw)
 if not h or h.user ~= user then return refuse('NOT_FOUND') end
-local s = redis.call('HMGET', KEYS[1], 'price', 'productId', 'currency')
+local s = redis.call('HMGET', KEYS[1], 'price', 'productId', 'currency', 'kind')
 local price = tonumber(s[1])
 local function orderText()
   return 'OK|' .. h.order .. '|' .. holdId .. '|' .. int(h.qty) .. '|' .. s[1] .. '|' .. int(price * h.qty) ..
@@ -221,9 +223,10 @@ redis.call('ZREM', KEYS[4], user .. '|' .. holdId)
 redis.call('ZREM', KEYS[5], holdId)
 if redis.call('HINCRBY', KEYS[7], user, h.qty) == h.qty then redis.call('HINCRBY', KEYS[1], 'buyers', 1) end
 redis.call('SADD', KEYS[9], user)
-redis.call('XADD', KEYS[8], '*', 'orderId', h.order, 'roomId', ARGV[7], 'saleId', ARGV[8], 'holdId', holdId,
-  'productId', s[2], 'userId', user, 'userName', ARGV[6], 'qty', int(h.qty), 'unitPrice', s[1],
-  'amount', int(amount), 'currency', s[3], 'requestId', ARGV[2], 'createdAt', h.at)
+local entry = redis.call('XADD', KEYS[8], '*', 'orderId', h.order, 'kind', s[4] or 'sale', 'roomId', ARGV[7],
+  'saleId', ARGV[8], 'holdId', holdId, 'productId', s[2], 'userId', user, 'userName', ARGV[6], 'qty', int(h.qty),
+  'unitPrice', s[1], 'amount', int(amount), 'currency', s[3], 'requestId', ARGV[2], 'createdAt', h.at)
+redis.call('HSET', KEYS[11], h.order, entry)
 return answer('NEW', orderText())
 `;
 

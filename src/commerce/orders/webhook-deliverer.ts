@@ -1,0 +1,283 @@
+/**
+ * Delivers every order to the merchant's WEBHOOK_URL, at least once, from the webhook consumer
+ * group (WEBHOOK_GROUP) of each room's orders stream. Every node runs one, under a consumer name
+ * of its own; the group hands each new order to one of them.
+ *
+ * Why nothing is lost:
+ * - An order is acknowledged (XACK) only after the receiver answered 2xx. Until then it stays in
+ *   the group's pending list, in Redis, whatever happens to the node or the receiver.
+ * - A failed or timed-out attempt is retried by the same node after an exponential backoff
+ *   (BASE·2^n, capped at MAX, with jitter). Each retry first claims the order again (XCLAIM), which
+ *   resets its idle time: a live node never leaves an order idle for WEBHOOK_CLAIM_IDLE_MS (the
+ *   config requires that to exceed MAX + the attempt timeout).
+ * - So an order idle that long has lost its node (crash, kill, restart, stall): every node takes
+ *   such orders over with XAUTOCLAIM and delivers them itself.
+ * Duplicates are possible (an ack lost after a 2xx, a stalled node waking up after a takeover),
+ * always with the same order id in the idempotency key: receivers deduplicate by it.
+ *
+ * Each stream is its own key (one Cluster slot per room), so every command names one stream. A
+ * node polls the streams listed in the global set of order streams every WEBHOOK_POLL_MS.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from '../../core/logger.js';
+import type { RedisClient } from '../../core/redis-client.js';
+import { streamFields } from '../../core/redis-util.js';
+import {
+  WEBHOOK_ATTEMPT_HEADER,
+  WEBHOOK_IDEMPOTENCY_HEADER,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+  type WebhookEvent,
+} from '../../protocol/index.js';
+import { ORDER_STREAMS } from '../sales/sale-keys.js';
+import { createGroup } from '../sales/sale-store.js';
+import { orderFromEntry } from './order-model.js';
+import type { WebhookMetrics } from './orders-metrics.js';
+import { signWebhook } from './webhook-signature.js';
+
+export interface WebhookOptions {
+  url: string;
+  secret: string;
+  group: string;
+  timeoutMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  claimIdleMs: number;
+  pollMs: number;
+  concurrency: number;
+}
+
+interface Job {
+  stream: string;
+  id: string;
+  fields: Record<string, string>;
+  /** 1 for the first attempt this node makes. */
+  attempt: number;
+}
+
+interface Retry extends Job {
+  at: number;
+  /** When this node last read or claimed the order (its idle time in the group restarted then). */
+  claimedAt: number;
+  failingSince: number;
+}
+
+/** Streams whose commands run at once in one tick. */
+const STREAM_CHUNK = 50;
+/** How often the cluster-wide pending count for /metrics is refreshed. */
+const PENDING_REFRESH_MS = 5000;
+
+type Entry = [id: string, fields: string[]];
+
+export function backoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random()): number {
+  const plain = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 30));
+  // Jitter spreads the retries of many orders that failed together (a receiver coming back).
+  return Math.round(plain * (0.8 + 0.2 * random));
+}
+
+export class WebhookDeliverer {
+  readonly consumer = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private closed = false;
+  private readonly groups = new Set<string>();
+  private readonly retries = new Map<string, Retry>();
+  private readonly aborts = new Set<AbortController>();
+  private inFlight = 0;
+  private pendingTotal = 0;
+  private lastPendingCount = 0;
+  private lastReclaim = 0;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly opts: WebhookOptions,
+    private readonly metrics: (state: DeliveryState) => WebhookMetrics,
+    private readonly log: Logger,
+  ) {
+    this.m = metrics({
+      retrying: () => this.retries.size,
+      inFlight: () => this.inFlight,
+      pending: () => this.pendingTotal,
+      oldestRetryAgeSec: () => {
+        let oldest = Infinity;
+        for (const r of this.retries.values()) oldest = Math.min(oldest, r.failingSince);
+        return oldest === Infinity ? 0 : (Date.now() - oldest) / 1000;
+      },
+    });
+  }
+
+  private readonly m: WebhookMetrics;
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.opts.pollMs);
+    this.timer.unref();
+  }
+
+  /** Stops; attempts in flight are abandoned (their orders stay pending, to be taken over). */
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const a of this.aborts) a.abort();
+    this.retries.clear();
+  }
+
+  private free(): number {
+    return this.opts.concurrency - this.inFlight;
+  }
+
+  /** One pass: due retries, new orders, orders abandoned by other nodes. Never overlapped. */
+  async tick(): Promise<void> {
+    if (this.ticking || this.closed) return;
+    this.ticking = true;
+    try {
+      await this.retryDue();
+      const streams = await this.redis.smembers(ORDER_STREAMS);
+      const now = Date.now();
+      const reclaim = now - this.lastReclaim >= Math.min(this.opts.claimIdleMs / 2, 5000);
+      for (let i = 0; i < streams.length && this.free() > 0 && !this.closed; i += STREAM_CHUNK) {
+        const chunk = streams.slice(i, i + STREAM_CHUNK);
+        await Promise.all(chunk.map((s) => this.readNew(s)));
+        if (reclaim) await Promise.all(chunk.map((s) => this.reclaim(s)));
+      }
+      if (reclaim) this.lastReclaim = now;
+      if (now - this.lastPendingCount >= PENDING_REFRESH_MS) {
+        this.lastPendingCount = now;
+        await this.countPending(streams);
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'webhook pass failed; retrying next tick');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** The group exists on streams made before webhooks were turned on too (from their start). */
+  private async ensureGroup(stream: string): Promise<void> {
+    if (this.groups.has(stream)) return;
+    await createGroup(this.redis, stream, this.opts.group);
+    this.groups.add(stream);
+  }
+
+  private async readNew(stream: string): Promise<void> {
+    const count = this.free();
+    if (count <= 0) return;
+    await this.ensureGroup(stream);
+    const reply = (await this.redis.xreadgroup('GROUP', this.opts.group, this.consumer, 'COUNT', count, 'STREAMS', stream, '>')) as
+      | [string, Entry[]][]
+      | null;
+    for (const [, entries] of reply ?? []) {
+      for (const [id, fields] of entries) this.launch({ stream, id, fields: streamFields(fields), attempt: 1 });
+    }
+  }
+
+  /** Orders idle past WEBHOOK_CLAIM_IDLE_MS in anyone's hands: their node stopped retrying them. */
+  private async reclaim(stream: string): Promise<void> {
+    const count = this.free();
+    if (count <= 0 || !this.groups.has(stream)) return;
+    const [, entries, deleted] = (await this.redis.xautoclaim(stream, this.opts.group, this.consumer, this.opts.claimIdleMs, '0-0', 'COUNT', count)) as [
+      string,
+      (Entry | null)[],
+      string[]?,
+    ];
+    // Entries the merchant trimmed away while pending: nothing left to deliver.
+    if (deleted?.length) await this.redis.xack(stream, this.opts.group, ...deleted);
+    for (const entry of entries) {
+      if (!entry) continue;
+      this.m.reclaimed.inc();
+      this.launch({ stream, id: entry[0], fields: streamFields(entry[1]), attempt: 2 });
+    }
+  }
+
+  private async retryDue(): Promise<void> {
+    const now = Date.now();
+    for (const [key, r] of this.retries) {
+      if (r.at > now || this.free() <= 0 || this.closed) continue;
+      this.retries.delete(key);
+      // Still ours? Only if nobody claimed it since we last did (its idle time proves it): then
+      // claiming restarts its idle time for this attempt. Nothing back: acknowledged meanwhile, or
+      // another node took it over.
+      const minIdle = Math.max(0, now - r.claimedAt - 1000);
+      const claimed = (await this.redis.xclaim(r.stream, this.opts.group, this.consumer, minIdle, r.id)) as (Entry | null)[];
+      const entry = claimed[0];
+      if (!entry) continue;
+      this.launch({ ...r, fields: streamFields(entry[1]) }, r.failingSince);
+    }
+  }
+
+  private launch(job: Job, failingSince?: number): void {
+    void this.deliver(job, Date.now(), failingSince).catch((err: unknown) => this.log.warn({ err }, 'webhook delivery bookkeeping failed'));
+  }
+
+  private async deliver(job: Job, claimedAt: number, failingSince?: number): Promise<void> {
+    const order = orderFromEntry(job.fields);
+    const event: WebhookEvent = { id: order.orderId, type: 'order.created', order };
+    const body = JSON.stringify(event);
+    const timestamp = Math.floor(Date.now() / 1000);
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.opts.timeoutMs);
+    this.aborts.add(abort);
+    this.inFlight++;
+    const end = this.m.seconds.startTimer();
+    let outcome: 'delivered' | 'http_error' | 'timeout' | 'network_error';
+    try {
+      const res = await fetch(this.opts.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'live-commerce-webhooks/1',
+          [WEBHOOK_IDEMPOTENCY_HEADER]: order.orderId,
+          [WEBHOOK_TIMESTAMP_HEADER]: String(timestamp),
+          [WEBHOOK_SIGNATURE_HEADER]: signWebhook(this.opts.secret, timestamp, body),
+          [WEBHOOK_ATTEMPT_HEADER]: String(job.attempt),
+        },
+        body,
+        signal: abort.signal,
+        redirect: 'manual',
+      });
+      await res.arrayBuffer().catch(() => undefined); // free the connection
+      outcome = res.status >= 200 && res.status < 300 ? 'delivered' : 'http_error';
+    } catch {
+      outcome = abort.signal.aborted ? 'timeout' : 'network_error';
+    } finally {
+      clearTimeout(timer);
+      this.aborts.delete(abort);
+      this.inFlight--;
+      end();
+    }
+    if (this.closed) return; // abandoned: it stays pending for whoever takes it over
+    this.m.attempts.inc({ outcome });
+    if (outcome === 'delivered') {
+      // A lost ack only means one more delivery of the same order id later.
+      await this.redis.xack(job.stream, this.opts.group, job.id);
+      this.m.delivered.inc();
+      return;
+    }
+    const wait = backoffMs(job.attempt, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
+    this.retries.set(`${job.stream}\n${job.id}`, { ...job, attempt: job.attempt + 1, at: Date.now() + wait, claimedAt, failingSince: failingSince ?? Date.now() });
+    if (job.attempt === 1 || job.attempt % 10 === 0) {
+      this.log.warn({ orderId: order.orderId, outcome, attempt: job.attempt, retryInMs: wait }, 'webhook delivery failed; will retry');
+    }
+  }
+
+  private async countPending(streams: string[]): Promise<void> {
+    let total = 0;
+    for (let i = 0; i < streams.length; i += STREAM_CHUNK) {
+      const counts = await Promise.all(
+        streams.slice(i, i + STREAM_CHUNK).filter((s) => this.groups.has(s)).map(async (s) => {
+          const summary = (await this.redis.xpending(s, this.opts.group)) as [number, ...unknown[]];
+          return Number(summary[0] ?? 0);
+        }),
+      );
+      total += counts.reduce((a, b) => a + b, 0);
+    }
+    this.pendingTotal = total;
+  }
+}
+
+export interface DeliveryState {
+  retrying(): number;
+  inFlight(): number;
+  pending(): number;
+  oldestRetryAgeSec(): number;
+}

@@ -23,7 +23,7 @@ beforeAll(async () => {
   stack = await startStack();
   let productId: string;
   ({ host, roomId, productId } = await liveRoom(stack.url, 'Hana'));
-  [moderator, other, ...buyers] = await Promise.all(['Mo', 'Otto', 'Ann', 'Ben', 'Cy'].map((n) => devUser(stack.url, n)));
+  [moderator, other, ...buyers] = (await Promise.all(['Mo', 'Otto', 'Ann', 'Ben', 'Cy'].map((n) => devUser(stack.url, n)))) as [TestUser, TestUser, ...TestUser[]];
   expect((await http(stack.url, 'PUT', `/api/rooms/${roomId}/moderators/${moderator!.id}`, host.token)).status).toBe(200);
   expect((await http(stack.url, 'PATCH', `/api/rooms/${roomId}/products/${productId}`, host.token, { stock: 20 })).status).toBe(200);
   const hostSocket = await connect(stack.url, host);

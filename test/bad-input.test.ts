@@ -173,6 +173,14 @@ describe('socket events: malformed payloads', () => {
     { event: 'buy:checkout', payload: { holdId: `s_bn-${'A'.repeat(22)}:holds.x`, requestId: 'req-0000005' }, code: 'BAD_REQUEST' },
     { event: 'buy:release', payload: { holdId: `s_bn-${'A'.repeat(22)}.nope` }, code: 'NOT_FOUND' },
     { event: 'buy:release', payload: { holdId: `s_bn-${'A'.repeat(21)}.nope` }, code: 'BAD_REQUEST' },
+    // a buy-now offer is not a flash sale: the sale events refuse its ids
+    { event: 'sale:stop', payload: { saleId: `s_bn-${'A'.repeat(22)}` }, code: 'BAD_REQUEST' },
+    { event: 'sale:restock', payload: { saleId: `s_bn-${'A'.repeat(22)}`, quantity: 5 }, code: 'BAD_REQUEST' },
+    { event: 'sale:reserve', payload: { saleId: `s_bn-${'A'.repeat(22)}`, requestId: 'req-0000006' }, code: 'BAD_REQUEST' },
+    { event: 'sale:checkout', payload: { holdId: `s_bn-${'A'.repeat(22)}.x`, requestId: 'req-0000007' }, code: 'BAD_REQUEST' },
+    { event: 'sale:release', payload: { holdId: `s_bn-${'A'.repeat(22)}.x` }, code: 'BAD_REQUEST' },
+    // while a random sale id that happens to start with bn- is still a sale id (16 characters)
+    { event: 'sale:stop', payload: { saleId: 's_bn-0123456789abc' }, code: 'NOT_FOUND' },
   ];
 
   it.each(nonsense)('$event with $payload as the host → $code', async ({ event, payload, code }) => {

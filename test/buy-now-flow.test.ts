@@ -114,6 +114,9 @@ describe('buy now', () => {
     const hold = await ok(carol.socket, 'buy:reserve', { productId, requestId: rid() });
     expect((await http(stack.url, 'PATCH', `/api/rooms/${roomId}/products/${productId}`, host.token, { stock: null })).body.product.stock).toBeNull();
     expect(await request(carol.socket, 'buy:reserve', { productId, requestId: rid() })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    // off sale: no longer in the snapshot's stock, though the hold shows among the buyer's holds
+    const again = await ok(await connect(stack.url, carol.user), 'room:join', { roomId });
+    expect(again.buyNow).toEqual({ stock: [], myHolds: [expect.objectContaining({ holdId: hold.holdId, productId })] });
     // a hold taken before can still be checked out
     expect(await ok(carol.socket, 'buy:checkout', { holdId: hold.holdId, requestId: rid() })).toMatchObject({ qty: 1, kind: 'buy-now' });
     // and a product added with stock is for sale at once

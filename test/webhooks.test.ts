@@ -134,6 +134,11 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
   }
 }
 
+async function consumerNames(roomId: string): Promise<string[]> {
+  const rows = (await redis.xinfo('CONSUMERS', orderStreamKey(roomId), 'webhooks')) as unknown[][];
+  return rows.map((flat) => String(flat[flat.indexOf('name') + 1]));
+}
+
 async function buy(socket: TestSocket, productId: string): Promise<string> {
   const hold = await ok(socket, 'buy:reserve', { productId, requestId: randomUUID() });
   return (await ok(socket, 'buy:checkout', { holdId: hold.holdId, requestId: randomUUID() })).orderId;
@@ -164,6 +169,7 @@ describe('order webhooks', () => {
     await until('failed attempts while the receiver is down', async () => (await metric(url, 'webhook_attempts_total{outcome="network_error"}')) >= 5);
     const pendingBefore = (await redis.xpending(orderStreamKey(roomId), 'webhooks')) as [number];
     expect(Number(pendingBefore[0])).toBe(5);
+    const [killedConsumer] = (await consumerNames(roomId)) as [string];
     server.child.kill('SIGKILL');
     await once(server.child, 'exit');
     closeAllSockets();
@@ -194,6 +200,11 @@ describe('order webhooks', () => {
     await until('metrics show the pending count at 0', async () => (await metric(newUrl, 'webhook_pending_orders')) === 0, 15_000);
     expect(await metric(newUrl, 'webhook_reclaimed_total')).toBeGreaterThanOrEqual(1);
     expect(await metric(newUrl, 'webhook_delivered_total')).toBeGreaterThanOrEqual(second.length + third.length);
+    // The killed server's consumer name, emptied by the takeover, is removed from the group.
+    await until('the gone consumer forgotten', async () => {
+      const names = await consumerNames(roomId);
+      return names.length === 1 && !names.includes(killedConsumer);
+    }, 20_000);
   }, 120_000);
 });
 

@@ -25,6 +25,15 @@ export const requestIdSchema = z
 export const saleIdSchema = z.string().regex(/^s_[A-Za-z0-9_-]{1,62}$/, 'invalid saleId');
 export const holdIdSchema = z.string().max(128).regex(/^s_[A-Za-z0-9_-]{1,62}\.[A-Za-z0-9_-]{1,64}$/, 'invalid holdId');
 
+/**
+ * A buy-now offer's ledger has a sale id too (`s_bn-` + 22 characters, never the form of a random
+ * sale id, which has 16 after `s_`), but it is not a flash sale: the sale events refuse it (a
+ * host could otherwise stop or restock a product's offer as if it were a sale); buy:* act on it.
+ */
+const notOffer = (id: string) => !/^s_bn-[A-Za-z0-9_-]{22}(\.|$)/.test(id);
+const flashSaleIdSchema = saleIdSchema.refine(notOffer, 'a buy-now offer, not a flash sale (use buy:*)');
+const flashHoldIdSchema = holdIdSchema.refine(notOffer, 'a buy-now hold, not a flash sale hold (use buy:*)');
+
 const HOUR = 3600;
 /** The longest sale, however it is given (durationSec or endsAt): the sweeper works for as long as a sale runs. */
 export const SALE_MAX_DURATION_SEC = 7 * 24 * HOUR;
@@ -53,16 +62,16 @@ export const saleStartSchema = z
 /** Client → server events of flash sales. */
 export const saleEventSchemas = {
   'sale:start': saleStartSchema,
-  'sale:stop': z.object({ saleId: saleIdSchema }).strict(),
+  'sale:stop': z.object({ saleId: flashSaleIdSchema }).strict(),
   /** Recommended: a retry with the same requestId gets the first answer and adds nothing. */
   'sale:restock': z
-    .object({ saleId: saleIdSchema, quantity: z.number().int().min(1).max(1_000_000), requestId: requestIdSchema.optional() })
+    .object({ saleId: flashSaleIdSchema, quantity: z.number().int().min(1).max(1_000_000), requestId: requestIdSchema.optional() })
     .strict(),
   'sale:reserve': z
-    .object({ saleId: saleIdSchema, qty: z.number().int().min(1).max(100).default(1), requestId: requestIdSchema })
+    .object({ saleId: flashSaleIdSchema, qty: z.number().int().min(1).max(100).default(1), requestId: requestIdSchema })
     .strict(),
-  'sale:checkout': z.object({ holdId: holdIdSchema, requestId: requestIdSchema }).strict(),
-  'sale:release': z.object({ holdId: holdIdSchema }).strict(),
+  'sale:checkout': z.object({ holdId: flashHoldIdSchema, requestId: requestIdSchema }).strict(),
+  'sale:release': z.object({ holdId: flashHoldIdSchema }).strict(),
   'sale:stats': z.object({}).strict().optional().default({}),
 } satisfies Record<string, z.ZodType>;
 

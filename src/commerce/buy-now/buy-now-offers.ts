@@ -51,6 +51,7 @@ export class BuyNowOffers {
         perUserLimit: product.perUserLimit ?? BUY_NOW_DEFAULT_LIMIT,
         holdMs: this.holdMs,
         createdBy: by,
+        listed: stock === undefined ? undefined : stock !== null,
       }, stock === undefined ? null : (stock ?? 0));
     } catch (err) {
       // The live ended: its offers were stopped for good; the bag may still be edited.
@@ -82,12 +83,12 @@ export class BuyNowOffers {
     return stopped;
   }
 
-  /** Stock of every offer still selling, and the user's unexpired buy-now holds. */
+  /** Stock of every product on sale, and the user's unexpired buy-now holds (of any offer). */
   async snapshot(roomId: string, userId: string | null): Promise<BuyNowSnapshot> {
     const offerIds = await this.offerIds(roomId);
     if (offerIds.length === 0) return { stock: [], myHolds: [] };
     const pipe = this.redis.pipeline();
-    for (const id of offerIds) pipe.hmget(saleKeys(roomId, id).sale, 'productId', 'available', 'held', 'sold', 'price', 'currency', 'ended');
+    for (const id of offerIds) pipe.hmget(saleKeys(roomId, id).sale, 'productId', 'available', 'held', 'sold', 'price', 'currency', 'ended', 'listed');
     const rows = ((await pipe.exec()) ?? []).map(([err, v]) => {
       if (err) throw err;
       return v as (string | null)[];
@@ -97,7 +98,8 @@ export class BuyNowOffers {
     rows.forEach((r, i) => {
       if (!r[0]) return; // retired and expired
       byOffer.set(offerIds[i]!, { productId: r[0], price: Number(r[4]), currency: r[5] ?? '' });
-      if (r[6] !== '1') stock.push({ productId: r[0], available: Number(r[1]), held: Number(r[2]), sold: Number(r[3]) });
+      // Products taken off sale (stock null, removed from the bag) and stopped offers are not listed.
+      if (r[6] !== '1' && r[7] !== '0') stock.push({ productId: r[0], available: Number(r[1]), held: Number(r[2]), sold: Number(r[3]) });
     });
     const holds = userId ? await this.queries.holdsOf(roomId, userId, [...byOffer.keys()]) : [];
     const myHolds: BuyNowHold[] = holds.map((h) => {

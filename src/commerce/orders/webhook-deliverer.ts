@@ -68,6 +68,7 @@ const STREAM_CHUNK = 50;
 /** How often the cluster-wide pending count for /metrics is refreshed. */
 const PENDING_REFRESH_MS = 5000;
 
+
 type Entry = [id: string, fields: string[]];
 
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random()): number {
@@ -88,6 +89,7 @@ export class WebhookDeliverer {
   private pendingTotal = 0;
   private lastPendingCount = 0;
   private lastReclaim = 0;
+  private lastForget = Date.now();
 
   constructor(
     private readonly redis: RedisClient,
@@ -141,6 +143,11 @@ export class WebhookDeliverer {
         if (reclaim) await Promise.all(chunk.map((s) => this.reclaim(s)));
       }
       if (reclaim) this.lastReclaim = now;
+      // Consumers that left the group for good (restarted nodes' names), every 2 takeover times.
+      if (now - this.lastForget >= 2 * this.opts.claimIdleMs) {
+        this.lastForget = now;
+        for (const stream of streams) if (this.groups.has(stream)) await this.forgetGone(stream);
+      }
       if (now - this.lastPendingCount >= PENDING_REFRESH_MS) {
         this.lastPendingCount = now;
         await this.countPending(streams);
@@ -186,6 +193,20 @@ export class WebhookDeliverer {
       if (!entry) continue;
       this.m.reclaimed.inc();
       this.launch({ stream, id: entry[0], fields: streamFields(entry[1]), attempt: 2 });
+    }
+  }
+
+  /**
+   * Every restart adds a consumer name to the group. One with nothing pending that has not read
+   * for twice the takeover time is a node that is gone (a live one reads every poll): delete it.
+   * A consumer with pending orders is never deleted (that would drop them); XAUTOCLAIM empties it.
+   */
+  private async forgetGone(stream: string): Promise<void> {
+    const consumers = (await this.redis.xinfo('CONSUMERS', stream, this.opts.group)) as unknown[][];
+    for (const flat of consumers) {
+      const c = streamFields(flat.map(String));
+      if (c.name === this.consumer || Number(c.pending) !== 0 || Number(c.idle) < 2 * this.opts.claimIdleMs) continue;
+      await this.redis.xgroup('DELCONSUMER', stream, this.opts.group, c.name!);
     }
   }
 

@@ -76,6 +76,8 @@ export interface StandingLedgerFields {
   perUserLimit: number;
   holdMs: number;
   createdBy: string;
+  /** Whether the selling path offers it now (its snapshot lists only these); undefined: unchanged. */
+  listed?: boolean;
 }
 
 export interface LedgerUnits {
@@ -122,6 +124,7 @@ export class StandingLedgers {
       limit: fields.perUserLimit,
       holdMs: fields.holdMs,
       createdBy: fields.createdBy,
+      ...(fields.listed === undefined ? {} : { listed: fields.listed ? 1 : 0 }),
     }).flat();
     const [status, available_, held, sold] = await (this.redis as unknown as UpsertCommand).standingLedgerUpsert(
       saleKeys(roomId, ledgerId).sale, kindSet,

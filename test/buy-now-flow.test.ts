@@ -93,12 +93,23 @@ describe('buy now', () => {
     expect((await http(stack.url, 'PATCH', `/api/rooms/${roomId}/products/${productId}`, host.token, { stock: 5 })).status).toBe(200);
     expect(await stock).toEqual({ productId, available: 5, held: 1, sold: 2 });
 
-    // a price edit reaches the offer: the next hold is at the new price
+    // A price edit applies to holds taken from now on; a hold taken before checks out at its price.
     expect((await http(stack.url, 'PATCH', `/api/rooms/${roomId}/products/${productId}`, host.token, { price: 1500 })).status).toBe(200);
-    expect(await ok(bob.socket, 'buy:reserve', { productId, requestId: rid() })).toMatchObject({ unitPrice: 1500, remaining: 4 });
+    const cheaper = await ok(bob.socket, 'buy:reserve', { productId, requestId: rid() });
+    expect(cheaper).toMatchObject({ unitPrice: 1500, remaining: 4 });
+    const snap = await ok(await connect(stack.url, bob.user), 'room:join', { roomId });
+    expect(snap.buyNow.myHolds.map((h) => [h.holdId, h.unitPrice])).toEqual([[bobHold.holdId, 2999], [cheaper.holdId, 1500]]);
+    const oldPrice = await ok(bob.socket, 'buy:checkout', { holdId: bobHold.holdId, requestId: rid() });
+    expect(oldPrice).toMatchObject({ unitPrice: 2999, amount: 2999 });
+    expect(await ok(bob.socket, 'buy:checkout', { holdId: cheaper.holdId, requestId: rid() })).toMatchObject({ unitPrice: 1500, amount: 1500 });
+    // later, under another requestId, the first hold's order is still the one made, at its price
+    expect((await http(stack.url, 'PATCH', `/api/rooms/${roomId}/products/${productId}`, host.token, { price: 100 })).status).toBe(200);
+    expect(await ok(bob.socket, 'buy:checkout', { holdId: bobHold.holdId, requestId: rid() })).toEqual(oldPrice);
+    const listed = (await http(stack.url, 'GET', `/api/rooms/${roomId}/orders`, host.token)).body.orders;
+    expect(listed.map((o: { unitPrice: number }) => o.unitPrice)).toEqual([1500, 2999, 2999]);
 
     const ledger = (await http(stack.url, 'GET', `/api/rooms/${roomId}/sales/${offerIdFor(productId)}/ledger`, host.token)).body.ledger;
-    expect(ledger).toMatchObject({ initial: 3, added: 5, available: 4, held: 2, sold: 2, ok: true });
+    expect(ledger).toMatchObject({ initial: 3, added: 5, available: 4, held: 0, sold: 4, ok: true });
     const audit = await auditSale(redis, roomId, offerIdFor(productId), 60_000);
     expect(audit.problems).toEqual([]);
   });

@@ -26,13 +26,16 @@ export const saleIdSchema = z.string().regex(/^s_[A-Za-z0-9_-]{1,62}$/, 'invalid
 export const holdIdSchema = z.string().max(128).regex(/^s_[A-Za-z0-9_-]{1,62}\.[A-Za-z0-9_-]{1,64}$/, 'invalid holdId');
 
 /**
- * A buy-now offer's ledger has a sale id too (`s_bn-` + 22 characters, never the form of a random
- * sale id, which has 16 after `s_`), but it is not a flash sale: the sale events refuse it (a
- * host could otherwise stop or restock a product's offer as if it were a sale); buy:* act on it.
+ * Standing ledgers (a buy-now offer, an auction lot: units sold outside a flash sale through the
+ * same scripts) have sale ids too, `s_<tag>-<22 characters>` (tag 2–4 lowercase letters, `bn` for
+ * buy-now), never the form of a random sale id (16 characters after `s_`). They are not flash
+ * sales: the sale events refuse them (a host could otherwise stop or restock a product's offer as
+ * if it were a sale); their own events act on them. The ledger route takes both.
  */
-const notOffer = (id: string) => !/^s_bn-[A-Za-z0-9_-]{22}(\.|$)/.test(id);
-const flashSaleIdSchema = saleIdSchema.refine(notOffer, 'a buy-now offer, not a flash sale (use buy:*)');
-const flashHoldIdSchema = holdIdSchema.refine(notOffer, 'a buy-now hold, not a flash sale hold (use buy:*)');
+export const STANDING_LEDGER_ID = /^s_[a-z]{2,4}-[A-Za-z0-9_-]{22}$/;
+const notStanding = (id: string) => !STANDING_LEDGER_ID.test(id.split('.')[0]!);
+const flashSaleIdSchema = saleIdSchema.refine(notStanding, 'not a flash sale (a buy-now offer or auction lot: use its own events)');
+const flashHoldIdSchema = holdIdSchema.refine(notStanding, 'not a flash sale hold (a buy-now or auction hold: use its own events)');
 
 const HOUR = 3600;
 /** The longest sale, however it is given (durationSec or endsAt): the sweeper works for as long as a sale runs. */

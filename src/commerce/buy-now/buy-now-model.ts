@@ -3,9 +3,9 @@
  * The units themselves live in a standing ledger (sales/standing-ledger.ts) and move through the
  * flash-sale scripts, so the rules of holds, limits and idempotency are the sales' own.
  */
-import { createHash } from 'node:crypto';
 import { AppError } from '../../core/errors.js';
 import { refusalError, type Refusal } from '../sales/sale-model.js';
+import { standingLedgerId } from '../sales/standing-ledger.js';
 
 /** Buy-now offer ids: `s_bn-` + 22 base64url characters of the product id's SHA-256. */
 export const OFFER_PREFIX = 's_bn-';
@@ -13,12 +13,8 @@ export const OFFER_PREFIX = 's_bn-';
 /**
  * The offer (ledger) id of a product. Derived, not stored: a product removed and added again, or
  * edited on two nodes at once, always lands on the same ledger, and a hold id names its offer.
- * Sale ids of the right form (protocol saleIdSchema) and never equal to a random sale id (those
- * are 16 characters after `s_`).
  */
-export function offerIdFor(productId: string): string {
-  return OFFER_PREFIX + createHash('sha256').update(productId).digest('base64url').slice(0, 22);
-}
+export const offerIdFor = (productId: string): string => standingLedgerId('bn', productId);
 
 export const isOfferId = (ledgerId: string): boolean => ledgerId.startsWith(OFFER_PREFIX);
 

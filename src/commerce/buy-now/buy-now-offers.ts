@@ -88,30 +88,32 @@ export class BuyNowOffers {
     const offerIds = await this.offerIds(roomId);
     if (offerIds.length === 0) return { stock: [], myHolds: [] };
     const pipe = this.redis.pipeline();
-    for (const id of offerIds) pipe.hmget(saleKeys(roomId, id).sale, 'productId', 'available', 'held', 'sold', 'price', 'currency', 'ended', 'listed');
+    for (const id of offerIds) pipe.hmget(saleKeys(roomId, id).sale, 'productId', 'available', 'held', 'sold', 'ended', 'listed');
     const rows = ((await pipe.exec()) ?? []).map(([err, v]) => {
       if (err) throw err;
       return v as (string | null)[];
     });
-    const byOffer = new Map<string, { productId: string; price: number; currency: string }>();
+    const productOf = new Map<string, string>();
     const stock: BuyNowStock[] = [];
     rows.forEach((r, i) => {
       if (!r[0]) return; // retired and expired
-      byOffer.set(offerIds[i]!, { productId: r[0], price: Number(r[4]), currency: r[5] ?? '' });
+      productOf.set(offerIds[i]!, r[0]);
       // Products taken off sale (stock null, removed from the bag) and stopped offers are not listed.
-      if (r[6] !== '1' && r[7] !== '0') stock.push({ productId: r[0], available: Number(r[1]), held: Number(r[2]), sold: Number(r[3]) });
+      if (r[4] !== '1' && r[5] !== '0') stock.push({ productId: r[0], available: Number(r[1]), held: Number(r[2]), sold: Number(r[3]) });
     });
-    const holds = userId ? await this.queries.holdsOf(roomId, userId, [...byOffer.keys()]) : [];
-    const myHolds: BuyNowHold[] = holds.map((h) => {
-      const offer = byOffer.get(h.saleId)!;
-      return { holdId: h.holdId, productId: offer.productId, qty: h.qty, unitPrice: offer.price, currency: offer.currency, expiresAt: h.expiresAt };
-    });
+    const holds = userId ? await this.queries.holdsOf(roomId, userId, [...productOf.keys()]) : [];
+    const myHolds: BuyNowHold[] = [];
+    for (const offerId of new Set(holds.map((h) => h.saleId))) {
+      const mine = holds.filter((h) => h.saleId === offerId);
+      const prices = await this.holdPrices(roomId, offerId, mine.map((h) => h.holdId));
+      mine.forEach((h, i) => myHolds.push({ holdId: h.holdId, productId: productOf.get(offerId)!, qty: h.qty, unitPrice: prices[i]!.price, currency: prices[i]!.currency, expiresAt: h.expiresAt }));
+    }
+    myHolds.sort((a, b) => a.expiresAt - b.expiresAt);
     return { stock, myHolds };
   }
 
-  /** The price a hold of this offer checks out at (the ledger's, which follows the product's). */
-  async price(roomId: string, offerId: string): Promise<{ price: number; currency: string } | null> {
-    const [price, currency] = await this.redis.hmget(saleKeys(roomId, offerId).sale, 'price', 'currency');
-    return price === null ? null : { price: Number(price), currency: currency ?? '' };
+  /** What checking out each hold will charge (the price when it was taken; see standing-ledger.ts). */
+  holdPrices(roomId: string, offerId: string, holdIds: string[]): Promise<{ price: number; currency: string }[]> {
+    return this.ledgers.holdPrices(roomId, offerId, holdIds);
   }
 }

@@ -32,7 +32,7 @@ export function registerBuyNowEvents(router: EventRouter, ctx: BuyNowContext): v
     const offerId = offerIdFor(productId);
     broadcasts.know(roomId, offerId, productId);
     // The ledger decides (a retry gets its first answer even if the product changed since); the
-    // product is read alongside, for the price and to explain a refusal.
+    // product is read alongside, to explain a refusal.
     const [{ answer, fresh, swept }, product] = await Promise.all([
       store.reserve(roomId, offerId, user.id, qty, requestId),
       bag.get(roomId, productId),
@@ -43,13 +43,13 @@ export function registerBuyNowEvents(router: EventRouter, ctx: BuyNowContext): v
       throw buyNowRefusal(offSale && answer.code === 'SOLD_OUT' ? { ...answer, code: 'NOT_FOUND' } : answer, 'product');
     }
     if (fresh && answer.remaining === 0) broadcasts.soldOut(roomId, offerId);
-    const price = await offers.price(roomId, offerId);
+    const [price] = await offers.holdPrices(roomId, offerId, [answer.holdId]);
     return {
       holdId: answer.holdId,
       productId,
       qty: answer.qty,
-      unitPrice: price?.price ?? product?.price ?? 0,
-      currency: price?.currency ?? product?.currency ?? '',
+      unitPrice: price!.price,
+      currency: price!.currency,
       expiresAt: answer.expiresAt,
       remaining: answer.remaining,
     };

@@ -87,7 +87,7 @@ export interface SaleStoreOptions {
 
 const SCRIPTS = {
   saleCreate: [8, CREATE_SCRIPT],
-  saleCheckout: [11, CHECKOUT_SCRIPT],
+  saleCheckout: [12, CHECKOUT_SCRIPT],
   saleRelease: [6, RELEASE_SCRIPT],
   saleRestock: [2, RESTOCK_SCRIPT],
   saleStop: [2, STOP_SCRIPT],
@@ -223,7 +223,7 @@ export class SaleStore {
     const saleId = saleIdOfHold(holdId);
     const k = saleKeys(roomId, saleId);
     const reply = await this.cmd.saleCheckout(
-      ...core(k), k.requests, k.bought, orderStreamKey(roomId), roomSalesKeys(roomId).buyers, roomBansKey(roomId), orderIndexKey(roomId),
+      ...core(k), k.requests, k.bought, orderStreamKey(roomId), roomSalesKeys(roomId).buyers, roomBansKey(roomId), orderIndexKey(roomId), k.prices,
       user.id, requestId, holdId, orderIdFor(roomId, localId('')), this.scriptNow(), user.name, roomId, saleId,
     );
     return { saleId, ...decided(reply, 'hold', (text) => parseCheckoutAnswer(saleId, text)) };

@@ -208,6 +208,43 @@ describe('order webhooks', () => {
   }, 120_000);
 });
 
+describe('a node stopped gracefully (SIGTERM)', () => {
+  it('hands its undelivered orders over at once, not after the claim idle time', async () => {
+    // Only the nodes of this case deliver (the first case's node would deliver to its receiver).
+    await server?.stop();
+    server = null;
+    const hook = new Receiver(0);
+    await hook.up();
+    await hook.down(); // its port is known; connections are refused until it comes back
+    // A claim idle time far longer than the wait below: only the hand-over can explain a delivery.
+    const env = { ...serverEnv(), WEBHOOK_URL: hook.url, WEBHOOK_CLAIM_IDLE_MS: '120000' };
+    const a = await spawnServerProcess(redisServer, env);
+    const { host, roomId, productId } = await liveRoom(a.url, 'Host');
+    expect((await http(a.url, 'PATCH', `/api/rooms/${roomId}/products/${productId}`, host.token, { stock: 10, perUserLimit: 10 })).status).toBe(200);
+    const buyer = await devUser(a.url, 'Gil');
+    const socket = await connect(a.url, buyer);
+    await ok(socket, 'room:join', { roomId });
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) made.push(await buy(socket, productId));
+    // node A holds all three, failing against the closed receiver
+    await until('node A holding the orders', async () => Number(((await redis.xpending(orderStreamKey(roomId), 'webhooks')) as [number])[0]) === 3);
+    const b = await spawnServerProcess(redisServer, env);
+    try {
+      const started = Date.now();
+      await a.stop();
+      await hook.up();
+      await hook.waitFor(made);
+      expect(Date.now() - started).toBeLessThan(30_000); // the claim idle time is 120 s
+      expect(hook.received()).toEqual(new Set(made));
+      expect(hook.deliveries.every((d) => d.signatureOk)).toBe(true);
+      expect(await metric(b.url, 'webhook_reclaimed_total')).toBe(3);
+    } finally {
+      await b.stop();
+      await hook.down();
+    }
+  }, 90_000);
+});
+
 describe('webhook signature and backoff (pure)', () => {
   const body = JSON.stringify({ id: 'o_r_1.x', type: 'order.created' });
   const now = 1_800_000_000;

@@ -47,6 +47,6 @@ export class OrdersDomain implements Domain {
   }
 
   async close(): Promise<void> {
-    this.webhooks?.close();
+    await this.webhooks?.close();
   }
 }

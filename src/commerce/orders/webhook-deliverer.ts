@@ -85,6 +85,8 @@ export class WebhookDeliverer {
   private readonly groups = new Set<string>();
   private readonly retries = new Map<string, Retry>();
   private readonly aborts = new Set<AbortController>();
+  /** Attempts in flight, by `stream\nid`. */
+  private readonly attempting = new Map<string, Job>();
   private inFlight = 0;
   private pendingTotal = 0;
   private lastPendingCount = 0;
@@ -116,12 +118,25 @@ export class WebhookDeliverer {
     this.timer.unref();
   }
 
-  /** Stops; attempts in flight are abandoned (their orders stay pending, to be taken over). */
-  close(): void {
+  /**
+   * Stops. Attempts in flight are abandoned; their orders and those waiting for a retry stay
+   * pending and are handed over: claimed once more with an idle time of WEBHOOK_CLAIM_IDLE_MS, so
+   * another node's next takeover pass (within seconds) picks them up instead of waiting that long.
+   * If that fails (Redis away) they are taken over after WEBHOOK_CLAIM_IDLE_MS as after a crash.
+   */
+  async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     for (const a of this.aborts) a.abort();
+    const held = new Map<string, string[]>();
+    for (const job of [...this.retries.values(), ...this.attempting.values()]) held.set(job.stream, [...(held.get(job.stream) ?? []), job.id]);
     this.retries.clear();
+    this.attempting.clear();
+    for (const [stream, ids] of held) {
+      await this.redis
+        .xclaim(stream, this.opts.group, this.consumer, 0, ...ids, 'IDLE', this.opts.claimIdleMs, 'JUSTID')
+        .catch((err: unknown) => this.log.warn({ err, orders: ids.length }, 'webhook hand-over failed; orders are taken over after the claim idle time'));
+    }
   }
 
   private free(): number {
@@ -238,6 +253,7 @@ export class WebhookDeliverer {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), this.opts.timeoutMs);
     this.aborts.add(abort);
+    this.attempting.set(`${job.stream}\n${job.id}`, job);
     this.inFlight++;
     const end = this.m.seconds.startTimer();
     let outcome: 'delivered' | 'http_error' | 'timeout' | 'network_error';
@@ -263,10 +279,10 @@ export class WebhookDeliverer {
     } finally {
       clearTimeout(timer);
       this.aborts.delete(abort);
+      if (!this.closed) this.attempting.delete(`${job.stream}\n${job.id}`);
       this.inFlight--;
       end();
     }
-    if (this.closed) return; // abandoned: it stays pending for whoever takes it over
     this.m.attempts.inc({ outcome });
     if (outcome === 'delivered') {
       // A lost ack only means one more delivery of the same order id later.
@@ -274,6 +290,7 @@ export class WebhookDeliverer {
       this.m.delivered.inc();
       return;
     }
+    if (this.closed) return; // handed over (close): whoever takes it over retries it
     const wait = backoffMs(job.attempt, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
     this.retries.set(`${job.stream}\n${job.id}`, { ...job, attempt: job.attempt + 1, at: Date.now() + wait, claimedAt, failingSince: failingSince ?? Date.now() });
     if (job.attempt === 1 || job.attempt % 10 === 0) {

@@ -10,9 +10,10 @@ import { OrdersDomain } from './commerce/orders/orders-domain.js';
 export function createDomains(deps: DomainDeps): Domain[] {
   // Buy-now sells through the sales machinery and keeps its offers in step with the bag; orders
   // (routes, webhooks) read what every selling path writes.
-  const sales = new SalesDomain(deps);
+  const orders = new OrdersDomain(deps);
+  const sales = new SalesDomain(deps, { onOrder: (roomId) => orders.noteOrder(roomId) });
   const buyNow = new BuyNowDomain(deps, sales);
-  const domains: Domain[] = [new ChatDomain(deps), new CommerceDomain(deps, buyNow), sales, buyNow, new OrdersDomain(deps)];
+  const domains: Domain[] = [new ChatDomain(deps), new CommerceDomain(deps, buyNow), sales, buyNow, orders];
   // Media needs mediasoup worker processes; MEDIA_ENABLED=false runs without video.
   if (deps.config.MEDIA_ENABLED) domains.push(new MediaDomain(deps));
   return domains;

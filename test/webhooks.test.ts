@@ -181,6 +181,13 @@ describe('order webhooks', () => {
     await ok(socket, 'room:join', { roomId });
     const third = [await buy(socket, productId)];
     await receiver.waitFor(third);
+    // An order whose checkout's node died before noting it for the deliverers: the full pass finds it.
+    const unnoted = `o_${roomId}.unnoted1`;
+    await redis.xadd(orderStreamKey(roomId), '*', 'orderId', unnoted, 'kind', 'buy-now', 'roomId', roomId, 'saleId', 's_bn-x', 'holdId', 'h',
+      'productId', productId, 'userId', buyer.id, 'userName', 'Bea', 'qty', '1', 'unitPrice', '2999', 'amount', '2999', 'currency', 'USD',
+      'requestId', 'r', 'createdAt', String(Date.now()));
+    third.push(unnoted);
+    await receiver.waitFor(third);
 
     // Every order arrived; every delivery verifies; a repeat is only ever an order already seen.
     const made = [...first, ...second, ...third];

@@ -5,6 +5,7 @@
  */
 import type { Router } from 'express';
 import type { Domain, DomainDeps } from '../../core/domain.js';
+import { orderStreamKey } from '../sales/sale-keys.js';
 import { OrderQueries } from './order-queries.js';
 import { registerOrderRoutes } from './orders-http.js';
 import { webhookMetrics } from './orders-metrics.js';
@@ -36,6 +37,11 @@ export class OrdersDomain implements Domain {
         log,
       );
     }
+  }
+
+  /** An order was just made in this room (every selling path's checkout reports it here). */
+  noteOrder(roomId: string): void {
+    this.webhooks?.noteOrder(orderStreamKey(roomId));
   }
 
   async start(): Promise<void> {

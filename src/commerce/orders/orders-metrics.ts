@@ -1,7 +1,8 @@
 /**
  * Webhook delivery state, per node: attempts by outcome, how long they took, what waits for a
  * retry or is in flight, orders taken over from a dead node, and the cluster-wide count of orders
- * not yet acknowledged by the receiver (read from the consumer group, refreshed every few seconds).
+ * not yet acknowledged by the receiver (read from the consumer group at each pass over every
+ * stream, at most 30 s apart).
  */
 import type { Registry } from 'prom-client';
 import { counter, histogram, sampledGauge } from '../../core/metrics.js';
@@ -9,7 +10,7 @@ import { counter, histogram, sampledGauge } from '../../core/metrics.js';
 export function webhookMetrics(registry: Registry, state: { retrying(): number; inFlight(): number; pending(): number; oldestRetryAgeSec(): number }) {
   sampledGauge(registry, 'webhook_retry_queue', 'Orders this node will retry delivering after a backoff', () => state.retrying());
   sampledGauge(registry, 'webhook_in_flight', 'Webhook deliveries this node has in flight', () => state.inFlight());
-  sampledGauge(registry, 'webhook_pending_orders', 'Orders delivered to no receiver yet (all nodes; unacknowledged in the webhook consumer group)', () => state.pending());
+  sampledGauge(registry, 'webhook_pending_orders', 'Orders delivered to no receiver yet (all nodes: unacknowledged in the webhook consumer group; refreshed at each pass over every stream)', () => state.pending());
   sampledGauge(registry, 'webhook_oldest_retry_age_seconds', 'Age of the oldest order waiting for a retry on this node', () => state.oldestRetryAgeSec());
   return {
     attempts: counter(registry, 'webhook_attempts_total', 'Webhook delivery attempts on this node, by outcome (delivered, http_error, timeout, network_error)', ['outcome']),

@@ -15,8 +15,9 @@
  * Duplicates are possible (an ack lost after a 2xx, a stalled node waking up after a takeover),
  * always with the same order id in the idempotency key: receivers deduplicate by it.
  *
- * Each stream is its own key (one Cluster slot per room), so every command names one stream. A
- * node polls the streams listed in the global set of order streams every WEBHOOK_POLL_MS.
+ * Each stream is its own key (one Cluster slot per room), so every command names one stream.
+ * Which streams a node reads each WEBHOOK_POLL_MS follows the orders (see tick), not the number of
+ * rooms that ever sold.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -65,8 +66,12 @@ interface Retry extends Job {
 
 /** Streams whose commands run at once in one tick. */
 const STREAM_CHUNK = 50;
-/** How often the cluster-wide pending count for /metrics is refreshed. */
-const PENDING_REFRESH_MS = 5000;
+/** Streams taken from the fresh set per tick. */
+const FRESH_BATCH = 200;
+/** Longest time between two passes over every stream. */
+const FULL_PASS_MAX_MS = 30_000;
+/** Global set of order streams with orders not yet read by the webhook group (see tick). */
+export const FRESH_STREAMS = 'orders:webhook-fresh';
 
 
 type Entry = [id: string, fields: string[]];
@@ -89,8 +94,8 @@ export class WebhookDeliverer {
   private readonly attempting = new Map<string, Job>();
   private inFlight = 0;
   private pendingTotal = 0;
-  private lastPendingCount = 0;
-  private lastReclaim = 0;
+  private lastFullPass = 0;
+  private readonly fullPassMs: number;
   private lastForget = Date.now();
 
   constructor(
@@ -99,6 +104,7 @@ export class WebhookDeliverer {
     private readonly metrics: (state: DeliveryState) => WebhookMetrics,
     private readonly log: Logger,
   ) {
+    this.fullPassMs = Math.min(opts.claimIdleMs / 2, FULL_PASS_MAX_MS);
     this.m = metrics({
       retrying: () => this.retries.size,
       inFlight: () => this.inFlight,
@@ -137,41 +143,71 @@ export class WebhookDeliverer {
         .xclaim(stream, this.opts.group, this.consumer, 0, ...ids, 'IDLE', this.opts.claimIdleMs, 'JUSTID')
         .catch((err: unknown) => this.log.warn({ err, orders: ids.length }, 'webhook hand-over failed; orders are taken over after the claim idle time'));
     }
+    if (held.size) await this.redis.sadd(FRESH_STREAMS, ...held.keys()).catch(() => undefined);
   }
 
   private free(): number {
     return this.opts.concurrency - this.inFlight;
   }
 
-  /** One pass: due retries, new orders, orders abandoned by other nodes. Never overlapped. */
+  /** A checkout just added an order to this room's stream: deliver it at the next poll. */
+  noteOrder(stream: string): void {
+    void this.redis.sadd(FRESH_STREAMS, stream).catch((err: unknown) => this.log.debug({ err }, 'fresh-order note lost; the full pass finds the order'));
+  }
+
+  /**
+   * One tick, never overlapped: due retries; then the streams noted as fresh (new orders, or
+   * orders handed over by a stopping node); or, every FULL_PASS, every stream — the safety net for
+   * a note lost between a checkout and its note (a crash), and where orders abandoned by a crashed
+   * node are found once idle long enough. So the work of a tick follows the orders, not the number
+   * of rooms that ever sold.
+   */
   async tick(): Promise<void> {
     if (this.ticking || this.closed) return;
     this.ticking = true;
     try {
       await this.retryDue();
-      const streams = await this.redis.smembers(ORDER_STREAMS);
       const now = Date.now();
-      const reclaim = now - this.lastReclaim >= Math.min(this.opts.claimIdleMs / 2, 5000);
-      for (let i = 0; i < streams.length && this.free() > 0 && !this.closed; i += STREAM_CHUNK) {
-        const chunk = streams.slice(i, i + STREAM_CHUNK);
-        await Promise.all(chunk.map((s) => this.readNew(s)));
-        if (reclaim) await Promise.all(chunk.map((s) => this.reclaim(s)));
-      }
-      if (reclaim) this.lastReclaim = now;
-      // Consumers that left the group for good (restarted nodes' names), every 2 takeover times.
-      if (now - this.lastForget >= 2 * this.opts.claimIdleMs) {
-        this.lastForget = now;
-        for (const stream of streams) if (this.groups.has(stream)) await this.forgetGone(stream);
-      }
-      if (now - this.lastPendingCount >= PENDING_REFRESH_MS) {
-        this.lastPendingCount = now;
+      if (now - this.lastFullPass >= this.fullPassMs) {
+        this.lastFullPass = now;
+        const streams = await this.redis.smembers(ORDER_STREAMS);
+        await this.pass(streams);
         await this.countPending(streams);
+        // Consumers that left the group for good (restarted nodes' names), every 2 takeover times.
+        if (now - this.lastForget >= 2 * this.opts.claimIdleMs) {
+          this.lastForget = now;
+          for (const stream of streams) if (this.groups.has(stream)) await this.forgetGone(stream);
+        }
+      } else {
+        const fresh = (await this.redis.spop(FRESH_STREAMS, FRESH_BATCH)) as string[];
+        await this.pass(fresh);
       }
     } catch (err) {
       this.log.warn({ err }, 'webhook pass failed; retrying next tick');
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** New and abandoned orders of these streams; a stream with more than this node can take now
+   * is noted fresh again, for the next tick (of any node). */
+  private async pass(streams: string[]): Promise<void> {
+    const again: string[] = [];
+    for (let i = 0; i < streams.length; i += STREAM_CHUNK) {
+      const chunk = streams.slice(i, i + STREAM_CHUNK);
+      if (this.free() <= 0 || this.closed) {
+        again.push(...streams.slice(i));
+        break;
+      }
+      await Promise.all(
+        chunk.map(async (stream) => {
+          const more = await this.readNew(stream);
+          await this.reclaim(stream);
+          if (more) again.push(stream);
+        }),
+      );
+    }
+    if (again.length) await this.redis.sadd(FRESH_STREAMS, ...again);
   }
 
   /** The group exists on streams made before webhooks were turned on too (from their start). */
@@ -181,16 +217,22 @@ export class WebhookDeliverer {
     this.groups.add(stream);
   }
 
-  private async readNew(stream: string): Promise<void> {
+  /** Reads what this node can take now; true when the stream may hold more. */
+  private async readNew(stream: string): Promise<boolean> {
     const count = this.free();
-    if (count <= 0) return;
+    if (count <= 0) return true;
     await this.ensureGroup(stream);
     const reply = (await this.redis.xreadgroup('GROUP', this.opts.group, this.consumer, 'COUNT', count, 'STREAMS', stream, '>')) as
       | [string, Entry[]][]
       | null;
+    let read = 0;
     for (const [, entries] of reply ?? []) {
-      for (const [id, fields] of entries) this.launch({ stream, id, fields: streamFields(fields), attempt: 1 });
+      for (const [id, fields] of entries) {
+        read++;
+        this.launch({ stream, id, fields: streamFields(fields), attempt: 1 });
+      }
     }
+    return read >= count;
   }
 
   /** Orders idle past WEBHOOK_CLAIM_IDLE_MS in anyone's hands: their node stopped retrying them. */

@@ -78,6 +78,8 @@ export interface SaleStoreOptions {
   ordersGroup: string;
   /** More consumer groups on every orders stream (the webhook deliverer's). */
   extraOrderGroups?: string[];
+  /** Told of every order made (not of replays), after the script: the webhook deliverer's note. */
+  onOrder?: (roomId: string) => void;
   /** Sales counting down or open at once in one room; one more is LIMIT_EXCEEDED. */
   maxRunningPerRoom: number;
   /** Virtual time for tests; by default the scripts use Redis's clock. */
@@ -226,7 +228,9 @@ export class SaleStore {
       ...core(k), k.requests, k.bought, orderStreamKey(roomId), roomSalesKeys(roomId).buyers, roomBansKey(roomId), orderIndexKey(roomId), k.prices,
       user.id, requestId, holdId, orderIdFor(roomId, localId('')), this.scriptNow(), user.name, roomId, saleId,
     );
-    return { saleId, ...decided(reply, 'hold', (text) => parseCheckoutAnswer(saleId, text)) };
+    const result = decided(reply, 'hold', (text) => parseCheckoutAnswer(saleId, text));
+    if (result.fresh && result.answer.ok) this.opts.onOrder?.(roomId);
+    return { saleId, ...result };
   }
 
   /** Gives the hold's units back. Releasing twice is harmless (released: false the second time). */

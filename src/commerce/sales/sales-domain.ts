@@ -35,12 +35,17 @@ export class SalesDomain implements Domain {
   private readonly bag: BagStore;
   private readonly ledgerListeners: LedgerStockListener[] = [];
 
-  constructor(private readonly deps: DomainDeps) {
+  /** `onOrder`: told of every order made here (the orders domain's webhook note). */
+  constructor(
+    private readonly deps: DomainDeps,
+    hooks: { onOrder?: (roomId: string) => void } = {},
+  ) {
     const { redis, config, io, log } = deps;
     this.store = new SaleStore(redis, {
       reservesPerSecond: config.SALE_RESERVE_RATE_PER_SEC,
       ordersGroup: config.SALE_ORDERS_GROUP,
       extraOrderGroups: config.WEBHOOK_URL ? [config.WEBHOOK_GROUP] : [],
+      onOrder: hooks.onOrder,
       maxRunningPerRoom: config.SALE_MAX_RUNNING_PER_ROOM,
       log,
     });

@@ -24,24 +24,14 @@ import { hostname } from 'node:os';
 import type { Logger } from '../../core/logger.js';
 import type { RedisClient } from '../../core/redis-client.js';
 import { streamFields } from '../../core/redis-util.js';
-import {
-  WEBHOOK_ATTEMPT_HEADER,
-  WEBHOOK_IDEMPOTENCY_HEADER,
-  WEBHOOK_SIGNATURE_HEADER,
-  WEBHOOK_TIMESTAMP_HEADER,
-  type WebhookEvent,
-} from '../../protocol/index.js';
 import { ORDER_STREAMS } from '../sales/sale-keys.js';
 import { createGroup } from '../sales/sale-store.js';
 import { orderFromEntry } from './order-model.js';
 import type { WebhookMetrics } from './orders-metrics.js';
-import { signWebhook } from './webhook-signature.js';
+import { postOrder, type WebhookTarget } from './webhook-post.js';
 
-export interface WebhookOptions {
-  url: string;
-  secret: string;
+export interface WebhookOptions extends WebhookTarget {
   group: string;
-  timeoutMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   claimIdleMs: number;
@@ -97,11 +87,12 @@ export class WebhookDeliverer {
   private lastFullPass = 0;
   private readonly fullPassMs: number;
   private lastForget = Date.now();
+  private readonly m: WebhookMetrics;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly opts: WebhookOptions,
-    private readonly metrics: (state: DeliveryState) => WebhookMetrics,
+    metrics: (state: DeliveryState) => WebhookMetrics,
     private readonly log: Logger,
   ) {
     this.fullPassMs = Math.min(opts.claimIdleMs / 2, FULL_PASS_MAX_MS);
@@ -116,8 +107,6 @@ export class WebhookDeliverer {
       },
     });
   }
-
-  private readonly m: WebhookMetrics;
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.opts.pollMs);
@@ -289,42 +278,19 @@ export class WebhookDeliverer {
 
   private async deliver(job: Job, claimedAt: number, failingSince?: number): Promise<void> {
     const order = orderFromEntry(job.fields);
-    const event: WebhookEvent = { id: order.orderId, type: 'order.created', order };
-    const body = JSON.stringify(event);
-    const timestamp = Math.floor(Date.now() / 1000);
+    const key = `${job.stream}\n${job.id}`;
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.opts.timeoutMs);
     this.aborts.add(abort);
-    this.attempting.set(`${job.stream}\n${job.id}`, job);
+    this.attempting.set(key, job);
     this.inFlight++;
     const end = this.m.seconds.startTimer();
-    let outcome: 'delivered' | 'http_error' | 'timeout' | 'network_error';
-    try {
-      const res = await fetch(this.opts.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'live-commerce-webhooks/1',
-          [WEBHOOK_IDEMPOTENCY_HEADER]: order.orderId,
-          [WEBHOOK_TIMESTAMP_HEADER]: String(timestamp),
-          [WEBHOOK_SIGNATURE_HEADER]: signWebhook(this.opts.secret, timestamp, body),
-          [WEBHOOK_ATTEMPT_HEADER]: String(job.attempt),
-        },
-        body,
-        signal: abort.signal,
-        redirect: 'manual',
-      });
-      await res.arrayBuffer().catch(() => undefined); // free the connection
-      outcome = res.status >= 200 && res.status < 300 ? 'delivered' : 'http_error';
-    } catch {
-      outcome = abort.signal.aborted ? 'timeout' : 'network_error';
-    } finally {
-      clearTimeout(timer);
-      this.aborts.delete(abort);
-      if (!this.closed) this.attempting.delete(`${job.stream}\n${job.id}`);
-      this.inFlight--;
-      end();
-    }
+    const outcome = await postOrder(this.opts, order, job.attempt, abort);
+    end();
+    this.inFlight--;
+    this.aborts.delete(abort);
+    if (!this.closed) this.attempting.delete(key);
+    // Cut short by close: handed over, whoever takes it over tries again (not a failed attempt).
+    if (this.closed && outcome !== 'delivered') return;
     this.m.attempts.inc({ outcome });
     if (outcome === 'delivered') {
       // A lost ack only means one more delivery of the same order id later.
@@ -332,9 +298,8 @@ export class WebhookDeliverer {
       this.m.delivered.inc();
       return;
     }
-    if (this.closed) return; // handed over (close): whoever takes it over retries it
     const wait = backoffMs(job.attempt, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
-    this.retries.set(`${job.stream}\n${job.id}`, { ...job, attempt: job.attempt + 1, at: Date.now() + wait, claimedAt, failingSince: failingSince ?? Date.now() });
+    this.retries.set(key, { ...job, attempt: job.attempt + 1, at: Date.now() + wait, claimedAt, failingSince: failingSince ?? Date.now() });
     if (job.attempt === 1 || job.attempt % 10 === 0) {
       this.log.warn({ orderId: order.orderId, outcome, attempt: job.attempt, retryInMs: wait }, 'webhook delivery failed; will retry');
     }

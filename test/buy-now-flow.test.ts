@@ -17,8 +17,7 @@ import { startStack, type Stack } from './helpers/stack.js';
 let stack: Stack;
 let redis: RedisClient;
 beforeAll(async () => {
-  // Holds of 1 s and a fast sweeper, so expiry is seen within the test.
-  stack = await startStack({ config: { BUY_NOW_HOLD_SEC: '1', SALE_SWEEP_MS: '50' } });
+  stack = await startStack();
   redis = stack.redis.client();
 });
 afterAll(async () => {
@@ -29,18 +28,18 @@ afterAll(async () => {
 
 const rid = () => randomUUID();
 
-async function roomWith(names: string[], stock: number | null, perUserLimit?: number) {
-  const { host, roomId, productId } = await liveRoom(stack.url, 'Host');
+async function roomWith(names: string[], stock: number | null, perUserLimit?: number, on: Stack = stack) {
+  const { host, roomId, productId } = await liveRoom(on.url, 'Host');
   if (stock !== null) {
-    const patched = await http(stack.url, 'PATCH', `/api/rooms/${roomId}/products/${productId}`, host.token, { stock, ...(perUserLimit ? { perUserLimit } : {}) });
+    const patched = await http(on.url, 'PATCH', `/api/rooms/${roomId}/products/${productId}`, host.token, { stock, ...(perUserLimit ? { perUserLimit } : {}) });
     expect(patched.status).toBe(200);
   }
-  const hostSocket = await connect(stack.url, host);
+  const hostSocket = await connect(on.url, host);
   await ok(hostSocket, 'room:join', { roomId });
   const viewers = await Promise.all(
     names.map(async (name) => {
-      const user = await devUser(stack.url, name);
-      const socket = await connect(stack.url, user);
+      const user = await devUser(on.url, name);
+      const socket = await connect(on.url, user);
       const snapshot = await ok(socket, 'room:join', { roomId });
       return { user, socket, snapshot };
     }),
@@ -137,14 +136,24 @@ describe('buy now', () => {
   });
 
   it('an unpaid hold expires back to stock (the shared sweeper), and the room hears it', async () => {
-    const { productId, viewers } = await roomWith(['Dan'], 1);
+    // Holds of 1 s and a fast sweeper, so expiry is seen within the test.
+    const quick = await startStack({ config: { BUY_NOW_HOLD_SEC: '1', SALE_SWEEP_MS: '50' } });
+    try {
+      await expiresBack(quick);
+    } finally {
+      await quick.stop();
+    }
+  });
+
+  async function expiresBack(on: Stack) {
+    const { productId, viewers } = await roomWith(['Dan'], 1, undefined, on);
     const [dan] = viewers as [(typeof viewers)[0]];
     const back = nextEvent(dan.socket, 'buy:stock', (s) => s.productId === productId && s.available === 1 && s.held === 0);
     const hold = await ok(dan.socket, 'buy:reserve', { productId, requestId: rid() });
     expect(hold.remaining).toBe(0);
     await back;
     expect(await request(dan.socket, 'buy:checkout', { holdId: hold.holdId, requestId: rid() })).toMatchObject({ ok: false, error: { code: 'HOLD_EXPIRED' } });
-  });
+  }
 
   it('release gives the units back; the end of the live stops the offer', async () => {
     const { host, roomId, productId, viewers } = await roomWith(['Eve'], 2);
@@ -164,5 +173,8 @@ describe('buy now', () => {
     // and editing the bag after the live still works; it sells nothing
     expect((await http(stack.url, 'PATCH', `/api/rooms/${roomId}/products/${productId}`, host.token, { stock: 9 })).status).toBe(200);
     expect(await redis.hget(`{room:${roomId}}:sale:${offerIdFor(productId)}`, 'available')).toBe('1');
+    const added = await http(stack.url, 'POST', `/api/rooms/${roomId}/products`, host.token, { title: 'Late lamp', price: 10, currency: 'USD', stock: 3 });
+    expect(added.status).toBe(201);
+    expect(await redis.exists(`{room:${roomId}}:sale:${offerIdFor(added.body.product.id)}`)).toBe(0);
   });
 });

@@ -23,7 +23,7 @@ import { countOutcomes } from '../core/metrics.js';
  */
 export interface ProductStockHook {
   /** `stock` as the request sent it (undefined: not part of this edit). */
-  productSaved(roomId: string, product: Product, stock: number | null | undefined, by: string): Promise<void>;
+  productSaved(room: Room, product: Product, stock: number | null | undefined, by: string): Promise<void>;
   productRemoved(roomId: string, product: Product): Promise<void>;
 }
 
@@ -64,14 +64,15 @@ export class CommerceDomain implements Domain {
 
     router.post('/api/rooms/:roomId/products', async (req, res) => {
       const { roomId } = parseBody(roomIdParams, req.params);
-      requireRole(await rooms.require(roomId), requireHttpUser(req), 'host', 'add products');
+      const room = await rooms.require(roomId);
+      requireRole(room, requireHttpUser(req), 'host', 'add products');
       const { id, ...fields } = parseBody(productBody, req.body);
       const product: Product = { id: id ?? newId('p_'), ...fields };
       const max = this.deps.config.ROOM_PRODUCTS_MAX;
       const added = await this.bag.add(roomId, product, max);
       if (added === 'taken') throw new AppError('CONFLICT', `product ${product.id} is already in the bag; PATCH it instead`);
       if (added === 'full') throw new AppError('LIMIT_EXCEEDED', `a room's bag holds at most ${max} products; remove one first`);
-      await this.stock?.productSaved(roomId, product, product.stock, requireHttpUser(req).id);
+      await this.stock?.productSaved(room, product, product.stock, requireHttpUser(req).id);
       this.metrics.bagChanges.inc({ change: 'add' });
       this.announceBag(roomId, { change: 'added', product });
       res.status(201).json({ product });
@@ -79,13 +80,14 @@ export class CommerceDomain implements Domain {
 
     router.patch('/api/rooms/:roomId/products/:productId', async (req, res) => {
       const { roomId, productId } = parseBody(roomProductParams, req.params);
-      requireRole(await rooms.require(roomId), requireHttpUser(req), 'host', 'edit products');
+      const room = await rooms.require(roomId);
+      requireRole(room, requireHttpUser(req), 'host', 'edit products');
       const patch = parseBody(productPatchBody, req.body);
       const current = await this.bag.get(roomId, productId);
       if (!current) throw notFound('product');
       const product: Product = { ...current, ...patch };
       await this.bag.put(roomId, product);
-      await this.stock?.productSaved(roomId, product, patch.stock, requireHttpUser(req).id);
+      await this.stock?.productSaved(room, product, patch.stock, requireHttpUser(req).id);
       this.metrics.bagChanges.inc({ change: 'edit' });
       this.announceBag(roomId, { change: 'updated', product });
       const pinned = await this.bag.pinned(roomId);

@@ -32,9 +32,11 @@ export class BuyNowDomain implements Domain, ProductStockHook {
     sales.listenToLedgers({ owns: isOfferId, stockChanged: (roomId, ledgerId) => this.broadcasts.stockChanged(roomId, ledgerId) });
   }
 
-  async productSaved(roomId: string, product: Product, stock: number | null | undefined, by: string): Promise<void> {
-    const units = await this.offers.sync(roomId, product, stock, by);
-    if (units) this.broadcasts.stockChanged(roomId, offerIdFor(product.id));
+  /** After the live nothing sells: a bag edited then makes no offer (one made before stays stopped). */
+  async productSaved(room: Room, product: Product, stock: number | null | undefined, by: string): Promise<void> {
+    if (room.status === 'ended') return;
+    const units = await this.offers.sync(room.id, product, stock, by);
+    if (units) this.broadcasts.stockChanged(room.id, offerIdFor(product.id));
   }
 
   async productRemoved(roomId: string, product: Product): Promise<void> {

@@ -54,8 +54,9 @@ const PRICE_HISTORY_TTL_MS = 30 * 24 * 3600_000;
 const PRICE_HISTORY_MAX = 1000;
 
 // KEYS: 1 ledger hash, 2 the room's set of ledgers of this kind, 3 price history. ARGV: now|'',
-// ledgerId, available ('' = keep as is; a new ledger then starts with 0), spanMs, price, currency,
-// then field, value, ... (the static fields: kind, limit, holdMs, ...; written every time).
+// ledgerId, available ('' = keep as is), spanMs, price, currency, initial units of a new ledger
+// when `available` is '' ('' = 0), then field, value, ... (the static fields: kind, limit, holdMs,
+// ...; written every time).
 // Setting `available` adjusts `added` by the difference, so initial + added = available + held +
 // sold still holds; held units stay held. A new price or currency applies to holds taken from now
 // on: the history (`price|currency|ms` scored by ms) tells checkout the price each hold was taken
@@ -74,11 +75,11 @@ if old[1] ~= ARGV[5] or old[2] ~= ARGV[6] then
   redis.call('PEXPIRE', KEYS[3], ${PRICE_HISTORY_TTL_MS})
 end
 local fields = {'price', ARGV[5], 'listPrice', ARGV[5], 'currency', ARGV[6]}
-for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 local kind = 'OK'
 if not exists then
-  local initial = ARGV[3] ~= '' and ARGV[3] or '0'
+  local initial = ARGV[3] ~= '' and ARGV[3] or (ARGV[7] ~= '' and ARGV[7] or '0')
   redis.call('HSET', KEYS[1], 'id', ARGV[2], 'startsAt', string.format('%d', now),
     'endsAt', string.format('%d', now + tonumber(ARGV[4])), 'createdAt', string.format('%d', now),
     'initial', initial, 'added', 0, 'available', initial, 'held', 0, 'sold', 0,
@@ -158,7 +159,15 @@ export class StandingLedgers {
    * `kindSet` is the room's set of ledgers of this kind (the caller's key, in the room's slot).
    * SALE_ENDED once the ledger was stopped.
    */
-  async upsert(roomId: string, ledgerId: string, kindSet: string, fields: StandingLedgerFields, available: number | null): Promise<LedgerUnits> {
+  async upsert(
+    roomId: string,
+    ledgerId: string,
+    kindSet: string,
+    fields: StandingLedgerFields,
+    available: number | null,
+    /** With `available` null: the units of a ledger this call makes (kept as they are otherwise). */
+    initialIfNew: number | null = null,
+  ): Promise<LedgerUnits> {
     await this.store.ensureOrderStream(roomId);
     // The sweeper must know the ledger before a hold can exist (the reserve only lowers an
     // existing entry). NX: an entry already there is at least as early as needed. Due after the
@@ -178,10 +187,25 @@ export class StandingLedgers {
     const k = saleKeys(roomId, ledgerId);
     const [status, available_, held, sold] = await (this.redis as unknown as LedgerCommands).standingLedgerUpsert(
       k.sale, kindSet, k.prices,
-      this.clock ? String(this.clock()) : '', ledgerId, available ?? '', STANDING_LEDGER_SPAN_MS, fields.price, fields.currency, ...flat,
+      this.clock ? String(this.clock()) : '', ledgerId, available ?? '', STANDING_LEDGER_SPAN_MS, fields.price, fields.currency,
+      initialIfNew ?? '', ...flat,
     );
     if (status === 'ERR') throw new AppError('SALE_ENDED', 'no longer for sale: the live has ended');
     return { available: Number(available_), held: Number(held), sold: Number(sold), created: status === 'NEW' };
+  }
+
+  /**
+   * One unit held for one buyer at a fixed price — an auction lot's winner: the ledger is made
+   * with one unit (perUserLimit 1 is sensible) by the first call only, and the hold is the reserve
+   * of that unit under `requestId` (use the lot id), so a retry of the whole call gives the same
+   * hold. The buyer then checks it out like any hold (`SaleStore.checkout`: an order of `kind`);
+   * an unpaid hold expires after `holdMs` and the unit is available again (the lot unsold: stop
+   * the ledger). Refusals are the reserve's (BANNED, SALE_ENDED once stopped, SOLD_OUT if the
+   * unit is already someone else's).
+   */
+  async grantHold(roomId: string, ledgerId: string, kindSet: string, fields: StandingLedgerFields, userId: string, requestId: string) {
+    await this.upsert(roomId, ledgerId, kindSet, fields, null, 1);
+    return this.store.reserve(roomId, ledgerId, userId, 1, requestId);
   }
 
   /** What checking out each hold would charge: the price in force when it was taken. */

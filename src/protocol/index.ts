@@ -8,6 +8,7 @@ import type { Ack } from './errors.js';
 import { liveEventSchemas, type LiveEventResults, type LiveServerEvents } from './live-events.js';
 import { saleEventSchemas, type SaleEventResults, type SaleServerEvents } from './sales-events.js';
 import { mediaEventSchemas, type MediaEventResults, type MediaServerEvents } from './media-events.js';
+import type { BatchServerEvents } from './room-batch.js';
 import type { Role, UserRef } from './models.js';
 
 export * from './errors.js';
@@ -15,6 +16,7 @@ export * from './models.js';
 export * from './live-events.js';
 export * from './sales-events.js';
 export * from './media-events.js';
+export * from './room-batch.js';
 export * from './text.js';
 
 export const clientEventSchemas = {
@@ -33,7 +35,7 @@ export type ClientToServerEvents = {
   [E in ClientEventName]: (payload: ClientPayload<E>, ack: (res: Ack<ClientEventResults[E]>) => void) => void;
 };
 
-export interface ServerToClientEvents extends LiveServerEvents, SaleServerEvents, MediaServerEvents {}
+export interface ServerToClientEvents extends LiveServerEvents, SaleServerEvents, MediaServerEvents, BatchServerEvents {}
 
 export interface SocketData {
   user: UserRef | null;

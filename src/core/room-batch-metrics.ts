@@ -1,0 +1,20 @@
+/**
+ * Room batching metrics (core/room-batching.ts): frames this node sent for room batches, by why
+ * they were sent, and how many events each carried. events ÷ frames is the coalescing achieved;
+ * `full` frames mean BATCH_MAX_EVENTS is what limits them, `ordered` ones were cut short by a
+ * non-batchable event to the room.
+ */
+import type { Registry } from 'prom-client';
+import { counter, histogram } from './metrics.js';
+import type { FlushReason } from './room-batcher.js';
+
+const EVENTS_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+
+export function roomBatchMetrics(registry: Registry): (events: number, reason: FlushReason) => void {
+  const frames = counter(registry, 'room_batch_frames_total', 'room:batch frames flushed by this node, by reason (window, full, ordered, close)', ['reason']);
+  const events = histogram(registry, 'room_batch_events', 'Events carried per room:batch frame flushed by this node', [], EVENTS_BUCKETS);
+  return (n, reason) => {
+    frames.inc({ reason });
+    events.observe(n);
+  };
+}

@@ -29,8 +29,10 @@ export interface RoomBatcherOptions {
 
 interface ChannelBatch {
   entries: BatchEntry[];
-  /** The leading-edge flush (setImmediate) or the end of the window (setTimeout). */
-  timer: NodeJS.Immediate | NodeJS.Timeout | null;
+  /** The leading-edge flush, at the end of the current event-loop turn. */
+  immediate: NodeJS.Immediate | null;
+  /** The end of the window. */
+  timer: NodeJS.Timeout | null;
   /** Settles when these entries have been sent: callers (the drain) may wait on it. */
   sent: Promise<void> | null;
   settle: (() => void) | null;
@@ -48,12 +50,12 @@ export class RoomBatcher {
     batch.sent ??= new Promise<void>((ok) => (batch.settle = ok));
     const sent = batch.sent;
     if (batch.entries.length >= this.opts.maxEvents) this.flush(channel, batch, 'full');
-    else if (!batch.timer) batch.timer = setImmediate(() => this.flush(channel, batch, 'window'));
+    else if (!batch.timer && !batch.immediate) batch.immediate = setImmediate(() => this.flush(channel, batch, 'window'));
     return sent;
   }
 
   private open(channel: string): ChannelBatch {
-    const batch: ChannelBatch = { entries: [], timer: null, sent: null, settle: null };
+    const batch: ChannelBatch = { entries: [], immediate: null, timer: null, sent: null, settle: null };
     this.channels.set(channel, batch);
     return batch;
   }
@@ -99,10 +101,9 @@ export class RoomBatcher {
   }
 
   private clearTimer(batch: ChannelBatch): void {
-    if (!batch.timer) return;
-    // Either kind: clearing with the other function is a no-op.
-    clearTimeout(batch.timer as NodeJS.Timeout);
-    clearImmediate(batch.timer as NodeJS.Immediate);
+    if (batch.immediate) clearImmediate(batch.immediate);
+    if (batch.timer) clearTimeout(batch.timer);
+    batch.immediate = null;
     batch.timer = null;
   }
 }

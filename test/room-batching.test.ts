@@ -12,7 +12,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage, PinState } from '../src/protocol/index.js';
 import type { RunningServer } from '../src/server.js';
-import { closeAllSockets, connect, devUser, liveRoom, nextEvent, ok, type TestSocket } from './helpers/clients.js';
+import { closeAllSockets, connect, devUser, liveRoom, nextEvent, ok, requestRaw, type TestSocket } from './helpers/clients.js';
 import { startStack, type Stack } from './helpers/stack.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 
@@ -100,6 +100,18 @@ describe('room batching', () => {
     expect(ids).toEqual([...ids].sort(byStreamOrder));
     expect(frames).toContain('room:batch');
     expect(frames.length).toBeLessThan(BURST);
+  });
+
+  it('refuses room:batch sent by a client (it is server → client only), and relays nothing', async () => {
+    const { hostSocket, viewer } = await scene(nodeA, nodeA);
+    const frames = frameLog(viewer);
+    const res = await requestRaw(hostSocket, 'room:batch', [['chat:message', { id: '1-0', user: { id: 'x', name: 'Forged' }, text: 'forged', at: 0 }]]);
+    expect(res).toMatchObject({ ok: false, error: { code: 'UNKNOWN_EVENT' } });
+    // A real line afterwards arrives alone: nothing forged went before it.
+    const seen = chatMessages(viewer, 1);
+    await ok(hostSocket, 'chat:send', { text: 'genuine' });
+    expect((await seen).map((m) => m.text)).toEqual(['genuine']);
+    expect(frames).toHaveLength(1);
   });
 
   it("sends a quiet room's single event within the delay bound, and the next one within a window", async () => {

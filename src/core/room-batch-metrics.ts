@@ -6,15 +6,18 @@
  */
 import type { Registry } from 'prom-client';
 import { counter, histogram } from './metrics.js';
-import type { FlushReason } from './room-batcher.js';
+import type { BatchEntry, FlushReason } from './room-batcher.js';
 
 const EVENTS_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
-export function roomBatchMetrics(registry: Registry): (events: number, reason: FlushReason) => void {
+export function roomBatchMetrics(registry: Registry): (entries: readonly BatchEntry[], reason: FlushReason) => void {
   const frames = counter(registry, 'room_batch_frames_total', 'room:batch frames flushed by this node, by reason (window, full, ordered, close)', ['reason']);
-  const events = histogram(registry, 'room_batch_events', 'Events carried per room:batch frame flushed by this node', [], EVENTS_BUCKETS);
-  return (n, reason) => {
+  const perFrame = histogram(registry, 'room_batch_events', 'Events carried per room:batch frame flushed by this node', [], EVENTS_BUCKETS);
+  // Event names come from the protocol's batchable list only (room-batching.ts checks), so the label stays bounded.
+  const byEvent = counter(registry, 'room_batched_events_total', 'Room events this node sent inside room:batch frames, by event', ['event']);
+  return (entries, reason) => {
     frames.inc({ reason });
-    events.observe(n);
+    perFrame.observe(entries.length);
+    for (const [event] of entries) byEvent.inc({ event });
   };
 }

@@ -32,8 +32,8 @@ export interface RoomBatchingOptions {
   maxEvents: number;
   /** The current window between two frames of a room (see LoadWindow). */
   windowMs: () => number;
-  /** Told of every frame sent: events in it and why it was sent (metrics). */
-  onFrame?: (events: number, reason: FlushReason) => void;
+  /** Told of every frame sent: the events in it and why it was sent (metrics). */
+  onFrame?: (entries: readonly BatchEntry[], reason: FlushReason) => void;
 }
 
 /** The room channel a broadcast may be batched into, or null when it must go out as it is. */
@@ -59,7 +59,7 @@ export function batchedRoomBroadcasts<A extends Adapter>(factory: (nsp: Namespac
       maxEvents: options.maxEvents,
       windowMs: options.windowMs,
       send(channel: string, entries: BatchEntry[], reason: FlushReason) {
-        options.onFrame?.(entries.length, reason);
+        options.onFrame?.(entries, reason);
         return broadcast({ type: EVENT, data: ['room:batch', entries], nsp: nsp.name }, { rooms: new Set([channel]), except: new Set(), flags: {} });
       },
     });

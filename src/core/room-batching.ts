@@ -20,6 +20,7 @@
 import type { Namespace } from 'socket.io';
 import { isBatchableEvent } from '../protocol/index.js';
 import { roomChannelOf } from './keys.js';
+import { writeBatchFramesDirectly } from './direct-frames.js';
 import { RoomBatcher, type BatchEntry, type FlushReason } from './room-batcher.js';
 
 type Adapter = Namespace['adapter'];
@@ -54,6 +55,8 @@ export function batchedRoomBroadcasts<A extends Adapter>(factory: (nsp: Namespac
   // A function, not an arrow: Socket.IO calls the adapter option with `new`.
   return function batchingAdapter(nsp: Namespace): A {
     const adapter = factory(nsp);
+    // This node's sockets get each batch frame, its own or another node's, at ws cost (direct-frames.ts).
+    writeBatchFramesDirectly(adapter);
     const broadcast = adapter.broadcast.bind(adapter) as (packet: Packet, opts: BroadcastOptions) => Promise<void> | void;
     const batcher = new RoomBatcher({
       maxEvents: options.maxEvents,

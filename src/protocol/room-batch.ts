@@ -68,7 +68,17 @@ export function unpackRoomBatch<S extends BatchReceivingSocket>(socket: S): () =
     for (const entry of batch as unknown[]) {
       if (!Array.isArray(entry) || typeof entry[0] !== 'string') continue;
       // A copy: `once` listeners remove themselves while we iterate.
-      for (const listener of [...socket.listeners(entry[0])]) (listener as (payload: unknown) => unknown)(entry[1]);
+      for (const listener of [...socket.listeners(entry[0])]) {
+        try {
+          (listener as (payload: unknown) => unknown)(entry[1]);
+        } catch (err) {
+          // One failing handler must not cost the rest of the batch their delivery (as a single
+          // event's failure costs no other event); the error still surfaces, uncaught.
+          queueMicrotask(() => {
+            throw err;
+          });
+        }
+      }
     }
   };
   socket.on('room:batch', onBatch);

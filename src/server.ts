@@ -78,7 +78,9 @@ export async function startServer(config: Config, redis: string | RedisTarget, l
 const SESSION_KEY_PREFIX = 'sio:session:';
 
 /** The batching window: a quarter of the delay bound while the event loop is at most half busy,
- * all of it from 85 % busy up (chosen by measurement, docs/BENCHMARKS.md "Room batching"). */
+ * all of it from 85 % busy up. The bound's default was measured (docs/BENCHMARKS.md "Room
+ * batching"); the thresholds are judgement: below half busy frames cost nothing anyone waits for,
+ * and past ~85 % queueing delay grows steeply, so every frame saved should be saved by then. */
 const batchWindowOptions = (maxMs: number) => ({ minMs: Math.max(1, Math.round(maxMs / 4)), maxMs, idleBelow: 0.5, busyAbove: 0.85 });
 
 /** `/readyz` answers within this long, whatever Redis does (load balancers time out at ~1-2 s). */

@@ -94,6 +94,12 @@ export const configSchema = z.object({
   /** SIGTERM/SIGINT: the node drains and exits within this long whatever clients do (Docker's
    * stop grace period / Kubernetes' terminationGracePeriodSeconds must be longer). */
   DRAIN_TIMEOUT_MS: z.coerce.number().int().min(100).max(10 * 60_000).default(8000),
+  /** Room micro-batching (docs/PROTOCOL.md, "Batched room events"): the longest a batchable room
+   * event waits for its frame. The window between two frames of a room widens from a quarter of
+   * this (idle event loop) to all of it (busy loop); 0 turns batching off. */
+  BATCH_MAX_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(50),
+  /** A room's pending frame is flushed at once when it holds this many events. */
+  BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(10_000).default(128),
   RECOVERY_WINDOW_MS: z.coerce.number().int().min(0).max(30 * 60_000).default(2 * 60_000),
   /** Video through mediasoup. Off: media events answer UNKNOWN_EVENT and no worker is started. */
   MEDIA_ENABLED: bool.default(true),

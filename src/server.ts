@@ -36,6 +36,9 @@ import { createDomains } from './domains.js';
 import { createAdapterClient, createRedisClient, type RedisClient, type RedisTarget } from './core/redis-client.js';
 import { RedisGuard } from './core/redis-guard.js';
 import { vettedRecovery } from './core/vetted-recovery.js';
+import { batchedRoomBroadcasts } from './core/room-batching.js';
+import { roomBatchMetrics } from './core/room-batch-metrics.js';
+import { LoadWindow } from './core/load-window.js';
 import { RoomsDomain } from './rooms/rooms-domain.js';
 
 export interface RunningServer {
@@ -74,6 +77,12 @@ export async function startServer(config: Config, redis: string | RedisTarget, l
 /** Where the Socket.IO adapter keeps recovery sessions (its default, spelled out: we read it too). */
 const SESSION_KEY_PREFIX = 'sio:session:';
 
+/** The batching window: a quarter of the delay bound while the event loop is at most half busy,
+ * all of it from 85 % busy up. The bound's default was measured (docs/BENCHMARKS.md "Room
+ * batching"); the thresholds are judgement: below half busy frames cost nothing anyone waits for,
+ * and past ~85 % queueing delay grows steeply, so every frame saved should be saved by then. */
+const batchWindowOptions = (maxMs: number) => ({ minMs: Math.max(1, Math.round(maxMs / 4)), maxMs, idleBelow: 0.5, busyAbove: 0.85 });
+
 /** `/readyz` answers within this long, whatever Redis does (load balancers time out at ~1-2 s). */
 export const READYZ_TIMEOUT_MS = 500;
 
@@ -87,6 +96,10 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   // One registry per server (tests run several servers in one process).
   const metrics = createMetricsRegistry({ redisCommands: metricsServed(config) });
   const socketMetrics = new SocketMetrics(metrics, () => io.of('/').sockets.size);
+  // High-rate room events leave this node as one room:batch frame per room per window (core/room-batching.ts).
+  const batchWindow = config.BATCH_MAX_DELAY_MS > 0 ? new LoadWindow(batchWindowOptions(config.BATCH_MAX_DELAY_MS)) : null;
+  const batching = <A extends Parameters<typeof batchedRoomBroadcasts>[0]>(factory: A) =>
+    batchWindow ? batchedRoomBroadcasts(factory, { maxEvents: config.BATCH_MAX_EVENTS, windowMs: batchWindow.ms, onFrame: roomBatchMetrics(metrics) }) : factory;
   const io: LiveServer = new Server(httpServer, {
     allowRequest: origins.allowRequest,
     cors: { origin: config.CORS_ORIGINS },
@@ -94,7 +107,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
     // user may no longer hear (banned, no longer staff) so none of that is replayed. `rooms` is
     // created below; sessions are only restored once the server listens.
     adapter: vettedRecovery(
-      socketMetrics.countBroadcasts(createAdapter(adapterRedis, { maxLen: config.ADAPTER_STREAM_MAXLEN, onlyPlaintext: true, sessionKeyPrefix: SESSION_KEY_PREFIX })),
+      batching(socketMetrics.countBroadcasts(createAdapter(adapterRedis, { maxLen: config.ADAPTER_STREAM_MAXLEN, onlyPlaintext: true, sessionKeyPrefix: SESSION_KEY_PREFIX }))),
       (session) => rooms.recoverableChannels(session),
       async (pid) => (await adapterRedis.exists(SESSION_KEY_PREFIX + pid)) === 1,
     ),
@@ -149,6 +162,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
     redis: [redis, adapterRedis],
     async closeDomains() {
       for (const d of domains) await d.close?.();
+      batchWindow?.close();
       guard.close();
     },
   });

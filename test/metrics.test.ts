@@ -170,8 +170,12 @@ describe('domain metrics', () => {
     expect(moved('socket_event_errors_total', { event: 'unknown', code: 'UNKNOWN_EVENT' })).toBe(1);
     expect(moved('socket_event_errors_total', { event: 'sale:reserve', code: 'LIMIT_EXCEEDED' })).toBe(1);
     expect(after('socket_event_duration_seconds_sum', { event: 'sale:reserve' })).toBeGreaterThan(0);
-    // broadcasts: counted once per emit on the sending node
-    expect(moved('socket_broadcast_frames_total', { event: 'chat:message' })).toBe(1);
+    // broadcasts: counted once per frame on the sending node; the chat line went out inside a
+    // room:batch (with whatever else the room heard in its window), counted by event there
+    expect(moved('socket_broadcast_frames_total', { event: 'chat:message' })).toBe(0);
+    expect(moved('room_batched_events_total', { event: 'chat:message' })).toBe(1);
+    expect(moved('socket_broadcast_frames_total', { event: 'room:batch' })).toBeGreaterThanOrEqual(1);
+    expect(moved('room_batch_events_count')).toBe(moved('socket_broadcast_frames_total', { event: 'room:batch' }));
     expect(moved('socket_broadcast_frames_total', { event: 'sale:started' })).toBe(1);
     expect(moved('socket_connections_total')).toBe(2);
     expect(after('socket_connected')).toBeGreaterThanOrEqual(2);

@@ -8,6 +8,7 @@
 import { io, type Socket } from 'socket.io-client';
 import {
   clientEventSchemas,
+  unpackRoomBatch,
   type Ack,
   type ClientEventName,
   type ClientEventResults,
@@ -69,6 +70,8 @@ export class LiveClient {
       reconnectionDelay: 300,
       reconnectionDelayMax: 2000,
     });
+    // Busy rooms' events arrive coalesced in room:batch frames: hand each to its own listeners.
+    unpackRoomBatch(this.socket);
     this.banner = document.getElementById('connection');
     this.socket.on('connect', () => void this.onConnect());
     this.socket.on('disconnect', (reason) => {

@@ -23,3 +23,11 @@ export const staffChannel = (roomId: string): string => `staff:${roomId}`;
 
 /** CES-style weights of live interactions, used to rank the live room list. */
 export const ENGAGEMENT_WEIGHTS = { heart: 1, save: 1, comment: 4, share: 4, follow: 8 } as const;
+
+/**
+ * The room channel whose broadcasts must stay in order with those to `channel`: the room's own
+ * channel for `room:<id>` and `staff:<id>` (staff are also in the room), null for the rest.
+ * Room batching (core/room-batching.ts) flushes that room's pending frame before such a broadcast.
+ */
+export const roomChannelOf = (channel: string): string | null =>
+  channel.startsWith('room:') ? channel : channel.startsWith('staff:') ? `room:${channel.slice('staff:'.length)}` : null;

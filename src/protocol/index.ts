@@ -9,6 +9,7 @@ import { liveEventSchemas, type LiveEventResults, type LiveServerEvents } from '
 import { saleEventSchemas, type SaleEventResults, type SaleServerEvents } from './sales-events.js';
 import { mediaEventSchemas, type MediaEventResults, type MediaServerEvents } from './media-events.js';
 import { buyNowEventSchemas, type BuyNowEventResults, type BuyNowServerEvents } from './orders-events.js';
+import type { BatchServerEvents } from './room-batch.js';
 import type { Role, UserRef } from './models.js';
 
 export * from './errors.js';
@@ -17,6 +18,7 @@ export * from './live-events.js';
 export * from './sales-events.js';
 export * from './media-events.js';
 export * from './orders-events.js';
+export * from './room-batch.js';
 export * from './text.js';
 
 export const clientEventSchemas = {
@@ -36,7 +38,8 @@ export type ClientToServerEvents = {
   [E in ClientEventName]: (payload: ClientPayload<E>, ack: (res: Ack<ClientEventResults[E]>) => void) => void;
 };
 
-export interface ServerToClientEvents extends LiveServerEvents, SaleServerEvents, MediaServerEvents, BuyNowServerEvents {}
+export interface ServerToClientEvents
+  extends LiveServerEvents, SaleServerEvents, MediaServerEvents, BuyNowServerEvents, BatchServerEvents {}
 
 export interface SocketData {
   user: UserRef | null;

@@ -1,13 +1,14 @@
 /** Real socket.io-client and HTTP helpers, typed by the shared protocol module. */
 import { io as connectIo, type Socket } from 'socket.io-client';
-import type {
-  Ack,
-  ClientEventName,
-  ClientEventResults,
-  ClientPayload,
-  ClientToServerEvents,
-  ServerToClientEvents,
-  UserRef,
+import {
+  unpackRoomBatch,
+  type Ack,
+  type ClientEventName,
+  type ClientEventResults,
+  type ClientPayload,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+  type UserRef,
 } from '../../src/protocol/index.js';
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -47,6 +48,8 @@ export async function connect(url: string, user?: TestUser | null, opts: { recon
     reconnection: opts.reconnection ?? false,
     forceNew: true,
   });
+  // Batched room events reach the tests' per-event listeners like single ones (protocol/room-batch.ts).
+  unpackRoomBatch(socket);
   open.push(socket);
   await new Promise<void>((ok, fail) => {
     socket.once('connect', () => ok());

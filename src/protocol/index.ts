@@ -15,6 +15,7 @@ export * from './models.js';
 export * from './live-events.js';
 export * from './sales-events.js';
 export * from './media-events.js';
+export * from './whip.js';
 export * from './text.js';
 
 export const clientEventSchemas = {

@@ -5,7 +5,9 @@
  * same libwebrtc (setRemoteDescription). No server needed: the negotiation is pure.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import * as sdpTransform from 'sdp-transform';
+import { AppError } from '../src/core/errors.js';
 import type { types as ms } from 'mediasoup';
 import { MEDIA_CODECS } from '../src/media/room-routers.js';
 import { buildAnswer, ingestCapabilities, isConstrainedBaseline, negotiate, parseOffer, type LocalTransport } from '../src/media/whip-sdp.js';
@@ -204,5 +206,39 @@ describe('WHIP SDP negotiation', () => {
   it('knows Constrained Baseline profile-level-ids (RFC 6184)', () => {
     expect(['42e01f', '42c01f', '4de01f', '42e034', '58c01f'].every(isConstrainedBaseline)).toBe(true);
     expect(['42001f', '4d001f', '640c1f', '64001f', undefined, 'zzzzzz', '42e11f'].some(isConstrainedBaseline)).toBe(false);
+  });
+
+  it('any edit of a real offer is answered or refused with BAD_REQUEST / OFFER_NOT_ACCEPTABLE, never a crash', async () => {
+    const { sdp } = await wrtcOffer();
+    const lines = sdp.split('\r\n').filter(Boolean);
+    const junk = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom('a=mid:', 'a=rtpmap:96 VP8', 'a=fmtp:96 apt=', 'a=ssrc-group:FID 1', 'a=simulcast:send ;;', 'a=rid:x send', 'm=video 0 RTP/AVP 96', 'a=ice-ufrag:', 'a=fingerprint:md5 00', 'a=setup:holdconn', 'a=extmap:300 x', 'a=rtcp-fb:* nack', 'a=group:BUNDLE'),
+    );
+    const edit = fc.oneof(
+      fc.record({ op: fc.constant('drop' as const), at: fc.nat() }),
+      fc.record({ op: fc.constant('dup' as const), at: fc.nat() }),
+      fc.record({ op: fc.constant('insert' as const), at: fc.nat(), line: junk }),
+      fc.record({ op: fc.constant('replace' as const), at: fc.nat(), line: junk }),
+    );
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 6 }), (edits) => {
+        const out = [...lines];
+        for (const e of edits) {
+          const at = e.at % (out.length + 1);
+          if (e.op === 'drop') out.splice(at, 1);
+          else if (e.op === 'dup') out.splice(at, 0, out[at] ?? '');
+          else if (e.op === 'insert') out.splice(at, 0, e.line);
+          else out.splice(at, 1, e.line);
+        }
+        try {
+          const plan = negotiate(parseOffer(out.join('\r\n') + '\r\n'), caps, 4);
+          sdpTransform.parse(buildAnswer(plan, local, produced(plan)));
+        } catch (err) {
+          if (!(err instanceof AppError) || !['BAD_REQUEST', 'OFFER_NOT_ACCEPTABLE'].includes(err.code)) throw err;
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

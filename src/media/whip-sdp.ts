@@ -108,6 +108,10 @@ export function negotiate(offer: SdpOffer, caps: IngestCapabilities, maxProducer
   if (accepted.length > maxProducers) throw notAcceptable(`at most ${maxProducers} audio/video sections`);
   const mids = accepted.map((s) => s.mid);
   if (new Set(mids).size !== mids.length) throw badSdp('two media sections share a mid');
+  // One transport demultiplexes by SSRC: a number used twice would make mediasoup refuse the
+  // second producer after the first was created.
+  const ssrcs = accepted.flatMap((s) => (s.rtpParameters.encodings ?? []).flatMap((e) => [e.ssrc, e.rtx?.ssrc])).filter((n) => n !== undefined);
+  if (new Set(ssrcs).size !== ssrcs.length) throw badSdp('an SSRC is used twice');
   if (accepted.length > 1) {
     // One transport carries everything: the client must bundle (RFC 9725 requires BUNDLE support).
     const bundle = offer.groups?.find((g) => g.type === 'BUNDLE')?.mids.split(/\s+/) ?? [];
@@ -255,7 +259,7 @@ function encodingsOf(m: SdpMediaSection, kind: MediaKind, ridExt: boolean): { en
       order = sdpTransform.parseSimulcastStreamList(m.simulcast.list1).map((alts) => String(alts[0]!.scid));
     }
     const known = new Set(sendRids.map((r) => r.id));
-    const rids = order.filter((rid) => known.has(rid)).map((rid) => ({ rid }));
+    const rids = [...new Set(order)].filter((rid) => known.has(rid)).map((rid) => ({ rid }));
     if (rids.length === 0) throw badSdp('a=simulcast names no declared a=rid');
     // mediasoup wants encodings from the lowest to the highest resolution; a=rid max-width
     // tells when the client states it, otherwise the client's order stands.

@@ -11,6 +11,9 @@ import type { MediaProducerInfo } from '../src/protocol/index.js';
 import { devUser, http, liveRoom, nextEvent, type TestSocket } from './helpers/clients.js';
 import { expectMediaFlowing, waitUntil } from './helpers/media-peer.js';
 import { useMediaStack } from './helpers/media-stack.js';
+import { MEDIA_CODECS } from '../src/media/room-routers.js';
+import { WhipIngest } from '../src/media/whip-ingest.js';
+import { ingestCapabilities, negotiate, parseOffer } from '../src/media/whip-sdp.js';
 import { WhipClient, whipRequest } from './helpers/whip-client.js';
 
 const harness = useMediaStack({ MEDIA_WORKERS: '1' });
@@ -125,6 +128,24 @@ describe('WHIP ingest', () => {
     client.close(); // DTLS close_notify: mediasoup sees the DTLS state "closed"
     await removed;
     await waitUntil('the resource is gone', async () => (await whipRequest(client.resourceUrl!, 'DELETE', host.token)).status === 404);
+  });
+
+  it('a session whose client never connects ends by itself (connect timeout), freeing its transport', async () => {
+    // Through the same path as the route, with a short timeout: POSTed offers whose answer is
+    // never used must not hold a room's publisher slot.
+    const { host, roomId } = await liveRoom(harness.stack.url, 'Gwen');
+    const plan = negotiate(parseOffer(await newClient({ audio: false }).offer()), ingestCapabilities(MEDIA_CODECS), 4);
+    const media = mediaDomain().roomMedia(roomId);
+    const ingest = await media.startExclusiveIngest(host.id, { source: 'whip' }, (origin, publish) => WhipIngest.create(roomId, host.id, origin, plan, publish, 300));
+    const { router } = media.routerEntries()[0]!;
+    expect((await router.dump()).transportIds).toEqual([ingest.transport.id]);
+    await new Promise<void>((done) => ingest.onClose(done));
+    expect((await router.dump()).transportIds).toEqual([]);
+    expect(media.producerInfos()).toEqual([]);
+    // The slot is free again: a real client can publish.
+    const client = newClient({ audio: false });
+    expect((await client.publish(endpoint(roomId), host.token)).status).toBe(201);
+    await client.connected();
   });
 
   it('PATCH: trickled candidates 204, a stale If-Match 412, an ICE restart 200 with new credentials, wrong type 415', async () => {

@@ -228,7 +228,7 @@ export class RoomMedia {
     });
   }
 
-  /** The user whose RTP ingest runs here, if one does. */
+  /** The user whose ingest (RTP or WHIP) runs here, if one does. */
   get ingestUserId(): string | null {
     return this.ingest ? this.ingestUser : null;
   }

@@ -22,8 +22,8 @@ import { MEDIA_CODECS } from './room-routers.js';
 import { WhipIngest } from './whip-ingest.js';
 import { ingestCapabilities, negotiate, parseFragment, parseOffer } from './whip-sdp.js';
 
-/** Where a WHIP resource lives; relative, as RFC 9725 allows (clients resolve it against the
- * endpoint URL, so it works behind any proxy prefix-free host). */
+/** Where a WHIP resource lives. Relative, as RFC 9725 allows: clients resolve it against the
+ * endpoint URL they used, so it stays right behind a proxy or under another host name. */
 export const whipResourcePath = (roomId: string, resourceId: string) => `/whip/rooms/${roomId}/resources/${resourceId}`;
 
 const textBody = express.text({ type: [WHIP_SDP_TYPE, WHIP_SDPFRAG_TYPE], limit: WHIP_MAX_SDP_BYTES });

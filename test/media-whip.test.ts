@@ -139,7 +139,7 @@ describe('WHIP ingest', () => {
     const ingest = await media.startExclusiveIngest(host.id, { source: 'whip' }, (origin, publish) => WhipIngest.create(roomId, host.id, origin, plan, publish, 300));
     const { router } = media.routerEntries()[0]!;
     expect((await router.dump()).transportIds).toEqual([ingest.transport.id]);
-    await new Promise<void>((done) => ingest.onClose(done));
+    expect(await new Promise((done) => ingest.onClose(done))).toBe('never-connected');
     expect((await router.dump()).transportIds).toEqual([]);
     expect(media.producerInfos()).toEqual([]);
     // The slot is free again: a real client can publish.

@@ -233,10 +233,9 @@ export class RoomMedia {
     return this.ingest ? this.ingestUser : null;
   }
 
-  /** Stop the room's ingest (only if it is `which`, when given); false when there was none. */
-  stopIngest(which?: RoomIngest): Promise<boolean> {
+  stopIngest(): Promise<boolean> {
     return this.ingesting.run(async () => {
-      if (!this.ingest || (which && this.ingest !== which)) return false;
+      if (!this.ingest) return false;
       this.ingest.close();
       this.ingest = null;
       return true;

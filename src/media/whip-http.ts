@@ -84,8 +84,12 @@ export function registerWhipRoutes(router: Router, domain: MediaDomain): void {
       throw err;
     }
     sessions.set(ingest.id, ingest);
-    ingest.onClose(() => {
+    const fields = { roomId, resourceId: ingest.id, userId: user.id };
+    const codecs = ingest.producers.map((p) => p.rtpParameters.codecs[0]?.mimeType);
+    domain.deps.log.info({ ...fields, codecs }, 'WHIP session started');
+    ingest.onClose((reason) => {
       sessions.delete(ingest.id);
+      domain.deps.log.info({ ...fields, reason }, 'WHIP session ended');
       void release(roomId);
     });
     res.set({ Location: whipResourcePath(roomId, ingest.id), ETag: ingest.etag, 'Accept-Patch': WHIP_SDPFRAG_TYPE });
@@ -115,8 +119,8 @@ export function registerWhipRoutes(router: Router, domain: MediaDomain): void {
 
   router.delete('/whip/rooms/:roomId/resources/:resourceId', async (req, res) => {
     const ingest = await session(req, 'stop the stream');
-    await domain.existingRoomMedia(ingest.roomId)?.stopIngest(ingest);
-    ingest.close();
+    // Closing its transport also takes it off the room (RoomMedia.adoptIngest).
+    ingest.close('deleted');
     res.status(200).end();
   });
 }

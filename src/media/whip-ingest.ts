@@ -16,12 +16,15 @@ export const WHIP_CONNECT_TIMEOUT_MS = 20_000;
 /** Same cap as a browser host's send transport. */
 const MAX_INCOMING_BITRATE = 8_000_000;
 
+/** Why a session ended, for the log. */
+export type WhipEndReason = 'deleted' | 'dtls-closed' | 'dtls-failed' | 'ice-consent-lost' | 'never-connected' | 'router-closed' | 'replaced-or-room-closed' | 'failed-to-start';
+
 export class WhipIngest {
   readonly id = newId('whip_');
   /** RFC 9725 entity tag of the ICE session: changes with each ICE restart. */
   etag = `"${newId()}"`;
   readonly producers: ms.Producer[] = [];
-  private readonly closeListeners: (() => void)[] = [];
+  private readonly closeListeners: ((reason: WhipEndReason) => void)[] = [];
   private connectTimer: NodeJS.Timeout | null = null;
   closed = false;
 
@@ -72,7 +75,7 @@ export class WhipIngest {
         await publish(producer);
       }
     } catch (err) {
-      ingest.close();
+      ingest.close('failed-to-start');
       throw err;
     }
     ingest.watch(connectTimeoutMs);
@@ -98,32 +101,39 @@ export class WhipIngest {
     return buildRestartFragment(this.plan, this.transport);
   }
 
-  onClose(listener: () => void): void {
-    if (this.closed) listener();
+  onClose(listener: (reason: WhipEndReason) => void): void {
+    if (this.closed) listener(this.endReason);
     else this.closeListeners.push(listener);
   }
 
-  close(): void {
+  private endReason: WhipEndReason = 'replaced-or-room-closed';
+
+  /** End the session; without a reason it is the room's doing (RoomMedia closes its ingest when
+   * an RTP ingest replaces it or the room's media closes). */
+  close(reason: WhipEndReason = 'replaced-or-room-closed'): void {
     if (this.closed) return;
     this.closed = true;
+    this.endReason = reason;
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.transport.close();
-    for (const l of this.closeListeners.splice(0)) l();
+    for (const l of this.closeListeners.splice(0)) l(reason);
   }
 
   /** End the session when the client is gone: DTLS closed (it hung up) or failed, ICE consent
    * expired (mediasoup's 30 s consent timeout), the router closed, or no connection in time. */
   private watch(connectTimeoutMs: number): void {
     const t = this.transport;
+    t.on('routerclose', () => this.close('router-closed'));
+    t.on('listenserverclose', () => this.close('router-closed'));
     t.observer.once('close', () => this.close());
     t.on('dtlsstatechange', (state) => {
-      if (state === 'failed' || state === 'closed') this.close();
+      if (state === 'failed' || state === 'closed') this.close(state === 'failed' ? 'dtls-failed' : 'dtls-closed');
     });
     t.on('icestatechange', (state) => {
-      if (state === 'disconnected') this.close();
+      if (state === 'disconnected') this.close('ice-consent-lost');
     });
     this.connectTimer = setTimeout(() => {
-      if (t.dtlsState !== 'connected') this.close();
+      if (t.dtlsState !== 'connected') this.close('never-connected');
     }, connectTimeoutMs);
     this.connectTimer.unref();
   }

@@ -26,6 +26,7 @@ export class WhipIngest {
   readonly producers: ms.Producer[] = [];
   private readonly closeListeners: ((reason: WhipEndReason) => void)[] = [];
   private connectTimer: NodeJS.Timeout | null = null;
+  private endReason: WhipEndReason = 'replaced-or-room-closed';
   closed = false;
 
   private constructor(
@@ -105,8 +106,6 @@ export class WhipIngest {
     if (this.closed) listener(this.endReason);
     else this.closeListeners.push(listener);
   }
-
-  private endReason: WhipEndReason = 'replaced-or-room-closed';
 
   /** End the session; without a reason it is the room's doing (RoomMedia closes its ingest when
    * an RTP ingest replaces it or the room's media closes). */

@@ -221,6 +221,9 @@ export class RoomMedia {
       ingest.close();
       throw new AppError('ROOM_ENDED', 'the room closed meanwhile');
     }
+    // Its transport closed while it started (the client hung up at once): adopting it would hold
+    // the room's ingest slot with nothing to free it.
+    if (ingest.transports[0]?.closed) throw new AppError('MEDIA_ERROR', 'the ingest closed while it started');
     this.ingest = ingest;
     this.ingestUser = userId;
     ingest.transports[0]?.observer.once('close', () => {

@@ -249,12 +249,19 @@ describe('WHIP ingest', () => {
         ['no supported video codec', whipRequest(endpoint(roomId), 'POST', host.token, noVideoCodec), 422, 'OFFER_NOT_ACCEPTABLE'],
         ['DELETE of an unknown resource', whipRequest(`${endpoint(roomId)}/resources/whip_nosuch`, 'DELETE', host.token), 404, 'NOT_FOUND'],
       ];
+      const ended = await liveRoom(harness.stack.url, 'Enid');
+      await http(harness.stack.url, 'POST', `/api/rooms/${ended.roomId}/end`, ended.host.token);
+      cases.push(['a room whose live ended', whipRequest(endpoint(ended.roomId), 'POST', ended.host.token, offer), 409, 'ROOM_ENDED']);
       for (const [what, pending, status, code] of cases) {
         const res = await pending;
         expect([res.status, res.json?.error?.code], what).toEqual([status, code]);
       }
       expect(await workerState(roomId)).toEqual(before);
       expect(mediaDomain().existingRoomMedia(roomId)).toBeUndefined();
+      expect(mediaDomain().existingRoomMedia(ended.roomId)).toBeUndefined();
+      // What the endpoint accepts, for clients that ask first.
+      const options = await whipRequest(endpoint(roomId), 'OPTIONS', null);
+      expect([options.status, options.headers.get('accept-post')]).toEqual([204, 'application/sdp']);
     });
 
     it('a DELETE or PATCH by someone other than the host is refused and the session keeps running', async () => {

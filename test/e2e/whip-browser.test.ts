@@ -1,7 +1,8 @@
 /**
  * WHIP from a real browser: Chromium (fake camera and microphone) on a page of another origin,
  * listed in CORS_ORIGINS, publishes with fetch() as a browser WHIP client does — preflight,
- * POST, the Location header read through CORS, DELETE. VP8 is decoded by a WebRTC viewer; H264
+ * POST, the Location header read through CORS, DELETE. VP8 is decoded by a WebRTC viewer (also
+ * as rid simulcast, whose layers the viewer switches between); H264
  * (Chromium encodes it, libwebrtc in Node cannot decode it) is checked at the RTP level: H264
  * packets with key frames leave the SFU towards a consumer placed like a viewer.
  */
@@ -13,7 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { MediaDomain } from '../../src/media/media-domain.js';
 import type { MediaProducerInfo } from '../../src/protocol/index.js';
 import { closeAllSockets, connect, devUser, liveRoom, nextEvent, ok } from '../helpers/clients.js';
-import { expectMediaFlowing, MediaPeer } from '../helpers/media-peer.js';
+import { expectMediaFlowing, inboundStats, MediaPeer, waitUntil } from '../helpers/media-peer.js';
 import { isH264KeyFrame, parseRtp } from '../helpers/rtp.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { launchChromium } from './browser.js';
@@ -51,7 +52,7 @@ interface PagePeer {
   connectionState: string;
   onconnectionstatechange: (() => void) | null;
   localDescription: { sdp: string } | null;
-  addTransceiver(track: unknown, init: { direction: 'sendonly' }): { setCodecPreferences(codecs: unknown[]): void };
+  addTransceiver(track: unknown, init: { direction: 'sendonly'; sendEncodings?: unknown[] }): { setCodecPreferences(codecs: unknown[]): void };
   createOffer(): Promise<{ type: string; sdp: string }>;
   setLocalDescription(d: { type: string; sdp: string }): Promise<void>;
   setRemoteDescription(d: { type: 'answer'; sdp: string }): Promise<void>;
@@ -72,14 +73,17 @@ interface PublishResult {
 }
 
 /** In the page: camera + microphone, sendonly, `codec` preferred, offer POSTed with fetch. */
-async function publishFromPage(page: Page, endpoint: string, token: string, codec: 'VP8' | 'H264'): Promise<PublishResult> {
+async function publishFromPage(page: Page, endpoint: string, token: string, codec: 'VP8' | 'H264', simulcast = false): Promise<PublishResult> {
   return page.evaluate(
-    async ({ endpoint, token, codec }) => {
+    async ({ endpoint, token, codec, simulcast }) => {
       const { navigator, RTCPeerConnection, RTCRtpSender } = globalThis as unknown as PageGlobals;
-      const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
+      const size = simulcast ? { width: 640, height: 480 } : { width: 320, height: 240 };
+      const stream = await navigator.mediaDevices.getUserMedia({ video: size, audio: true });
       const pc = new RTCPeerConnection();
       for (const track of stream.getTracks()) {
-        const transceiver = pc.addTransceiver(track, { direction: 'sendonly' });
+        // Simulcast: two rid layers, listed from the lowest resolution up.
+        const sendEncodings = simulcast && track.kind === 'video' ? [{ rid: 'q', scaleResolutionDownBy: 2 }, { rid: 'f' }] : undefined;
+        const transceiver = pc.addTransceiver(track, { direction: 'sendonly', ...(sendEncodings ? { sendEncodings } : {}) });
         if (track.kind !== 'video') continue;
         const all = RTCRtpSender.getCapabilities('video').codecs;
         const wanted = all.filter((c) =>
@@ -114,7 +118,7 @@ async function publishFromPage(page: Page, endpoint: string, token: string, code
       (globalThis as unknown as PageGlobals).whip = { pc, url: new URL(location, endpoint).href, token };
       return result;
     },
-    { endpoint, token, codec },
+    { endpoint, token, codec, simulcast },
   );
 }
 
@@ -163,6 +167,26 @@ describe('WHIP from Chromium on another origin', () => {
     const closed = nextEvent(viewer.socket, 'media:consumer-closed', (p) => p.consumerId === consumer.id);
     expect(await deleteFromPage(page)).toBe(200);
     await closed;
+    await page.context().close();
+  });
+
+  it('rid simulcast: one simulcast producer; the viewer switches between the 320 and 640 px layers', async () => {
+    const { host, roomId } = await liveRoom(stack.url, 'Sima');
+    const viewer = await viewerIn(roomId);
+    const videoAdded = nextEvent(viewer.socket, 'media:producer-added', (p) => p.kind === 'video');
+    const page = await encoderPage();
+    const res = await publishFromPage(page, `${stack.url}/whip/rooms/${roomId}`, host.token, 'VP8', true);
+    expect(res.status, res.body).toBe(201);
+    expect(res.body).toContain('a=simulcast:recv q;f');
+    const video = await videoAdded;
+    const { consumer, params } = await viewer.consume(video.id);
+    expect(params.type).toBe('simulcast');
+    await expectMediaFlowing(consumer);
+    await ok(viewer.socket, 'media:set-layers', { consumerId: consumer.id, spatialLayer: 1 });
+    await waitUntil('the 640 px layer arrives', async () => (await inboundStats(consumer)).frameWidth === 640);
+    await ok(viewer.socket, 'media:set-layers', { consumerId: consumer.id, spatialLayer: 0 });
+    await waitUntil('the 320 px layer arrives', async () => (await inboundStats(consumer)).frameWidth === 320);
+    expect(await deleteFromPage(page)).toBe(200);
     await page.context().close();
   });
 

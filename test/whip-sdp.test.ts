@@ -10,7 +10,8 @@ import * as sdpTransform from 'sdp-transform';
 import { AppError } from '../src/core/errors.js';
 import type { types as ms } from 'mediasoup';
 import { MEDIA_CODECS } from '../src/media/room-routers.js';
-import { buildAnswer, ingestCapabilities, isConstrainedBaseline, negotiate, parseOffer, type LocalTransport } from '../src/media/whip-sdp.js';
+import { buildAnswer, type LocalTransport } from '../src/media/whip-answer.js';
+import { ingestCapabilities, isConstrainedBaseline, negotiate, parseOffer } from '../src/media/whip-sdp.js';
 import { WhipClient } from './helpers/whip-client.js';
 
 const caps = ingestCapabilities(MEDIA_CODECS);

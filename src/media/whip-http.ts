@@ -20,7 +20,8 @@ import type { MediaDomain } from './media-domain.js';
 import { MAX_PRODUCERS_PER_PEER } from './peer-media.js';
 import { MEDIA_CODECS } from './room-routers.js';
 import { WhipIngest } from './whip-ingest.js';
-import { ingestCapabilities, negotiate, parseFragment, parseOffer } from './whip-sdp.js';
+import { parseFragment } from './whip-answer.js';
+import { ingestCapabilities, negotiate, parseOffer } from './whip-sdp.js';
 
 /** Where a WHIP resource lives. Relative, as RFC 9725 allows: clients resolve it against the
  * endpoint URL they used, so it stays right behind a proxy or under another host name. */

@@ -9,7 +9,8 @@ import type { types as ms } from 'mediasoup';
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { RouterEntry } from './room-routers.js';
-import { buildAnswer, buildRestartFragment, type WhipPlan } from './whip-sdp.js';
+import { buildAnswer, buildRestartFragment } from './whip-answer.js';
+import type { WhipPlan } from './whip-sdp.js';
 
 /** A client that has not completed ICE and DTLS this long after its POST is not coming. */
 export const WHIP_CONNECT_TIMEOUT_MS = 20_000;

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as sdpTransform from 'sdp-transform';
 import type { MediaProducerInfo } from '../src/protocol/index.js';
-import { devUser, http, liveRoom, nextEvent, type TestSocket } from './helpers/clients.js';
+import { devUser, http, liveRoom, nextEvent, ok, type TestSocket } from './helpers/clients.js';
 import { expectMediaFlowing, waitUntil } from './helpers/media-peer.js';
 import { useMediaStack } from './helpers/media-stack.js';
 import { MEDIA_CODECS } from '../src/media/room-routers.js';
@@ -114,6 +114,18 @@ describe('WHIP ingest', () => {
     const third = newClient();
     expect((await third.publish(endpoint(roomId), host.token)).status).toBe(201);
     await third.connected();
+  });
+
+  it('409 CONFLICT while the host publishes from a browser connection; fine once the camera stops', async () => {
+    const { host, roomId } = await liveRoom(harness.stack.url, 'Cam');
+    const hostPeer = await harness.peerIn(roomId, host);
+    const camera = await hostPeer.publishCamera();
+    const refused = await newClient({ audio: false }).publish(endpoint(roomId), host.token);
+    expect([refused.status, refused.json?.error?.code]).toEqual([409, 'CONFLICT']);
+    const removed = nextEvent(hostPeer.socket, 'media:producer-removed', (p) => p.producerId === camera.id);
+    await ok(hostPeer.socket, 'media:close-producer', { producerId: camera.id });
+    await removed;
+    expect((await newClient({ audio: false }).publish(endpoint(roomId), host.token)).status).toBe(201);
   });
 
   it('ends the session when the client hangs up without DELETE', async () => {

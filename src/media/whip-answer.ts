@@ -60,7 +60,12 @@ export function buildAnswer(plan: WhipPlan, local: LocalTransport, produced: Map
       endOfCandidates: 'end-of-candidates',
       rtcpMux: 'rtcp-mux',
       ...(s.rtcpReducedSize ? { rtcpRsize: 'rtcp-rsize' as const } : {}),
-      rtp: params.codecs.map((c) => ({ payload: c.payloadType, codec: c.mimeType.split('/')[1]!, rate: c.clockRate, ...(c.channels && c.channels > 1 ? { encoding: c.channels } : {}) })),
+      rtp: params.codecs.map((c) => ({
+        payload: c.payloadType,
+        codec: c.mimeType.split('/')[1]!,
+        rate: c.clockRate,
+        ...(c.channels && c.channels > 1 ? { encoding: c.channels } : {}),
+      })),
       fmtp: params.codecs
         .filter((c) => c.parameters && Object.keys(c.parameters).length > 0)
         .map((c) => ({ payload: c.payloadType, config: Object.entries(c.parameters!).map(([k, v]) => `${k}=${v}`).join(';') })),
@@ -105,7 +110,17 @@ export function buildRestartFragment(plan: WhipPlan, local: LocalTransport): str
     iceUfrag: local.iceParameters.usernameFragment,
     icePwd: local.iceParameters.password,
     media: [
-      { type: first.kind, port: 9, protocol: first.protocol, payloads: String(first.rtpParameters.codecs[0]!.payloadType), mid: first.mid, candidates: candidatesOf(local), endOfCandidates: 'end-of-candidates', rtp: [], fmtp: [] },
+      {
+        type: first.kind,
+        port: 9,
+        protocol: first.protocol,
+        payloads: String(first.rtpParameters.codecs[0]!.payloadType),
+        mid: first.mid,
+        candidates: candidatesOf(local),
+        endOfCandidates: 'end-of-candidates',
+        rtp: [],
+        fmtp: [],
+      },
     ],
   } as unknown as sdpTransform.SessionDescription);
 }

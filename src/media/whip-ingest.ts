@@ -66,7 +66,8 @@ export class WhipIngest {
       await transport.setMaxIncomingBitrate(MAX_INCOMING_BITRATE);
       await transport.connect({ dtlsParameters: plan.remoteDtls });
       for (const section of plan.accepted) {
-        const producer = await transport.produce({ kind: section.kind, rtpParameters: section.rtpParameters, appData: { source: 'whip', mid: section.mid } }).catch((err: unknown) => {
+        const { kind, rtpParameters, mid } = section;
+        const producer = await transport.produce({ kind, rtpParameters, appData: { source: 'whip', mid } }).catch((err: unknown) => {
           // mediasoup's own verdict on parameters the negotiation let through.
           if (err instanceof Error && (err.name === 'UnsupportedError' || err instanceof TypeError)) {
             throw new AppError('OFFER_NOT_ACCEPTABLE', `the ${section.kind} section cannot be received: ${err.message.slice(0, 200)}`);

@@ -41,7 +41,10 @@ export const sdpMediaSectionSchema = z.object({
   payloads: short(512).optional(),
   mid: short(32).optional(),
   direction: z.enum(['sendrecv', 'recvonly', 'sendonly', 'inactive']).optional(),
-  rtp: z.array(z.object({ payload: payloadType, codec: short(64), rate: z.number().int().positive().optional(), encoding: z.number().int().min(1).max(255).optional() })).max(64).default([]),
+  rtp: z
+    .array(z.object({ payload: payloadType, codec: short(64), rate: z.number().int().positive().optional(), encoding: z.number().int().min(1).max(255).optional() }))
+    .max(64)
+    .default([]),
   fmtp: z.array(z.object({ payload: payloadType, config: short(1024) })).max(64).default([]),
   rtcpFb: z.array(z.object({ payload: z.union([payloadType, z.literal('*')]), type: short(32), subtype: short(32).optional() })).max(256).optional(),
   ext: z.array(z.object({ value: z.number().int().min(1).max(255), direction: short(16).optional(), uri: short(256) })).max(32).optional(),

@@ -213,7 +213,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   const api = express.Router();
   api.use(express.json({ limit: '16kb' }));
   api.use(bearerAuth(tokens));
-  api.use('/api', httpRateLimit(redis, config, log));
+  api.use(['/api', '/whip'], httpRateLimit(redis, config, log));
   if (config.DEV_TOKENS) mountDevTokens(api, tokens);
   for (const d of domains) d.registerHttp?.(api);
   app.use(api);

@@ -55,7 +55,7 @@ describe('HTTP rate limits', () => {
     const [alice, bob] = [await devUser(a, 'Alice'), await devUser(b, 'Bob')];
     // Six requests of Alice's, alternating nodes: the count is shared through Redis.
     for (let i = 0; i < 6; i++) expect((await http(i % 2 ? b : a, 'GET', '/api/rooms', alice.token)).status).toBe(200);
-    for (const [method, path] of [['GET', '/api/rooms'], ['POST', '/api/rooms/r_x/ingest'], ['POST', '/api/rooms/r_x/products']] as const) {
+    for (const [method, path] of [['GET', '/api/rooms'], ['POST', '/api/rooms/r_x/ingest'], ['POST', '/whip/rooms/r_x'], ['POST', '/api/rooms/r_x/products']] as const) {
       const res = await fetch(a + path, { method, headers: { authorization: `Bearer ${alice.token}` } });
       expect(res.status, path).toBe(429);
       const retryAfter = Number(res.headers.get('retry-after'));

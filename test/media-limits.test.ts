@@ -29,7 +29,7 @@ describe('ingest caps', () => {
     const started = await Promise.all([ingest(r1, alice.token, false), ingest(r2, alice.token, false), ingest(r3, alice.token, false)]);
     expect(started.map((r) => r.status).sort()).toEqual([201, 201, 409]);
     const refused = started.find((r) => r.status === 409)!;
-    expect(refused.body).toEqual({ error: { code: 'LIMIT_EXCEEDED', message: expect.stringContaining('at most 2 RTP ingests') } });
+    expect(refused.body).toEqual({ error: { code: 'LIMIT_EXCEEDED', message: expect.stringContaining('at most 2 ingests (RTP or WHIP)') } });
     const [running1, running2] = [r1, r2, r3].filter((_, i) => started[i]!.status === 201) as [string, string];
     const idle = [r1, r2, r3].find((_, i) => started[i]!.status === 409)!;
 

@@ -58,7 +58,8 @@ export class OriginPolicy {
 
   /** Express: CORS headers for listed origins, 403 for foreign ones (preflights included). */
   http(): RequestHandler {
-    const withCors = cors({ origin: [...this.allowed], maxAge: 600 });
+    // Browser WHIP clients must read the resource URL and entity tag of a 201 (RFC 9725).
+    const withCors = cors({ origin: [...this.allowed], maxAge: 600, exposedHeaders: ['Location', 'ETag', 'Accept-Patch'] });
     return (req, res, next) => {
       if (!this.allows(req)) {
         res.status(403).json({ error: { code: 'FORBIDDEN', message: 'origin not allowed (CORS_ORIGINS)' } });

@@ -14,6 +14,7 @@ import { roleOf } from '../core/roles.js';
 import type { Logger } from '../core/logger.js';
 import { joinedRoom, type EventRouter, type LiveSocket } from '../core/socket-kit.js';
 import { registerMediaRoutes } from './media-http.js';
+import { registerWhipRoutes } from './whip-http.js';
 import { registerMediaMetrics } from './media-metrics.js';
 import { registerMediaEvents } from './media-socket.js';
 import type { PeerMedia } from './peer-media.js';
@@ -133,22 +134,23 @@ export class MediaDomain implements Domain {
   }
 
   /**
-   * Start (or replace) a room's RTP ingest for `userId`, who may run at most MEDIA_INGESTS_PER_USER
-   * on this node at once: each holds 2-4 UDP ports of the RTC range, which one user could
-   * otherwise exhaust for everyone. Replacing the ingest of a room already counted is always fine.
+   * Start (`start`: RTP, replacing; or WHIP) a room's ingest for `userId`, who may run at most
+   * MEDIA_INGESTS_PER_USER on this node at once: an RTP ingest holds 2-4 UDP ports of the RTC
+   * range, which one user could otherwise exhaust for everyone, and each is an encoder's worth of
+   * bitrate into the node. Replacing the ingest of a room already counted is always fine.
    */
-  async startIngest(roomId: string, userId: string, opts: Parameters<RoomMedia['startIngest']>[1]) {
+  async startIngest<T>(roomId: string, userId: string, start: (media: RoomMedia) => Promise<T>): Promise<T> {
     const max = this.deps.config.MEDIA_INGESTS_PER_USER;
     const mine = new Set(this.pendingIngests.get(userId));
     for (const [id, media] of this.rooms) if (media.ingestUserId === userId) mine.add(id);
     if (!mine.has(roomId) && mine.size >= max) {
-      throw new AppError('LIMIT_EXCEEDED', `at most ${max} RTP ingests per user at once; stop one first`);
+      throw new AppError('LIMIT_EXCEEDED', `at most ${max} ingests (RTP or WHIP) per user at once; stop one first`);
     }
     // Counted from now on, so parallel requests for other rooms see it while it starts.
     const pending = this.pendingIngests.get(userId) ?? new Set<string>();
     this.pendingIngests.set(userId, pending.add(roomId));
     try {
-      return await mediaCall(() => this.roomMedia(roomId).startIngest(userId, opts), this.deps.log);
+      return await mediaCall(() => start(this.roomMedia(roomId)), this.deps.log);
     } finally {
       pending.delete(roomId);
       if (pending.size === 0 && this.pendingIngests.get(userId) === pending) this.pendingIngests.delete(userId);
@@ -176,6 +178,7 @@ export class MediaDomain implements Domain {
 
   registerHttp(router: Router): void {
     registerMediaRoutes(router, this);
+    registerWhipRoutes(router, this);
   }
 
   async snapshotPart(room: Room): Promise<Record<string, unknown>> {

@@ -20,7 +20,7 @@ export function registerMediaRoutes(router: Router, domain: MediaDomain): void {
     requireRole(room, user, 'host', 'stream into this room');
     if (room.status === 'ended') throw new AppError('ROOM_ENDED', 'this live has ended');
     const opts = parseBody(ingestBody, req.body);
-    const info = await domain.startIngest(roomId, user.id, opts);
+    const info = await domain.startIngest(roomId, user.id, (media) => media.startIngest(user.id, opts));
     res.status(201).json(info);
   });
 

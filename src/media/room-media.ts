@@ -7,7 +7,7 @@ import type { types as ms } from 'mediasoup';
 import type { MediaKind, MediaProducerInfo, MediaServerEvents } from '../protocol/index.js';
 import { AppError, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { createIngest, type Ingest, type IngestListen, type IngestVideoCodec } from './ingest.js';
+import { createIngest, type IngestListen, type IngestVideoCodec } from './ingest.js';
 import { MAX_PRODUCERS_PER_PEER, PeerMedia, type Direction } from './peer-media.js';
 import { RoomRouters, Serial, type RouterEntry } from './room-routers.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -28,6 +28,12 @@ export interface MediaNotifier {
   toPeer<E extends MediaEvent>(peerId: string, event: E, payload: MediaPayload<E>): void;
 }
 
+/** An ingest of either kind, RTP (ingest.ts) or WHIP (whip-ingest.ts): a room has at most one. */
+export interface RoomIngest {
+  readonly transports: readonly ms.Transport[];
+  close(): void;
+}
+
 export interface RoomMediaOptions {
   consumersPerRouter: number;
   ingest: IngestListen;
@@ -38,7 +44,7 @@ export class RoomMedia {
   private readonly producers = new Map<string, { producer: ms.Producer; info: MediaProducerInfo }>();
   private readonly peers = new Map<string, PeerMedia>();
   private readonly plainReceivers = new Set<ms.PlainTransport>();
-  private ingest: Ingest | null = null;
+  private ingest: RoomIngest | null = null;
   /** Who started the current ingest (meaningful only while `ingest` is set). */
   private ingestUser = '';
   private readonly ingesting = new Serial();
@@ -184,17 +190,48 @@ export class RoomMedia {
       const ingest = await createIngest(this.roomId, origin.router, this.opts.ingest, opts, (producer) =>
         this.publish(producer, { userId, source: 'ingest', appData: { source: 'ingest' } }),
       );
-      if (this.closed) {
-        ingest.close();
-        throw new AppError('ROOM_ENDED', 'the room closed meanwhile');
-      }
-      this.ingest = ingest;
-      this.ingestUser = userId;
+      this.adoptIngest(ingest, userId);
       return ingest.info;
     });
   }
 
-  /** The user whose RTP ingest runs here, if one does. */
+  /** Start an ingest that replaces nothing (WHIP): CONFLICT while the room has an ingest or a
+   * host publishing from a connection. `create` builds it on the origin router and hands each
+   * producer to `publish`, which makes it visible to viewers like a browser host's. */
+  startExclusiveIngest<T extends RoomIngest>(
+    userId: string,
+    appData: MediaProducerInfo['appData'],
+    create: (origin: RouterEntry, publish: (producer: ms.Producer) => Promise<void>) => Promise<T>,
+  ): Promise<T> {
+    return this.ingesting.run(async () => {
+      if (this.ingest || this.producers.size > 0) {
+        throw new AppError('CONFLICT', 'this room already has a live ingest or publisher: stop it first (DELETE the WHIP resource, stop the RTP ingest or the camera)');
+      }
+      const origin = await this.routers.originEntry();
+      const ingest = await create(origin, (producer) => this.publish(producer, { userId, source: 'ingest', appData }));
+      this.adoptIngest(ingest, userId);
+      return ingest;
+    });
+  }
+
+  /** Make `ingest` the room's; it stops being so when its transport closes (on its own: the
+   * client went away, the worker died). */
+  private adoptIngest(ingest: RoomIngest, userId: string): void {
+    if (this.closed) {
+      ingest.close();
+      throw new AppError('ROOM_ENDED', 'the room closed meanwhile');
+    }
+    // Its transport closed while it started (the client hung up at once): adopting it would hold
+    // the room's ingest slot with nothing to free it.
+    if (ingest.transports[0]?.closed) throw new AppError('MEDIA_ERROR', 'the ingest closed while it started');
+    this.ingest = ingest;
+    this.ingestUser = userId;
+    ingest.transports[0]?.observer.once('close', () => {
+      if (this.ingest === ingest) this.ingest = null;
+    });
+  }
+
+  /** The user whose ingest (RTP or WHIP) runs here, if one does. */
   get ingestUserId(): string | null {
     return this.ingest ? this.ingestUser : null;
   }

@@ -24,6 +24,10 @@ export const ERROR_CODES = [
   'LIMIT_EXCEEDED',
   'HOLD_EXPIRED',
   'MEDIA_ERROR',
+  // WHIP (RFC 9725): an HTTP status each, as the RFC names them.
+  'UNSUPPORTED_MEDIA_TYPE',
+  'OFFER_NOT_ACCEPTABLE',
+  'PRECONDITION_FAILED',
   'UNAVAILABLE',
   'INTERNAL',
 ] as const;

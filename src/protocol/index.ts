@@ -19,6 +19,7 @@ export * from './sales-events.js';
 export * from './media-events.js';
 export * from './orders-events.js';
 export * from './room-batch.js';
+export * from './whip.js';
 export * from './text.js';
 
 export const clientEventSchemas = {

@@ -1,0 +1,127 @@
+/**
+ * WHIP ingest (RFC 9725) for encoders that publish over WebRTC (OBS 30+, GStreamer whipsink,
+ * browsers): POST an SDP offer with the room host's bearer token, get the answer and a resource
+ * URL; DELETE that URL to stop. PATCH supports trickle ICE (accepted and ignored: mediasoup is
+ * ICE-lite and learns the client's address from its checks) and ICE restarts. Everything is
+ * checked before anything is allocated; a WHIP session lives on the node that answered the POST.
+ */
+import express, { type Request, type Response, type Router } from 'express';
+import {
+  roomIdParams,
+  whipResourceParams,
+  WHIP_MAX_SDP_BYTES,
+  WHIP_SDP_TYPE,
+  WHIP_SDPFRAG_TYPE,
+} from '../protocol/index.js';
+import { AppError, notFound } from '../core/errors.js';
+import { parseBody, requireHttpUser } from '../core/http-kit.js';
+import { requireRole } from '../core/roles.js';
+import type { MediaDomain } from './media-domain.js';
+import { MAX_PRODUCERS_PER_PEER } from './peer-media.js';
+import { MEDIA_CODECS } from './room-routers.js';
+import { WhipIngest } from './whip-ingest.js';
+import { parseFragment } from './whip-answer.js';
+import { ingestCapabilities, negotiate, parseOffer } from './whip-sdp.js';
+
+/** Where a WHIP resource lives. Relative, as RFC 9725 allows: clients resolve it against the
+ * endpoint URL they used, so it stays right behind a proxy or under another host name. */
+export const whipResourcePath = (roomId: string, resourceId: string) => `/whip/rooms/${roomId}/resources/${resourceId}`;
+
+const textBody = express.text({ type: [WHIP_SDP_TYPE, WHIP_SDPFRAG_TYPE], limit: WHIP_MAX_SDP_BYTES });
+
+/** The body as text, once its Content-Type is `type` (415 otherwise; 413 over the limit). Read
+ * only after the caller's checks, so refused requests never have their body parsed. */
+async function readBody(req: Request, res: Response, type: string): Promise<string> {
+  if (!req.is(type)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${type}`);
+  await new Promise<void>((done, fail) => textBody(req, res, (err?: unknown) => (err ? fail(err) : done())));
+  return typeof req.body === 'string' ? req.body : '';
+}
+
+/** A body with exactly this Content-Type (express would add a charset to a string). */
+const sendTyped = (res: Response, status: number, type: string, body: string) => res.status(status).type(type).send(Buffer.from(body));
+
+export function registerWhipRoutes(router: Router, domain: MediaDomain): void {
+  const { rooms } = domain.deps;
+  const caps = ingestCapabilities(MEDIA_CODECS);
+  /** This node's WHIP sessions by resource id; a session removes itself when it ends. */
+  const sessions = new Map<string, WhipIngest>();
+
+  const release = (roomId: string) =>
+    domain.releaseIfUnused(roomId).catch((err: unknown) => domain.deps.log.warn({ err, roomId }, 'releasing room media after WHIP failed'));
+
+  /** The caller must be the room's host; the room must exist and not have ended. */
+  async function hostRoom(req: Request, roomId: string, action: string) {
+    const user = requireHttpUser(req);
+    const room = await rooms.require(roomId);
+    requireRole(room, user, 'host', action);
+    return { user, room };
+  }
+
+  async function session(req: Request, action: string): Promise<WhipIngest> {
+    const { roomId, resourceId } = parseBody(whipResourceParams, req.params);
+    await hostRoom(req, roomId, action);
+    const ingest = sessions.get(resourceId);
+    if (!ingest || ingest.roomId !== roomId) throw notFound('WHIP resource');
+    return ingest;
+  }
+
+  router.options('/whip/rooms/:roomId', (_req, res) => {
+    res.set('Accept-Post', WHIP_SDP_TYPE).status(204).end();
+  });
+
+  router.post('/whip/rooms/:roomId', async (req, res) => {
+    const { roomId } = parseBody(roomIdParams, req.params);
+    const { user, room } = await hostRoom(req, roomId, 'stream into this room');
+    if (room.status === 'ended') throw new AppError('ROOM_ENDED', 'this live has ended');
+    const plan = negotiate(parseOffer(await readBody(req, res, WHIP_SDP_TYPE)), caps, MAX_PRODUCERS_PER_PEER);
+    let ingest: WhipIngest;
+    try {
+      ingest = await domain.startIngest(roomId, user.id, (media) =>
+        media.startExclusiveIngest(user.id, { source: 'whip' }, (origin, publish) => WhipIngest.create(roomId, user.id, origin, plan, publish)),
+      );
+    } catch (err) {
+      // The room's media may have been created for this request alone.
+      await release(roomId);
+      throw err;
+    }
+    sessions.set(ingest.id, ingest);
+    const fields = { roomId, resourceId: ingest.id, userId: user.id };
+    const codecs = ingest.producers.map((p) => p.rtpParameters.codecs[0]?.mimeType);
+    domain.deps.log.info({ ...fields, codecs }, 'WHIP session started');
+    ingest.onClose((reason) => {
+      sessions.delete(ingest.id);
+      domain.deps.log.info({ ...fields, reason }, 'WHIP session ended');
+      void release(roomId);
+    });
+    res.set({ Location: whipResourcePath(roomId, ingest.id), ETag: ingest.etag, 'Accept-Patch': WHIP_SDPFRAG_TYPE });
+    sendTyped(res, 201, WHIP_SDP_TYPE, ingest.answer());
+  });
+
+  router.patch('/whip/rooms/:roomId/resources/:resourceId', async (req, res) => {
+    const ingest = await session(req, 'update the stream');
+    const fragment = parseFragment(await readBody(req, res, WHIP_SDPFRAG_TYPE));
+    const ifMatch = req.headers['if-match'];
+    const current = ifMatch === undefined || ifMatch === '*' || ifMatch === ingest.etag;
+    const { ufrag, pwd } = ingest.remoteIce;
+    if (fragment.ufrag !== undefined && (fragment.ufrag !== ufrag || fragment.pwd !== pwd)) {
+      // New client credentials: an ICE restart (RFC 9725 §4.3.2; clients send If-Match: "*").
+      if (!current) throw new AppError('PRECONDITION_FAILED', 'If-Match does not name this ICE session (ETag)');
+      if (!fragment.pwd) throw new AppError('BAD_REQUEST', 'an ICE restart needs a=ice-pwd with a=ice-ufrag');
+      const answer = await ingest.restartIce(fragment.ufrag, fragment.pwd);
+      res.set('ETag', ingest.etag);
+      sendTyped(res, 200, WHIP_SDPFRAG_TYPE, answer);
+      return;
+    }
+    // Trickled candidates of the current session. An ICE-lite server needs none of them: it
+    // answers the client's checks from wherever they come.
+    if (!current) throw new AppError('PRECONDITION_FAILED', 'If-Match does not name this ICE session (ETag)');
+    res.status(204).end();
+  });
+
+  router.delete('/whip/rooms/:roomId/resources/:resourceId', async (req, res) => {
+    const ingest = await session(req, 'stop the stream');
+    // Closing its transport also takes it off the room (RoomMedia.adoptIngest).
+    ingest.close('deleted');
+    res.status(200).end();
+  });
+}

@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { precompress } from './precompress.js';
 
 // `vite build --config client-demo/vite.config.ts` runs from the repo root; anchor paths here.
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -12,6 +13,7 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 export default defineConfig({
   root: here('.'),
   base: '/',
+  plugins: [precompress()],
   // Relative asset URLs would break on /viewer.html?room=…; absolute ones are fine behind `/`.
   build: {
     outDir: here('../dist/demo'),

@@ -6,6 +6,7 @@ import './styles.css';
 import { applyBagChange, createRoomBody, productBody, type JoinSnapshot, type PinState, type Product, type Room } from '../../src/protocol/index.js';
 import { CameraPublisher } from './camera-publisher.js';
 import { ChatPanel } from './chat-panel.js';
+import { People } from './people.js';
 import { busy, byId, formatMoney, formValues, h, minorDigits, roomParam, setRoomParam, show, toast } from './dom.js';
 import { LiveClient } from './live-client.js';
 import { ModerationPanel } from './moderation-panel.js';
@@ -49,7 +50,7 @@ function openStudio(session: Session, roomId: string): void {
     onSnapshot: (snap) => render(snap),
     onRemoved: (why) => toast(why, 'error', 10_000),
   });
-  const chat = new ChatPanel(client, { moderation: true, onModerated: () => void moderation.refreshAudit() });
+  const chat = new ChatPanel(client, { variant: 'panel', people: new People(), onModerated: () => void moderation.refreshAudit() });
   const moderation = new ModerationPanel(client);
   byId('chat-slot').replaceWith(chat.root);
   byId('moderation-slot').replaceWith(moderation.root);

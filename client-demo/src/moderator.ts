@@ -6,6 +6,7 @@
 import './styles.css';
 import { idSchema, type ModerationSettings, type Role } from '../../src/protocol/index.js';
 import { ChatPanel } from './chat-panel.js';
+import { People } from './people.js';
 import { busy, byId, formValues, roomParam, setRoomParam, show } from './dom.js';
 import { LiveClient } from './live-client.js';
 import { ModerationPanel } from './moderation-panel.js';
@@ -50,7 +51,7 @@ function open(_session: Session, roomId: string): void {
       show(byId('console'), false);
     },
   });
-  const chat = new ChatPanel(client, { moderation: true, onModerated: () => void moderation.refreshAudit() });
+  const chat = new ChatPanel(client, { variant: 'panel', people: new People(), onModerated: () => void moderation.refreshAudit() });
   const moderation = new ModerationPanel(client);
   byId('chat-slot').replaceWith(chat.root);
   byId('moderation-slot').replaceWith(moderation.root);

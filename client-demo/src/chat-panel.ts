@@ -115,6 +115,16 @@ export class ChatPanel {
     this.renderNote();
   }
 
+  /** The people who wrote the messages shown, newest first, each once (staff pick moderators here). */
+  *authors(): Iterable<{ id: string; name: string }> {
+    const seen = new Set<string>();
+    for (const m of [...this.messages.values()].reverse()) {
+      if (seen.has(m.user.id)) continue;
+      seen.add(m.user.id);
+      yield m.user;
+    }
+  }
+
   /** The reader's role changed (appointed, removed): moderation menus follow without a reload. */
   setRole(role: Role): void {
     this.role = role;

@@ -1,18 +1,23 @@
 /**
- * The host studio: sign in, create a room (or reopen ?room=), add products, go live with camera
- * and microphone, pin products, run flash sales, watch the live dashboard, and moderate chat.
+ * The host studio, usable while on camera: at 1280×800 the preview, the chat and the live
+ * dashboard are on screen together without scrolling (three columns). Products and pins, flash
+ * sales, moderators (appointed by picking a person from the chat) and moderation sit in the side
+ * columns. Destructive actions are confirmed (End live, Ban, Stop sale). After End live the
+ * studio turns into an end-of-show summary with every control disabled.
  */
 import './styles.css';
-import { applyBagChange, createRoomBody, productBody, type JoinSnapshot, type PinState, type Product, type Room } from '../../src/protocol/index.js';
+import { applyBagChange, createRoomBody, productBody, type JoinSnapshot, type PinState, type Product, type Room, type RoomStats } from '../../src/protocol/index.js';
 import { CameraPublisher } from './camera-publisher.js';
 import { ChatPanel } from './chat-panel.js';
-import { People } from './people.js';
-import { busy, byId, formatMoney, formValues, h, minorDigits, roomParam, setRoomParam, show, toast } from './dom.js';
+import { busy, byId, confirmDialog, formatMoney, formValues, h, minorDigits, roomParam, setRoomParam, show, toast } from './dom.js';
 import { LiveClient } from './live-client.js';
+import { humanError } from './messages.js';
 import { ModerationPanel } from './moderation-panel.js';
+import { People } from './people.js';
 import { productImage } from './product-view.js';
 import { HostSalePanel } from './sale-host.js';
 import { api, check, mountAccount, type Session } from './session.js';
+import { renderSummary, summaryFromHttp, type ShowSummary } from './show-summary.js';
 
 const STATS_POLL_MS = 2000;
 
@@ -45,13 +50,22 @@ function openStudio(session: Session, roomId: string): void {
   let room: Room | null = null;
   let bag: Product[] = [];
   let pinnedId: string | null = null;
+  let stats: RoomStats | null = null;
+  const people = new People();
 
   const client = new LiveClient(session.token, {
     onSnapshot: (snap) => render(snap),
-    onRemoved: (why) => toast(why, 'error', 10_000),
+    onRemoved: (why) => {
+      // Our own End live evicts us too: the summary already says so.
+      if (room?.status !== 'ended') toast(why, 'error', 10_000);
+    },
   });
-  const chat = new ChatPanel(client, { variant: 'panel', people: new People(), onModerated: () => void moderation.refreshAudit() });
-  const moderation = new ModerationPanel(client);
+  const appointUser = async (user: { id: string; name: string }) => {
+    people.learn(user);
+    setRoom((await api<{ room: Room }>('PUT', `/api/rooms/${roomId}/moderators/${encodeURIComponent(user.id)}`)).room);
+  };
+  const chat = new ChatPanel(client, { variant: 'panel', people, onModerated: () => void moderation.refreshAudit(), onAppoint: appointUser });
+  const moderation = new ModerationPanel(client, people);
   byId('chat-slot').replaceWith(chat.root);
   byId('moderation-slot').replaceWith(moderation.root);
   const sales = new HostSalePanel(client, (f, currency) => {
@@ -72,13 +86,13 @@ function openStudio(session: Session, roomId: string): void {
     // A second snapshot means a fresh join after a drop: the server dropped our producers.
     if (joinedBefore && camera.active) void camera.rejoined();
     joinedBefore = true;
-    setRoom(snap.room);
     bag = snap.commerce.bag;
     pinnedId = snap.commerce.pinned.product?.id ?? null;
-    renderProducts();
     sales.load(snap);
     chat.load(snap);
     moderation.load(snap);
+    setRoom(snap.room);
+    renderProducts();
     setStat('viewers', snap.presence.viewers);
     setStat('peak', snap.presence.peak);
     setStat('hearts', snap.hearts);
@@ -89,14 +103,61 @@ function openStudio(session: Session, roomId: string): void {
   const setRoom = (r: Room) => {
     room = r;
     byId('room-name').textContent = r.title;
+    document.title = `${r.title} — Host studio`;
     show(byId('live-badge'), r.status === 'live');
     const viewerUrl = `${location.origin}/viewer.html?room=${encodeURIComponent(r.id)}`;
     const modUrl = `${location.origin}/moderator.html?room=${encodeURIComponent(r.id)}`;
     Object.assign(byId<HTMLAnchorElement>('viewer-link'), { href: viewerUrl, textContent: viewerUrl });
     Object.assign(byId<HTMLAnchorElement>('mod-link'), { href: modUrl, textContent: modUrl });
-    byId('moderators').replaceChildren(...r.moderatorIds.map((id) => h('li', {}, h('code', {}, id))));
+    chat.setRoom(r);
+    renderTeam();
     renderLiveControls();
   };
+
+  // ---- moderators: names, picked from the people in chat
+  const renderTeam = () => {
+    const mods = room?.moderatorIds ?? [];
+    const list = byId('moderators');
+    list.replaceChildren(
+      ...mods.map((id) => {
+        const remove: HTMLButtonElement = h(
+          'button',
+          {
+            type: 'button',
+            class: 'small',
+            'aria-label': `Remove ${people.name(id)} as moderator`,
+            onclick: () =>
+              void busy(remove, async () => {
+                setRoom((await api<{ room: Room }>('DELETE', `/api/rooms/${roomId}/moderators/${encodeURIComponent(id)}`)).room);
+                toast(`${people.name(id)} is no longer a moderator`, 'success');
+              }),
+          },
+          'Remove',
+        );
+        return h('li', { 'data-user': id }, h('span', { class: 'avatar small-avatar', 'aria-hidden': 'true' }, people.name(id)[0]?.toUpperCase() ?? '?'), h('span', { class: 'grow' }, people.name(id)), remove);
+      }),
+    );
+    if (!mods.length) list.append(h('li', { class: 'muted' }, 'No moderators yet.'));
+    const select = byId<HTMLSelectElement>('appoint-user');
+    const chosen = select.value;
+    const candidates = [...chat.authors()].filter((u) => u.id !== room?.hostId && !mods.includes(u.id));
+    select.replaceChildren(
+      h('option', { value: '' }, candidates.length ? 'Pick someone from the chat…' : 'Nobody in chat yet'),
+      ...candidates.map((u) => h('option', { value: u.id }, u.name)),
+    );
+    if (candidates.some((u) => u.id === chosen)) select.value = chosen;
+  };
+  people.onChange(renderTeam);
+  const appoint = byId<HTMLFormElement>('appoint');
+  appoint.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const userId = formValues(appoint).userId ?? '';
+    if (!userId) return;
+    void busy(appoint.querySelector('button'), async () => {
+      await appointUser({ id: userId, name: people.name(userId) });
+      toast(`${people.name(userId)} is now a moderator`, 'success');
+    });
+  });
 
   // ---- products and pins
   const renderProducts = () => {
@@ -126,6 +187,8 @@ function openStudio(session: Session, roomId: string): void {
       }),
     );
     if (!bag.length) list.append(h('li', { class: 'muted' }, 'No products yet — add one below.'));
+    // With products in place the form steps aside, so the sale and chat keep the room.
+    if (bag.length >= 2) byId<HTMLDetailsElement>('add-product-box').open = false;
   };
   const onPin = (pin: PinState) => {
     pinnedId = pin.product?.id ?? null;
@@ -155,7 +218,7 @@ function openStudio(session: Session, roomId: string): void {
     });
   });
 
-  // ---- going live
+  // ---- going live, on-air time, ending
   const preview = byId<HTMLVideoElement>('preview');
   const status = byId('media-status');
   const camera = new CameraPublisher(client, (text) => (status.textContent = text));
@@ -167,6 +230,10 @@ function openStudio(session: Session, roomId: string): void {
     show(goLive, room?.status !== 'ended' && !(live && camera.active));
     show(byId('end-live'), live);
   };
+  setInterval(() => {
+    const started = room?.status === 'live' ? room.startedAt : null;
+    byId('on-air').textContent = started ? `On air ${clock(Date.now() - started)}` : '';
+  }, 1000);
   byId('go-live').addEventListener('click', (e) =>
     void busy(e.currentTarget as HTMLButtonElement, async () => {
       status.textContent = 'Starting camera…';
@@ -179,28 +246,41 @@ function openStudio(session: Session, roomId: string): void {
       await camera.publish();
     }),
   );
-  byId('end-live').addEventListener('click', (e) =>
-    void busy(e.currentTarget as HTMLButtonElement, async () => {
-      const { room: ended } = await api<{ room: Room }>('POST', `/api/rooms/${roomId}/end`);
-      await camera.stop();
-      preview.srcObject = null;
-      show(byId('preview-overlay'), true);
-      setRoom(ended);
-      status.textContent = 'Live ended';
-    }),
-  );
-
-  // ---- moderators
-  const appoint = byId<HTMLFormElement>('appoint');
-  appoint.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const userId = (formValues(appoint).userId ?? '').trim();
-    void busy(appoint.querySelector('button'), async () => {
-      setRoom((await api<{ room: Room }>('PUT', `/api/rooms/${roomId}/moderators/${encodeURIComponent(userId)}`)).room);
-      appoint.reset();
-      toast(`${userId} is now a moderator`, 'success');
-    });
+  byId('end-live').addEventListener('click', (e) => {
+    const button = e.currentTarget as HTMLButtonElement;
+    void (async () => {
+      const sure = await confirmDialog({ title: 'End this live?', body: 'Viewers are sent away, open sales end and the studio shows the summary. This cannot be undone.', confirm: 'End live', danger: true });
+      if (!sure) return;
+      await busy(button, async () => {
+        // The last figures first: once ended, the room's socket events are closed to us.
+        await Promise.allSettled([refreshStatsNow(), sales.pollFigures()]);
+        const { room: ended } = await api<{ room: Room }>('POST', `/api/rooms/${roomId}/end`);
+        await camera.stop();
+        preview.srcObject = null;
+        setRoom(ended);
+        endOfShow({ room: ended, stats, figures: sales.lastFigures, currency: sales.figuresCurrency, titles: saleTitles() });
+      });
+    })();
   });
+
+  const saleTitles = () => new Map([...sales.book.sales.values()].map((s) => [s.id, s.title]));
+
+  /** The studio after the show: the summary where the preview was, every control disabled. */
+  const endOfShow = (summary: ShowSummary) => {
+    clearInterval(poll);
+    sales.endAll();
+    const studio = byId('studio');
+    studio.classList.add('ended');
+    show(byId('studio'), true);
+    show(byId('preview-box'), false);
+    const box = byId('summary');
+    renderSummary(box, summary);
+    show(box, true);
+    status.textContent = 'Live ended';
+    for (const el of studio.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>('button, input, select, textarea')) el.disabled = true;
+    for (const el of studio.querySelectorAll('details.msg-menu')) el.remove();
+    box.focus();
+  };
 
   // ---- dashboard: pushed counters plus a light poll of the staff-only totals
   const s = client.socket;
@@ -216,28 +296,43 @@ function openStudio(session: Session, roomId: string): void {
     sales.setBag(bag);
   });
   s.on('room:status', ({ room: r }) => setRoom(r));
+  const refreshStatsNow = async () => {
+    const st = await client.request('room:stats', {});
+    stats = st;
+    setStat('viewers', st.viewers);
+    setStat('peak', st.peak);
+    setStat('hearts', st.hearts);
+    setStat('engagement', st.engagement);
+    setStat('chat', st.chatMessages);
+  };
   const refreshStats = () => {
-    if (!client.connected || !room) return;
-    client
-      .request('room:stats', {})
-      .then((st) => {
-        setStat('viewers', st.viewers);
-        setStat('peak', st.peak);
-        setStat('hearts', st.hearts);
-        setStat('engagement', st.engagement);
-        setStat('chat', st.chatMessages);
-      })
-      .catch(() => {}); // the next tick tries again; a dashboard gap is not worth a toast
+    if (!client.connected || !room || room.status === 'ended') return;
+    refreshStatsNow().catch(() => {}); // the next tick tries again; a dashboard gap is not worth a toast
     sales.pollFigures().catch(() => {});
   };
-  setInterval(refreshStats, STATS_POLL_MS);
+  const poll = setInterval(refreshStats, STATS_POLL_MS);
 
-  client.join(roomId).catch((err: Error) => toast(`Could not open the room: ${err.message}`, 'error', 10_000));
+  client.join(roomId).catch((err: unknown) => {
+    const code = (err as { code?: string }).code;
+    if (code !== 'ROOM_ENDED') return toast(`Could not open the room. ${humanError(err)}`, 'error', 10_000);
+    // Reopened after the show: the summary from what the server still keeps.
+    void summaryFromHttp(roomId).then((summary) => {
+      setRoom(summary.room);
+      endOfShow(summary);
+    });
+  });
 }
 
 function setStat(name: string, value: number | string): void {
   const el = document.getElementById(`stat-${name}`);
   if (el) el.textContent = String(value);
+}
+
+/** "1:05:09" / "4:07" for an elapsed time. */
+function clock(ms: number): string {
+  const t = Math.max(0, Math.floor(ms / 1000));
+  const hms = [Math.floor(t / 3600), Math.floor(t / 60) % 60, t % 60];
+  return hms[0] ? `${hms[0]}:${String(hms[1]).padStart(2, '0')}:${String(hms[2]).padStart(2, '0')}` : `${hms[1]}:${String(hms[2]).padStart(2, '0')}`;
 }
 
 /** "19.99" USD → 1999; the server wants integer minor units. NaN fails the schema check. */

@@ -52,7 +52,8 @@ export class ChatPanel {
     private readonly opts: ChatPanelOptions,
   ) {
     const overlay = opts.variant === 'overlay';
-    this.list = h('ol', { class: 'chat-list', role: 'log', 'aria-live': 'polite', 'aria-label': 'Chat messages', 'data-testid': 'chat-list', tabindex: 0 });
+    // A list that announces additions (not role=log: that would take its items out of the list).
+    this.list = h('ol', { class: 'chat-list', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': 'Chat messages', 'data-testid': 'chat-list', tabindex: 0 });
     this.note = h('p', { class: 'chat-note', 'data-testid': 'chat-note', role: 'status' });
     this.input = h('input', { id: 'chat-input', name: 'text', maxlength: 500, autocomplete: 'off', enterkeyhint: 'send', placeholder: overlay ? 'Say something…' : 'Message the room…', required: true });
     this.sendButton = h('button', { type: 'submit', class: 'send' }, 'Send');
@@ -298,7 +299,7 @@ export class ChatPanel {
     if (this.nextSendAt > now) parts.push(`Slow mode: you can send again in ${formatCountdown(this.nextSendAt - now)}.`);
     else {
       this.nextSendAt = 0;
-      if (this.settings.slowModeSeconds > 0 && !parts.length) parts.push(`Slow mode: one message every ${this.settings.slowModeSeconds} s.`);
+      if (this.settings.slowModeSeconds > 0) parts.push(`Slow mode: one message every ${this.settings.slowModeSeconds} s.`);
     }
     if (!this.myId && !this.ended) parts.push('Sign in to chat.');
     this.note.textContent = parts.join(' ');

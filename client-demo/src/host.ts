@@ -251,15 +251,18 @@ function openStudio(session: Session, roomId: string): void {
     void (async () => {
       const sure = await confirmDialog({ title: 'End this live?', body: 'Viewers are sent away, open sales end and the studio shows the summary. This cannot be undone.', confirm: 'End live', danger: true });
       if (!sure) return;
-      await busy(button, async () => {
+      const ended = await busy(button, async () => {
         // The last figures first: once ended, the room's socket events are closed to us.
         await Promise.allSettled([refreshStatsNow(), sales.pollFigures()]);
         const { room: ended } = await api<{ room: Room }>('POST', `/api/rooms/${roomId}/end`);
         await camera.stop();
         preview.srcObject = null;
-        setRoom(ended);
-        endOfShow({ room: ended, stats, figures: sales.lastFigures, currency: sales.figuresCurrency, titles: saleTitles() });
+        return ended;
       });
+      // After busy() has given the button back, so the summary's "all disabled" is the last word.
+      if (!ended) return;
+      setRoom(ended);
+      endOfShow({ room: ended, stats, figures: sales.lastFigures, currency: sales.figuresCurrency, titles: saleTitles() });
     })();
   });
 
@@ -277,8 +280,13 @@ function openStudio(session: Session, roomId: string): void {
     renderSummary(box, summary);
     show(box, true);
     status.textContent = 'Live ended';
-    for (const el of studio.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>('button, input, select, textarea')) el.disabled = true;
-    for (const el of studio.querySelectorAll('details.msg-menu')) el.remove();
+    const disableAll = () => {
+      for (const el of studio.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>('button, input, select, textarea')) el.disabled = true;
+      for (const el of studio.querySelectorAll('details.msg-menu')) el.remove();
+    };
+    disableAll();
+    // Lists re-rendered later (a name learned, a late event) come back disabled too.
+    new MutationObserver(disableAll).observe(studio, { childList: true, subtree: true });
     box.focus();
   };
 

@@ -199,6 +199,10 @@ export class ChatPanel {
     menu.addEventListener('toggle', () => {
       if (!menu.open) return;
       for (const other of this.list.querySelectorAll('details.msg-menu[open]')) if (other !== menu) (other as HTMLDetailsElement).open = false;
+      // Near the bottom of the list the menu opens upwards, or the list would clip it.
+      const panel = menu.querySelector<HTMLElement>('.menu');
+      const room = this.list.getBoundingClientRect().bottom - menu.getBoundingClientRect().bottom;
+      menu.classList.toggle('up', panel !== null && panel.offsetHeight > room);
     });
     menu.addEventListener('keydown', (e) => {
       if (e.key !== 'Escape') return;

@@ -280,6 +280,7 @@ function openStudio(session: Session, roomId: string): void {
     renderSummary(box, summary);
     show(box, true);
     status.textContent = 'Live ended';
+    byId('on-air').textContent = '';
     const disableAll = () => {
       for (const el of studio.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>('button, input, select, textarea')) el.disabled = true;
       for (const el of studio.querySelectorAll('details.msg-menu')) el.remove();

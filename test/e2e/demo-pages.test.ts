@@ -1,7 +1,7 @@
 /**
  * The demo pages end to end, in real Chromium against a real server process (src/main.ts, with
- * its mediasoup worker) and a real Redis, reached through a TCP proxy that stands in for the
- * network. A host goes live with a fake camera at 1280×800; viewers watch on phones (390×844):
+ * its mediasoup worker) and a real Redis; one viewer reaches it through a TCP proxy that stands in
+ * for her network. A host goes live with a fake camera at 1280×800; viewers watch on phones (390×844):
  * pin, chat, hearts, a flash sale with reserve and checkout, a sell-out; a moderator is appointed
  * from the chat mid-show and gets the tools without a reload; error codes read as sentences; a
  * viewer whose network drops catches up; End live leaves a summary with every control disabled.
@@ -40,12 +40,13 @@ beforeAll(async () => {
     MEDIA_RTC_MIN_PORT: '20000',
     MEDIA_RTC_MAX_PORT: '32000',
   });
+  // Alice's network: a proxy the reconnect case cuts. Everyone else reaches the server directly.
   proxy = await startTcpProxy(server.url);
   browser = await launchChromium();
-  host = await newActor(browser, proxy.url, 'Hana', DESKTOP);
+  host = await newActor(browser, server.url, 'Hana', DESKTOP);
   alice = await newActor(browser, proxy.url, 'Alice', PHONE);
-  bob = await newActor(browser, proxy.url, 'Bob', PHONE);
-  maya = await newActor(browser, proxy.url, 'Maya', DESKTOP);
+  bob = await newActor(browser, server.url, 'Bob', PHONE);
+  maya = await newActor(browser, server.url, 'Maya', DESKTOP);
   for (const a of [host, alice, bob, maya]) a.page.setDefaultTimeout(15_000);
 }, 180_000);
 
@@ -376,10 +377,9 @@ describe('demo pages in Chromium', () => {
 
   it("a viewer's network drops: it shows reconnecting, then catches up on what it missed", async () => {
     await alice.context.setOffline(true);
-    proxy.cut(); // every open connection dies, as on a dropped network
+    proxy.cut(); // her open connections die, as on a dropped network
     await hasText(alice.page.locator('#connection'), 'reconnecting');
     await screenshot(alice, '22-viewer-reconnecting');
-    await host.page.locator('#connection').waitFor({ state: 'hidden' }); // the host's network is fine
 
     await host.page.getByLabel('Message', { exact: true }).fill('Beanies are next!');
     await host.page.getByRole('button', { name: 'Send' }).click();
@@ -393,8 +393,6 @@ describe('demo pages in Chromium', () => {
     // The server closed the viewer's media with the old connection; the page consumes again.
     await waitForNewFrames(alice.page, 15);
     await screenshot(alice, '23-viewer-caught-up');
-    // The host's and moderator's pages came back too.
-    for (const a of [host, maya]) await a.page.locator('#connection').waitFor({ state: 'hidden' });
   });
 
   it('the viewer works from the keyboard, and on a desktop the chat sits beside the video', async () => {

@@ -47,7 +47,11 @@ beforeAll(async () => {
   alice = await newActor(browser, proxy.url, 'Alice', PHONE);
   bob = await newActor(browser, server.url, 'Bob', PHONE);
   maya = await newActor(browser, server.url, 'Maya', DESKTOP);
-  for (const a of [host, alice, bob, maya]) a.page.setDefaultTimeout(15_000);
+  // Generous: the machine running this may be shared and busy (a wait ends as soon as its state shows).
+  for (const a of [host, alice, bob, maya]) {
+    a.page.setDefaultTimeout(30_000);
+    a.page.setDefaultNavigationTimeout(45_000);
+  }
 }, 180_000);
 
 afterAll(async () => {
@@ -92,7 +96,7 @@ const send = async (page: Page, text: string) => {
   await page.getByLabel('Message', { exact: true }).press('Enter');
 };
 
-describe('demo pages in Chromium', () => {
+describe('demo pages in Chromium', { timeout: 180_000 }, () => {
   it('host signs in, creates a room, adds products and goes live; a phone viewer finds it and the video plays full screen', async () => {
     const { page } = host;
     await page.goto('/host.html');

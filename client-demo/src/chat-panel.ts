@@ -85,6 +85,7 @@ export class ChatPanel {
     });
     s.on('room:settings', (settings) => {
       this.settings = settings;
+      if (settings.slowModeSeconds === 0) this.nextSendAt = 0; // slow mode off: no wait left
       this.renderNote();
     });
     s.on('room:role', ({ role, moderation }) => {

@@ -268,8 +268,12 @@ function watch(roomId: string): void {
 function leave(why: string): void {
   document.body.classList.remove('watching');
   (document.getElementById('sheet') as HTMLDialogElement | null)?.close();
-  byId('removed').replaceChildren(h('p', {}, why), h('a', { href: '/viewer.html' }, 'See who else is live'));
-  show(byId('removed'), true);
+  const title = document.getElementById('room-title')?.textContent;
+  const host = document.getElementById('room-host')?.textContent;
+  const box = byId('removed');
+  box.replaceChildren(h('p', { class: 'removed-why' }, why), h('a', { class: 'button-link', href: '/viewer.html' }, 'See who else is live'));
+  if (title && title !== 'Live') box.prepend(h('p', { class: 'removed-room' }, title, host ? h('span', { class: 'muted' }, ` · ${host}`) : null));
+  show(box, true);
   show(byId('watch'), false);
 }
 

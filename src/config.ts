@@ -55,6 +55,26 @@ export const configSchema = z.object({
   SALE_RESERVE_RATE_PER_SEC: z.coerce.number().int().min(1).max(1000).default(10),
   /** Consumer group created on every room's orders stream for the merchant's order service. */
   SALE_ORDERS_GROUP: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/).default('merchant'),
+  /** How long a buy-now reservation holds its units before they go back to stock. */
+  BUY_NOW_HOLD_SEC: z.coerce.number().int().min(1).max(3600).default(120),
+  /** POST every order (sale, buy-now, auction) here as JSON, signed with WEBHOOK_SECRET. Unset: no webhooks. */
+  WEBHOOK_URL: z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL').optional(),
+  /** HMAC-SHA256 key of the webhook signature (required with WEBHOOK_URL). */
+  WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+  /** Consumer group the webhook deliverer reads every room's orders stream with (beside SALE_ORDERS_GROUP). */
+  WEBHOOK_GROUP: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/).default('webhooks'),
+  /** A delivery that has not answered 2xx within this long failed (and is retried). */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** Retry delays: BASE, 2×BASE, 4×BASE, … capped at MAX (each with up to 20% jitter). */
+  WEBHOOK_BACKOFF_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(1000),
+  WEBHOOK_BACKOFF_MAX_MS: z.coerce.number().int().min(10).max(3600_000).default(5 * 60_000),
+  /** An order pending this long (its node died or stalled) is taken over by another node (XAUTOCLAIM).
+   * Must exceed WEBHOOK_BACKOFF_MAX_MS + WEBHOOK_TIMEOUT_MS: a live node retries more often than that. */
+  WEBHOOK_CLAIM_IDLE_MS: z.coerce.number().int().min(100).max(24 * 3600_000).default(10 * 60_000),
+  /** How often each node looks for new orders to deliver and for abandoned ones to take over. */
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(20).max(60_000).default(500),
+  /** Deliveries one node has in flight at once. */
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
   /** Rooms one user hosts at once (scheduled or live); one more is refused (LIMIT_EXCEEDED). */
   ROOMS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(10),
   /** A scheduled room whose start (or, unscheduled, its creation) is this long past is ended by a sweep. */
@@ -133,6 +153,11 @@ function checkConfig(c: Config): string[] {
   if (c.MEDIA_RTC_MIN_PORT > c.MEDIA_RTC_MAX_PORT) problems.push('  MEDIA_RTC_MIN_PORT: must not exceed MEDIA_RTC_MAX_PORT');
   if (c.MEDIA_PORT_BASE > 0 && c.MEDIA_PORT_BASE + c.MEDIA_WORKERS - 1 > 65535) {
     problems.push('  MEDIA_PORT_BASE: MEDIA_PORT_BASE + MEDIA_WORKERS - 1 exceeds 65535');
+  }
+  if (c.WEBHOOK_URL && !c.WEBHOOK_SECRET) problems.push('  WEBHOOK_SECRET: required with WEBHOOK_URL (deliveries are signed)');
+  if (c.WEBHOOK_BACKOFF_BASE_MS > c.WEBHOOK_BACKOFF_MAX_MS) problems.push('  WEBHOOK_BACKOFF_BASE_MS: must not exceed WEBHOOK_BACKOFF_MAX_MS');
+  if (c.WEBHOOK_CLAIM_IDLE_MS <= c.WEBHOOK_BACKOFF_MAX_MS + c.WEBHOOK_TIMEOUT_MS) {
+    problems.push('  WEBHOOK_CLAIM_IDLE_MS: must exceed WEBHOOK_BACKOFF_MAX_MS + WEBHOOK_TIMEOUT_MS (or live nodes lose their retries to each other)');
   }
   return problems;
 }

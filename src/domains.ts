@@ -4,9 +4,16 @@ import { ChatDomain } from './chat/chat-domain.js';
 import { CommerceDomain } from './commerce/commerce-domain.js';
 import { MediaDomain } from './media/media-domain.js';
 import { SalesDomain } from './commerce/sales/sales-domain.js';
+import { BuyNowDomain } from './commerce/buy-now/buy-now-domain.js';
+import { OrdersDomain } from './commerce/orders/orders-domain.js';
 
 export function createDomains(deps: DomainDeps): Domain[] {
-  const domains: Domain[] = [new ChatDomain(deps), new CommerceDomain(deps), new SalesDomain(deps)];
+  // Buy-now sells through the sales machinery and keeps its offers in step with the bag; orders
+  // (routes, webhooks) read what every selling path writes.
+  const orders = new OrdersDomain(deps);
+  const sales = new SalesDomain(deps, { onOrder: (roomId) => orders.noteOrder(roomId) });
+  const buyNow = new BuyNowDomain(deps, sales);
+  const domains: Domain[] = [new ChatDomain(deps), new CommerceDomain(deps, buyNow), sales, buyNow, orders];
   // Media needs mediasoup worker processes; MEDIA_ENABLED=false runs without video.
   if (deps.config.MEDIA_ENABLED) domains.push(new MediaDomain(deps));
   return domains;

@@ -166,6 +166,21 @@ describe('socket events: malformed payloads', () => {
     { event: 'mod:unban', payload: { userId: 'u_never_banned' }, code: 'NOT_FOUND' },
     { event: 'room:join', payload: { roomId: 'r_nope' }, code: 'NOT_FOUND' },
     { event: 'room:join', payload: { roomId: '../../etc' }, code: 'BAD_REQUEST' },
+    { event: 'buy:reserve', payload: { productId: 'p_nope', requestId: 'req-0000001' }, code: 'NOT_FOUND' },
+    { event: 'buy:reserve', payload: { productId: 'x:holds', requestId: 'req-0000002' }, code: 'NOT_FOUND' },
+    { event: 'buy:checkout', payload: { holdId: `s_bn-${'A'.repeat(22)}.nope`, requestId: 'req-0000003' }, code: 'NOT_FOUND' },
+    { event: 'buy:checkout', payload: { holdId: 's_abc.nope', requestId: 'req-0000004' }, code: 'BAD_REQUEST' }, // a sale's hold
+    { event: 'buy:checkout', payload: { holdId: `s_bn-${'A'.repeat(22)}:holds.x`, requestId: 'req-0000005' }, code: 'BAD_REQUEST' },
+    { event: 'buy:release', payload: { holdId: `s_bn-${'A'.repeat(22)}.nope` }, code: 'NOT_FOUND' },
+    { event: 'buy:release', payload: { holdId: `s_bn-${'A'.repeat(21)}.nope` }, code: 'BAD_REQUEST' },
+    // a buy-now offer is not a flash sale: the sale events refuse its ids
+    { event: 'sale:stop', payload: { saleId: `s_bn-${'A'.repeat(22)}` }, code: 'BAD_REQUEST' },
+    { event: 'sale:restock', payload: { saleId: `s_bn-${'A'.repeat(22)}`, quantity: 5 }, code: 'BAD_REQUEST' },
+    { event: 'sale:reserve', payload: { saleId: `s_bn-${'A'.repeat(22)}`, requestId: 'req-0000006' }, code: 'BAD_REQUEST' },
+    { event: 'sale:checkout', payload: { holdId: `s_bn-${'A'.repeat(22)}.x`, requestId: 'req-0000007' }, code: 'BAD_REQUEST' },
+    { event: 'sale:release', payload: { holdId: `s_bn-${'A'.repeat(22)}.x` }, code: 'BAD_REQUEST' },
+    // while a random sale id that happens to start with bn- is still a sale id (16 characters)
+    { event: 'sale:stop', payload: { saleId: 's_bn-0123456789abc' }, code: 'NOT_FOUND' },
   ];
 
   it.each(nonsense)('$event with $payload as the host → $code', async ({ event, payload, code }) => {
@@ -330,6 +345,13 @@ describe('HTTP', () => {
       { title: 'x', price: 10, currency: 'dollars' },
       { title: 'x', price: 10, currency: 'USD', imageUrl: 'not a url' },
       { title: '', price: 10, currency: 'USD' },
+      { title: 'x', price: 10, currency: 'USD', stock: -1 },
+      { title: 'x', price: 10, currency: 'USD', stock: 1.5 },
+      { title: 'x', price: 10, currency: 'USD', stock: '5' },
+      { title: 'x', price: 10, currency: 'USD', stock: 1_000_001 },
+      { title: 'x', price: 10, currency: 'USD', stock: 5, perUserLimit: 0 },
+      { title: 'x', price: 10, currency: 'USD', stock: 5, perUserLimit: 101 },
+      { title: 'x', price: 10, currency: 'USD', perUserLimit: null },
     ];
     for (const body of bad) {
       const res = await http(stack.url, 'POST', `/api/rooms/${id}/products`, h.token, body);
@@ -340,6 +362,10 @@ describe('HTTP', () => {
     expect(p.status).toBe(201);
     const emptyPatch = await http(stack.url, 'PATCH', `/api/rooms/${id}/products/${p.body.product.id}`, h.token, {});
     expect(emptyPatch.status).toBe(400);
+    for (const body of [{ stock: -5 }, { stock: 'lots' }, { perUserLimit: 0 }, { stock: 3, extra: 1 }]) {
+      const res = await http(stack.url, 'PATCH', `/api/rooms/${id}/products/${p.body.product.id}`, h.token, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+    }
     expect((await http(stack.url, 'GET', `/api/rooms/${id}/products`, h.token)).body.products).toHaveLength(1);
   });
 
@@ -351,6 +377,21 @@ describe('HTTP', () => {
       expect(res.body.error.code).toBe('BAD_REQUEST');
     },
   );
+
+  it.each([
+    '/api/orders/x',
+    '/api/orders/o_no-dot',
+    `/api/orders/o_${'r'.repeat(65)}.x`,
+    '/api/orders/o_r_1.a%20b',
+    '/api/rooms/r_1/orders?limit=-1',
+    '/api/rooms/r_1/orders?cursor=0',
+    '/api/rooms/r_1/orders?cursor=1-1&cursor=2-2',
+    '/api/rooms/bad%20id/orders',
+  ])('orders route with a bad id, cursor or limit %s → 400', async (path) => {
+    const res = await http(stack.url, 'GET', path, viewer.token);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: { code: 'BAD_REQUEST', message: expect.any(String) } });
+  });
 
   it.each([
     ['GET', '/api/nope'],

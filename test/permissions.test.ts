@@ -227,6 +227,23 @@ describe('privileged HTTP routes', () => {
   });
 });
 
+describe("the room's orders (GET /api/rooms/:roomId/orders)", () => {
+  const tokenOf = (caller: Caller): string | null =>
+    ({ guest: null, viewer: viewer.token, moderator: moderator.token, host: host.token, 'other host': otherHost.token })[caller];
+  const matrix = CALLERS.map((caller) => ({ caller, outcome: expectedOutcome(caller, 'moderator') }));
+
+  it.each(matrix)('by $caller → $outcome', async ({ caller, outcome }) => {
+    const res = await http(stack.url, 'GET', `/api/rooms/${roomId}/orders`, tokenOf(caller));
+    if (outcome === 'ok') {
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ orders: expect.any(Array), nextCursor: null });
+      return;
+    }
+    expect(res.status).toBe(outcome === 'UNAUTHORIZED' ? 401 : 403);
+    expect(res.body).toEqual({ error: { code: outcome, message: expect.any(String) } });
+  });
+});
+
 describe('guests', () => {
   const guestRefusals: { event: ClientEventName; payload: () => unknown }[] = [
     { event: 'chat:send', payload: () => ({ text: 'hi' }) },
@@ -234,6 +251,9 @@ describe('guests', () => {
     { event: 'engage:follow', payload: () => ({}) },
     { event: 'engage:share', payload: () => ({}) },
     { event: 'engage:save', payload: () => ({ productId }) },
+    { event: 'buy:reserve', payload: () => ({ productId, requestId: 'guest-buy-0001' }) },
+    { event: 'buy:checkout', payload: () => ({ holdId: `s_bn-${'A'.repeat(22)}.x`, requestId: 'guest-buy-0002' }) },
+    { event: 'buy:release', payload: () => ({ holdId: `s_bn-${'A'.repeat(22)}.x` }) },
   ];
 
   it.each(guestRefusals)('a guest in the room cannot $event → UNAUTHORIZED', async ({ event, payload }) => {

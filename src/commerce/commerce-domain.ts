@@ -17,13 +17,26 @@ import { BagStore } from './bag-store.js';
 import { commerceMetrics } from './commerce-metrics.js';
 import { countOutcomes } from '../core/metrics.js';
 
+/**
+ * Keeps what sells a product in step with the bag (buy-now/buy-now-domain.ts): called after a
+ * product is saved or removed, before the room is told, so a buyer who sees the change can act.
+ */
+export interface ProductStockHook {
+  /** `stock` as the request sent it (undefined: not part of this edit). */
+  productSaved(room: Room, product: Product, stock: number | null | undefined, by: string): Promise<void>;
+  productRemoved(roomId: string, product: Product): Promise<void>;
+}
+
 export class CommerceDomain implements Domain {
   readonly name = 'commerce';
   readonly bag: BagStore;
   private readonly engagement: EngagementCounter;
   private readonly metrics;
 
-  constructor(private readonly deps: DomainDeps) {
+  constructor(
+    private readonly deps: DomainDeps,
+    private readonly stock?: ProductStockHook,
+  ) {
     this.bag = new BagStore(deps.redis);
     this.engagement = new EngagementCounter(deps.redis);
     this.metrics = commerceMetrics(deps.metrics);
@@ -51,13 +64,15 @@ export class CommerceDomain implements Domain {
 
     router.post('/api/rooms/:roomId/products', async (req, res) => {
       const { roomId } = parseBody(roomIdParams, req.params);
-      requireRole(await rooms.require(roomId), requireHttpUser(req), 'host', 'add products');
+      const room = await rooms.require(roomId);
+      requireRole(room, requireHttpUser(req), 'host', 'add products');
       const { id, ...fields } = parseBody(productBody, req.body);
       const product: Product = { id: id ?? newId('p_'), ...fields };
       const max = this.deps.config.ROOM_PRODUCTS_MAX;
       const added = await this.bag.add(roomId, product, max);
       if (added === 'taken') throw new AppError('CONFLICT', `product ${product.id} is already in the bag; PATCH it instead`);
       if (added === 'full') throw new AppError('LIMIT_EXCEEDED', `a room's bag holds at most ${max} products; remove one first`);
+      await this.stock?.productSaved(room, product, product.stock, requireHttpUser(req).id);
       this.metrics.bagChanges.inc({ change: 'add' });
       this.announceBag(roomId, { change: 'added', product });
       res.status(201).json({ product });
@@ -65,12 +80,14 @@ export class CommerceDomain implements Domain {
 
     router.patch('/api/rooms/:roomId/products/:productId', async (req, res) => {
       const { roomId, productId } = parseBody(roomProductParams, req.params);
-      requireRole(await rooms.require(roomId), requireHttpUser(req), 'host', 'edit products');
+      const room = await rooms.require(roomId);
+      requireRole(room, requireHttpUser(req), 'host', 'edit products');
       const patch = parseBody(productPatchBody, req.body);
       const current = await this.bag.get(roomId, productId);
       if (!current) throw notFound('product');
       const product: Product = { ...current, ...patch };
       await this.bag.put(roomId, product);
+      await this.stock?.productSaved(room, product, patch.stock, requireHttpUser(req).id);
       this.metrics.bagChanges.inc({ change: 'edit' });
       this.announceBag(roomId, { change: 'updated', product });
       const pinned = await this.bag.pinned(roomId);
@@ -83,7 +100,9 @@ export class CommerceDomain implements Domain {
       const user = requireHttpUser(req);
       requireRole(await rooms.require(roomId), user, 'host', 'remove products');
       const wasPinned = (await this.bag.pinned(roomId)).product?.id === productId;
+      const removed = await this.bag.get(roomId, productId);
       if (!(await this.bag.remove(roomId, productId))) throw notFound('product');
+      if (removed) await this.stock?.productRemoved(roomId, removed);
       this.metrics.bagChanges.inc({ change: 'remove' });
       if (wasPinned) {
         // A product that left the bag can't stay on screen: unpin it for everyone.

@@ -6,6 +6,8 @@ import { normaliseDisplayName, normaliseText } from './text.js';
 const currency = z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'ISO 4217 code like USD');
 // Only http(s): the URL ends up in an <img src> on every viewer's screen.
 const imageUrl = z.string().trim().max(2000).url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL');
+const buyNowStock = z.number().int().min(0).max(1_000_000).nullable();
+const buyNowLimit = z.number().int().min(1).max(100);
 const optionalText = (max: number) => z.string().trim().max(max).nullable().optional();
 
 /** How far ahead a room may be scheduled. */
@@ -46,6 +48,9 @@ export const productBody = z
     currency,
     merchant: optionalText(120).transform((v) => v ?? null),
     brand: optionalText(120).transform((v) => v ?? null),
+    /** Buy-now units (absent or null: not for sale outside flash sales). */
+    stock: buyNowStock.optional(),
+    perUserLimit: buyNowLimit.optional(),
   })
   .strict();
 
@@ -57,6 +62,9 @@ export const productPatchBody = z
     currency,
     merchant: z.string().trim().max(120).nullable(),
     brand: z.string().trim().max(120).nullable(),
+    /** Sets the units available to buy now (held units stay held); null: no longer for sale. */
+    stock: buyNowStock,
+    perUserLimit: buyNowLimit,
   })
   .partial()
   .strict()

@@ -3,6 +3,7 @@
  * need no runtime validation; clients (tests, client-demo) import them for typing.
  */
 import type { SalesSnapshot } from './sales-events.js';
+import type { BuyNowSnapshot } from './orders-events.js';
 
 export type Role = 'host' | 'moderator' | 'viewer' | 'guest';
 
@@ -47,6 +48,14 @@ export interface Product {
   currency: string;
   merchant: string | null;
   brand: string | null;
+  /**
+   * Buy-now units as the host last set them; absent or null: not for sale outside flash sales.
+   * The live count (after buyers' holds and orders) is the join snapshot's `buyNow.stock` and
+   * the `buy:stock` events.
+   */
+  stock?: number | null;
+  /** Buy-now units one person may hold + buy (default BUY_NOW_DEFAULT_LIMIT). */
+  perUserLimit?: number;
 }
 
 /**
@@ -137,5 +146,6 @@ export interface JoinSnapshot {
   chat: { messages: ChatMessage[]; moderation: ModerationSettings };
   commerce: { bag: Product[]; pinned: PinState };
   sales: SalesSnapshot;
+  buyNow: BuyNowSnapshot;
   [part: string]: unknown;
 }

@@ -25,6 +25,18 @@ export const requestIdSchema = z
 export const saleIdSchema = z.string().regex(/^s_[A-Za-z0-9_-]{1,62}$/, 'invalid saleId');
 export const holdIdSchema = z.string().max(128).regex(/^s_[A-Za-z0-9_-]{1,62}\.[A-Za-z0-9_-]{1,64}$/, 'invalid holdId');
 
+/**
+ * Standing ledgers (a buy-now offer, an auction lot: units sold outside a flash sale through the
+ * same scripts) have sale ids too, `s_<tag>-<22 characters>` (tag 2–4 lowercase letters, `bn` for
+ * buy-now), never the form of a random sale id (16 characters after `s_`). They are not flash
+ * sales: the sale events refuse them (a host could otherwise stop or restock a product's offer as
+ * if it were a sale); their own events act on them. The ledger route takes both.
+ */
+export const STANDING_LEDGER_ID = /^s_[a-z]{2,4}-[A-Za-z0-9_-]{22}$/;
+const notStanding = (id: string) => !STANDING_LEDGER_ID.test(id.split('.')[0]!);
+const flashSaleIdSchema = saleIdSchema.refine(notStanding, 'not a flash sale (a buy-now offer or auction lot: use its own events)');
+const flashHoldIdSchema = holdIdSchema.refine(notStanding, 'not a flash sale hold (a buy-now or auction hold: use its own events)');
+
 const HOUR = 3600;
 /** The longest sale, however it is given (durationSec or endsAt): the sweeper works for as long as a sale runs. */
 export const SALE_MAX_DURATION_SEC = 7 * 24 * HOUR;
@@ -53,16 +65,16 @@ export const saleStartSchema = z
 /** Client → server events of flash sales. */
 export const saleEventSchemas = {
   'sale:start': saleStartSchema,
-  'sale:stop': z.object({ saleId: saleIdSchema }).strict(),
+  'sale:stop': z.object({ saleId: flashSaleIdSchema }).strict(),
   /** Recommended: a retry with the same requestId gets the first answer and adds nothing. */
   'sale:restock': z
-    .object({ saleId: saleIdSchema, quantity: z.number().int().min(1).max(1_000_000), requestId: requestIdSchema.optional() })
+    .object({ saleId: flashSaleIdSchema, quantity: z.number().int().min(1).max(1_000_000), requestId: requestIdSchema.optional() })
     .strict(),
   'sale:reserve': z
-    .object({ saleId: saleIdSchema, qty: z.number().int().min(1).max(100).default(1), requestId: requestIdSchema })
+    .object({ saleId: flashSaleIdSchema, qty: z.number().int().min(1).max(100).default(1), requestId: requestIdSchema })
     .strict(),
-  'sale:checkout': z.object({ holdId: holdIdSchema, requestId: requestIdSchema }).strict(),
-  'sale:release': z.object({ holdId: holdIdSchema }).strict(),
+  'sale:checkout': z.object({ holdId: flashHoldIdSchema, requestId: requestIdSchema }).strict(),
+  'sale:release': z.object({ holdId: flashHoldIdSchema }).strict(),
   'sale:stats': z.object({}).strict().optional().default({}),
 } satisfies Record<string, z.ZodType>;
 

@@ -28,6 +28,8 @@ export function parseSaleRef(ref: string): { roomId: string; saleId: string } | 
 }
 
 export const orderStreamKey = (roomId: string): string => roomKey(roomId, 'orders');
+/** Hash orderId → the order's entry id in the room's orders stream (GET /api/orders/:orderId). */
+export const orderIndexKey = (roomId: string): string => roomKey(roomId, 'orders:ids');
 
 export const roomSalesKeys = (roomId: string) => ({
   /** Every sale of the room, scored by creation time. */
@@ -61,6 +63,8 @@ export interface SaleKeys {
   bought: string;
   /** Hash: the available/sold the room was last told (sale:stock or sale:sold-out). */
   frame: string;
+  /** Sorted set `price|currency|ms` by ms: a standing ledger's price history (none for a sale). */
+  prices: string;
 }
 
 const cache = new Map<string, SaleKeys>();
@@ -81,6 +85,7 @@ export function saleKeys(roomId: string, saleId: string): SaleKeys {
       requests: `${base}:requests`,
       bought: `${base}:bought`,
       frame: `${base}:frame`,
+      prices: `${base}:prices`,
     };
     if (cache.size >= CACHE_MAX) cache.clear();
     cache.set(ref, keys);

@@ -106,6 +106,15 @@ export function saleFromHash(h: Record<string, string>, now: number): FlashSale 
 /** Hold ids carry their sale (`<saleId>.<random>`), so checkout and release need only the hold. */
 export const holdIdFor = (saleId: string, random: string): string => `${saleId}.${random}`;
 
+/** Order ids name their room (`o_<roomId>.<unique>`), so an order is found by its id alone. */
+export const orderIdFor = (roomId: string, unique: string): string => `o_${roomId}.${unique}`;
+
+/** The room of an order id (protocol's orderIdSchema already checked its form). */
+export function roomOfOrderId(orderId: string): string | null {
+  const dot = orderId.lastIndexOf('.');
+  return orderId.startsWith('o_') && dot > 2 && dot < orderId.length - 1 ? orderId.slice(2, dot) : null;
+}
+
 export function saleIdOfHold(holdId: string): string {
   const dot = holdId.lastIndexOf('.');
   if (dot <= 0 || dot === holdId.length - 1) throw new AppError('NOT_FOUND', 'hold not found');

@@ -173,8 +173,13 @@ end
 return out
 `;
 
-// KEYS: 1-5, 6 requests, 7 bought, 8 orders stream, 9 room buyers, 10 room bans. ARGV: userId,
-// requestId, holdId, orderId, now, userName, roomId, saleId.
+// KEYS: 1-5, 6 requests, 7 bought, 8 orders stream, 9 room buyers, 10 room bans, 11 room's order
+// index (orderId → stream entry id), 12 price history. ARGV: userId, requestId, holdId, orderId,
+// now, userName, roomId, saleId. The order carries the ledger's `kind` (sale, buy-now, auction:
+// every ledger that sells through these scripts); a sale's hash has none and is 'sale'.
+// A hold is checked out at the price in force when it was taken: a standing ledger's price can
+// change (standing-ledger.ts keeps its history, `price|currency|ms` scored by ms); a sale has no
+// history and one price. The order made is kept (`o|<holdId>` in requests) for later replays.
 // Answer: OK|orderId|holdId|qty|unitPrice|amount|createdAt|productId|currency or ERR|CODE|available.
 export const CHECKOUT_SCRIPT = `${PRELUDE}
 local user, holdId = ARGV[1], ARGV[3]
@@ -195,20 +200,26 @@ end
 local raw = redis.call('HGET', KEYS[2], holdId)
 local h = raw and unpackHold(raw)
 if not h or h.user ~= user then return refuse('NOT_FOUND') end
-local s = redis.call('HMGET', KEYS[1], 'price', 'productId', 'currency')
-local price = tonumber(s[1])
+local s = redis.call('HMGET', KEYS[1], 'price', 'productId', 'currency', 'kind')
+local unit, currency = s[1], s[3]
+local price = tonumber(unit)
 local function orderText()
-  return 'OK|' .. h.order .. '|' .. holdId .. '|' .. int(h.qty) .. '|' .. s[1] .. '|' .. int(price * h.qty) ..
-    '|' .. h.at .. '|' .. s[2] .. '|' .. s[3]
+  return 'OK|' .. h.order .. '|' .. holdId .. '|' .. int(h.qty) .. '|' .. unit .. '|' .. int(price * h.qty) ..
+    '|' .. h.at .. '|' .. s[2] .. '|' .. currency
 end
 -- A hold becomes at most one order: another requestId for a sold hold gets that same order.
-if h.state == 'sold' then return answer('REPLAY', orderText()) end
+if h.state == 'sold' then return answer('REPLAY', redis.call('HGET', KEYS[6], 'o|' .. holdId) or orderText()) end
 if h.state == 'released' then return refuse('NOT_FOUND') end
 if h.state == 'expired' then return refuse('HOLD_EXPIRED') end
 if now >= h.exp then
   returnHold(holdId, h, 'expired')
   swept = h.qty
   return refuse('HOLD_EXPIRED')
+end
+local past = redis.call('ZREVRANGEBYSCORE', KEYS[12], h.at, '-inf', 'LIMIT', 0, 1)[1]
+if past then
+  unit, currency = string.match(past, '^([^|]*)|([^|]*)|')
+  price = tonumber(unit)
 end
 h.state, h.order, h.at = 'sold', ARGV[4], int(now)
 local amount = price * h.qty
@@ -221,10 +232,13 @@ redis.call('ZREM', KEYS[4], user .. '|' .. holdId)
 redis.call('ZREM', KEYS[5], holdId)
 if redis.call('HINCRBY', KEYS[7], user, h.qty) == h.qty then redis.call('HINCRBY', KEYS[1], 'buyers', 1) end
 redis.call('SADD', KEYS[9], user)
-redis.call('XADD', KEYS[8], '*', 'orderId', h.order, 'roomId', ARGV[7], 'saleId', ARGV[8], 'holdId', holdId,
-  'productId', s[2], 'userId', user, 'userName', ARGV[6], 'qty', int(h.qty), 'unitPrice', s[1],
-  'amount', int(amount), 'currency', s[3], 'requestId', ARGV[2], 'createdAt', h.at)
-return answer('NEW', orderText())
+local entry = redis.call('XADD', KEYS[8], '*', 'orderId', h.order, 'kind', s[4] or 'sale', 'roomId', ARGV[7],
+  'saleId', ARGV[8], 'holdId', holdId, 'productId', s[2], 'userId', user, 'userName', ARGV[6], 'qty', int(h.qty),
+  'unitPrice', unit, 'amount', int(amount), 'currency', currency, 'requestId', ARGV[2], 'createdAt', h.at)
+redis.call('HSET', KEYS[11], h.order, entry)
+local text = orderText()
+redis.call('HSET', KEYS[6], 'o|' .. holdId, text)
+return answer('NEW', text)
 `;
 
 // KEYS: 1-5, 6 room bans. ARGV: userId, holdId, now.

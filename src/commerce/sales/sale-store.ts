@@ -25,7 +25,7 @@ import {
 } from './sale-scripts.js';
 import { ReserveBatcher } from './sale-reserve-batcher.js';
 import { roomBansKey } from '../../core/keys.js';
-import { DUE_INDEX, LEGACY_SWEEP_SET, ORDER_STREAMS, orderStreamKey, roomSalesKeys, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';
+import { DUE_INDEX, LEGACY_SWEEP_SET, ORDER_STREAMS, orderIndexKey, orderStreamKey, roomSalesKeys, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';
 import {
   INDEX_CREATE_GRACE_MS,
   INDEX_LEASE_MS,
@@ -33,6 +33,7 @@ import {
   SALE_RETENTION_MS,
   SWEEP_BATCH,
   holdIdFor,
+  orderIdFor,
   parseCheckoutAnswer,
   parseReserveAnswer,
   refusalError,
@@ -75,6 +76,10 @@ export interface SweepResult {
 export interface SaleStoreOptions {
   reservesPerSecond: number;
   ordersGroup: string;
+  /** More consumer groups on every orders stream (the webhook deliverer's). */
+  extraOrderGroups?: string[];
+  /** Told of every order made (not of replays), after the script: the webhook deliverer's note. */
+  onOrder?: (roomId: string) => void;
   /** Sales counting down or open at once in one room; one more is LIMIT_EXCEEDED. */
   maxRunningPerRoom: number;
   /** Virtual time for tests; by default the scripts use Redis's clock. */
@@ -84,7 +89,7 @@ export interface SaleStoreOptions {
 
 const SCRIPTS = {
   saleCreate: [8, CREATE_SCRIPT],
-  saleCheckout: [10, CHECKOUT_SCRIPT],
+  saleCheckout: [12, CHECKOUT_SCRIPT],
   saleRelease: [6, RELEASE_SCRIPT],
   saleRestock: [2, RESTOCK_SCRIPT],
   saleStop: [2, STOP_SCRIPT],
@@ -174,16 +179,13 @@ export class SaleStore {
     return { sale: (await this.get(roomId, saleId))!, fresh: true };
   }
 
-  /** The orders stream and the merchant's consumer group exist before the first order, so the
-   * group sees every order even if the merchant's service connects later. */
-  private async ensureOrderStream(roomId: string): Promise<void> {
+  /** The orders stream and its consumer groups (the merchant's, and the webhook deliverer's when
+   * webhooks are on) exist before the first order, so each group sees every order even if its
+   * consumer connects later. Every ledger that sells calls this before its first hold. */
+  async ensureOrderStream(roomId: string): Promise<void> {
     const stream = orderStreamKey(roomId);
     await this.redis.sadd(ORDER_STREAMS, stream);
-    try {
-      await this.redis.xgroup('CREATE', stream, this.opts.ordersGroup, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!(err instanceof Error && err.message.includes('BUSYGROUP'))) throw err;
-    }
+    for (const group of [this.opts.ordersGroup, ...(this.opts.extraOrderGroups ?? [])]) await createGroup(this.redis, stream, group);
   }
 
   async get(roomId: string, saleId: string): Promise<FlashSale | null> {
@@ -223,10 +225,12 @@ export class SaleStore {
     const saleId = saleIdOfHold(holdId);
     const k = saleKeys(roomId, saleId);
     const reply = await this.cmd.saleCheckout(
-      ...core(k), k.requests, k.bought, orderStreamKey(roomId), roomSalesKeys(roomId).buyers, roomBansKey(roomId),
-      user.id, requestId, holdId, localId('o_'), this.scriptNow(), user.name, roomId, saleId,
+      ...core(k), k.requests, k.bought, orderStreamKey(roomId), roomSalesKeys(roomId).buyers, roomBansKey(roomId), orderIndexKey(roomId), k.prices,
+      user.id, requestId, holdId, orderIdFor(roomId, localId('')), this.scriptNow(), user.name, roomId, saleId,
     );
-    return { saleId, ...decided(reply, 'hold', (text) => parseCheckoutAnswer(saleId, text)) };
+    const result = decided(reply, 'hold', (text) => parseCheckoutAnswer(saleId, text));
+    if (result.fresh && result.answer.ok) this.opts.onOrder?.(roomId);
+    return { saleId, ...result };
   }
 
   /** Gives the hold's units back. Releasing twice is harmless (released: false the second time). */
@@ -305,6 +309,15 @@ export class SaleStore {
 /** The requests-hash field of a host's write: `<kind>|<userId>|<requestId>`, or '' without a requestId. */
 function requestField(kind: 's' | 'k', by: string | undefined, requestId: string | undefined): string {
   return by !== undefined && requestId !== undefined ? `${kind}|${by}|${requestId}` : '';
+}
+
+/** XGROUP CREATE from the stream's start, creating the stream; an existing group is fine. */
+export async function createGroup(redis: RedisClient, stream: string, group: string): Promise<void> {
+  try {
+    await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+  } catch (err) {
+    if (!(err instanceof Error && err.message.includes('BUSYGROUP'))) throw err;
+  }
 }
 
 function createRefusal(code: string, maxRunning: number): AppError {

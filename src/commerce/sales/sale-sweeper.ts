@@ -19,7 +19,7 @@ export class SaleSweeper {
 
   constructor(
     private readonly store: SaleStore,
-    private readonly broadcasts: SaleBroadcasts,
+    private readonly broadcasts: Pick<SaleBroadcasts, 'stockChanged' | 'opened' | 'ended'>,
     intervalMs: number,
     private readonly log: Logger,
   ) {

@@ -17,6 +17,15 @@ import { registerSaleRoutes } from './sales-http.js';
 import { registerSaleEvents } from './sales-socket.js';
 import { salesMetrics } from './sales-metrics.js';
 
+/**
+ * Another selling path on standing ledgers (standing-ledger.ts: buy-now, auction lots) whose
+ * stock changes the shared sweeper finds (expired holds): it announces them its own way.
+ */
+export interface LedgerStockListener {
+  owns(ledgerId: string): boolean;
+  stockChanged(roomId: string, ledgerId: string): void;
+}
+
 export class SalesDomain implements Domain {
   readonly name = 'sales';
   readonly store: SaleStore;
@@ -24,19 +33,34 @@ export class SalesDomain implements Domain {
   readonly broadcasts: SaleBroadcasts;
   readonly sweeper: SaleSweeper;
   private readonly bag: BagStore;
+  private readonly ledgerListeners: LedgerStockListener[] = [];
 
-  constructor(private readonly deps: DomainDeps) {
+  /** `onOrder`: told of every order made here (the orders domain's webhook note). */
+  constructor(
+    private readonly deps: DomainDeps,
+    hooks: { onOrder?: (roomId: string) => void } = {},
+  ) {
     const { redis, config, io, log } = deps;
     this.store = new SaleStore(redis, {
       reservesPerSecond: config.SALE_RESERVE_RATE_PER_SEC,
       ordersGroup: config.SALE_ORDERS_GROUP,
+      extraOrderGroups: config.WEBHOOK_URL ? [config.WEBHOOK_GROUP] : [],
+      onOrder: hooks.onOrder,
       maxRunningPerRoom: config.SALE_MAX_RUNNING_PER_ROOM,
       log,
     });
     this.queries = new SaleQueries(redis, () => this.store.now());
     this.broadcasts = new SaleBroadcasts(io, redis, this.store, this.queries, log);
-    this.sweeper = new SaleSweeper(this.store, this.broadcasts, config.SALE_SWEEP_MS, log);
+    this.sweeper = new SaleSweeper(this.store, {
+      stockChanged: (roomId, saleId) => (this.ledgerListeners.find((l) => l.owns(saleId)) ?? this.broadcasts).stockChanged(roomId, saleId),
+      opened: (roomId, saleId) => this.broadcasts.opened(roomId, saleId),
+      ended: (roomId, saleId, reason, sold) => this.broadcasts.ended(roomId, saleId, reason, sold),
+    }, config.SALE_SWEEP_MS, log);
     this.bag = new BagStore(redis);
+  }
+
+  listenToLedgers(listener: LedgerStockListener): void {
+    this.ledgerListeners.push(listener);
   }
 
   /** Sales indexed by an older version of the server join the due index. */

@@ -6,7 +6,7 @@
  * studio turns into an end-of-show summary with every control disabled.
  */
 import './styles.css';
-import { applyBagChange, createRoomBody, productBody, type JoinSnapshot, type PinState, type Product, type Room, type RoomStats } from '../../src/protocol/index.js';
+import { applyBagChange, createRoomBody, productBody, type BuyNowStock, type JoinSnapshot, type PinState, type Product, type Room, type RoomStats } from '../../src/protocol/index.js';
 import { CameraPublisher } from './camera-publisher.js';
 import { ChatPanel } from './chat-panel.js';
 import { busy, byId, confirmDialog, formatMoney, formValues, h, minorDigits, roomParam, setRoomParam, show, toast } from './dom.js';
@@ -17,7 +17,7 @@ import { People } from './people.js';
 import { productImage } from './product-view.js';
 import { HostSalePanel } from './sale-host.js';
 import { api, check, mountAccount, type Session } from './session.js';
-import { renderSummary, summaryFromHttp, type ShowSummary } from './show-summary.js';
+import { orderTotals, renderSummary, summaryFromHttp, type ShowSummary } from './show-summary.js';
 
 const STATS_POLL_MS = 2000;
 
@@ -51,6 +51,8 @@ function openStudio(session: Session, roomId: string): void {
   let bag: Product[] = [];
   let pinnedId: string | null = null;
   let stats: RoomStats | null = null;
+  /** Live buy-now stock per product (buy:stock), over the bag's last-set figure. */
+  const buyStock = new Map<string, BuyNowStock>();
   const people = new People();
 
   const client = new LiveClient(session.token, {
@@ -87,6 +89,8 @@ function openStudio(session: Session, roomId: string): void {
     if (joinedBefore && camera.active) void camera.rejoined();
     joinedBefore = true;
     bag = snap.commerce.bag;
+    buyStock.clear();
+    for (const st of snap.buyNow?.stock ?? []) buyStock.set(st.productId, st);
     pinnedId = snap.commerce.pinned.product?.id ?? null;
     sales.load(snap);
     chat.load(snap);
@@ -169,7 +173,15 @@ function openStudio(session: Session, roomId: string): void {
           'li',
           { class: pinned ? 'pinned' : null, 'data-product': p.id },
           productImage(p),
-          h('div', { class: 'grow' }, h('strong', {}, p.title), h('br'), h('span', { class: 'price' }, formatMoney(p.price, p.currency)), pinned ? h('span', { class: 'badge' }, 'Pinned') : null),
+          h(
+            'div',
+            { class: 'grow' },
+            h('strong', {}, p.title),
+            h('br'),
+            h('span', { class: 'price' }, formatMoney(p.price, p.currency)),
+            pinned ? h('span', { class: 'badge' }, 'Pinned') : null,
+            buyStock.has(p.id) || typeof p.stock === 'number' ? h('span', { class: 'muted small-text', 'data-testid': 'buy-stock' }, ` · buy now: ${buyStock.get(p.id)?.available ?? p.stock} left`) : null,
+          ),
           h(
             'button',
             {
@@ -207,6 +219,8 @@ function openStudio(session: Session, roomId: string): void {
         currency,
         brand: v.brand?.trim() || null,
         imageUrl: v.imageUrl?.trim() || null,
+        // Empty: sold only through flash sales; a number: that many units to buy now at the price.
+        ...(v.stock?.trim() ? { stock: Number(v.stock) } : {}),
       });
       const { product } = await api<{ product: Product }>('POST', `/api/rooms/${roomId}/products`, body);
       if (!bag.some((p) => p.id === product.id)) bag = [...bag, product];
@@ -262,10 +276,12 @@ function openStudio(session: Session, roomId: string): void {
       // After busy() has given the button back, so the summary's "all disabled" is the last word.
       if (!ended) return;
       setRoom(ended);
-      endOfShow({ room: ended, stats, figures: sales.lastFigures, currency: sales.figuresCurrency, titles: saleTitles() });
+      const orders = await orderTotals(roomId, titleOf);
+      endOfShow({ room: ended, stats, figures: sales.lastFigures, currency: sales.figuresCurrency, titles: saleTitles(), orders });
     })();
   });
 
+  const titleOf = (productId: string) => bag.find((p) => p.id === productId)?.title ?? 'A product';
   const saleTitles = () => new Map([...sales.book.sales.values()].map((s) => [s.id, s.title]));
 
   /** The studio after the show: the summary where the preview was, every control disabled. */
@@ -305,6 +321,13 @@ function openStudio(session: Session, roomId: string): void {
     sales.setBag(bag);
   });
   s.on('room:status', ({ room: r }) => setRoom(r));
+  const stockChanged = (st: BuyNowStock) => {
+    buyStock.set(st.productId, st);
+    renderProducts();
+  };
+  s.on('buy:stock', stockChanged);
+  s.on('buy:sold-out', stockChanged);
+  s.on('buy:bought', ({ name, qty, productId }) => toast(`${name} bought ${qty} × ${bag.find((p) => p.id === productId)?.title ?? 'a product'}`, 'success', 3000));
   const refreshStatsNow = async () => {
     const st = await client.request('room:stats', {});
     stats = st;
@@ -325,10 +348,13 @@ function openStudio(session: Session, roomId: string): void {
     const code = (err as { code?: string }).code;
     if (code !== 'ROOM_ENDED') return toast(`Could not open the room. ${humanError(err)}`, 'error', 10_000);
     // Reopened after the show: the summary from what the server still keeps.
-    void summaryFromHttp(roomId).then((summary) => {
+    void (async () => {
+      const summary = await summaryFromHttp(roomId);
+      const { products } = await api<{ products: Product[] }>('GET', `/api/rooms/${roomId}/products`).catch(() => ({ products: [] as Product[] }));
+      bag = products;
       setRoom(summary.room);
-      endOfShow(summary);
-    });
+      endOfShow({ ...summary, orders: await orderTotals(roomId, titleOf) });
+    })();
   });
 }
 

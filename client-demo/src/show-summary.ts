@@ -2,9 +2,11 @@
  * The end-of-show summary in the host studio: how long the show ran, who watched, how they
  * engaged and what sold. Built from the last live figures the studio had (room:stats and
  * sale:stats, read just before ending), or — when the studio is reopened after the show — from
- * what the HTTP API still serves (the room's counters and its sales).
+ * what the HTTP API still serves (the room's counters and its sales). Orders, units, GMV and the
+ * top products count every order of the show — flash sale, buy now, auction — from the room's
+ * order list when the server has one; the flash-sale figures otherwise.
  */
-import type { FlashSale, PresenceCounts, Room, RoomSaleFigures, RoomStats } from '../../src/protocol/index.js';
+import type { FlashSale, OrdersPage, PresenceCounts, Room, RoomSaleFigures, RoomStats } from '../../src/protocol/index.js';
 import { formatMoney, h } from './dom.js';
 import { api } from './session.js';
 
@@ -15,7 +17,55 @@ export interface ShowSummary {
   currency: string;
   /** Sale id → product title, for the top products. */
   titles: Map<string, string>;
+  /** Every order of the show (GET /api/rooms/:id/orders), when the server lists them. */
+  orders?: OrderTotals | null;
 }
+
+export interface OrderTotals {
+  orders: number;
+  units: number;
+  gmv: number;
+  buyers: number;
+  currency: string | null;
+  top: TopProduct[];
+}
+
+/** Orders pages read at most: a demo show's orders fit many times over. */
+const ORDER_PAGES_MAX = 20;
+
+/** Totals over the room's order list; null when the server has no such list or refuses it. */
+export async function orderTotals(roomId: string, titleOf: (productId: string) => string): Promise<OrderTotals | null> {
+  try {
+    const byProduct = new Map<string, TopProduct>();
+    const buyers = new Set<string>();
+    let orders = 0;
+    let units = 0;
+    let gmv = 0;
+    let currency: string | null = null;
+    let cursor: string | null = null;
+    for (let page = 0; page < ORDER_PAGES_MAX; page++) {
+      const res: OrdersPage = await api<OrdersPage>('GET', `/api/rooms/${roomId}/orders?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      for (const o of res.orders) {
+        orders++;
+        units += o.qty;
+        gmv += o.amount;
+        currency ??= o.currency;
+        buyers.add(o.userId);
+        const row = byProduct.get(o.productId) ?? { title: titleOf(o.productId), units: 0, gmv: 0 };
+        row.units += o.qty;
+        row.gmv += o.amount;
+        byProduct.set(o.productId, row);
+      }
+      cursor = res.nextCursor;
+      if (!cursor) break;
+    }
+    return { orders, units, gmv, buyers: buyers.size, currency, top: rank([...byProduct.values()]) };
+  } catch {
+    return null;
+  }
+}
+
+const rank = (rows: TopProduct[]) => rows.filter((p) => p.units > 0).sort((a, b) => b.gmv - a.gmv || b.units - a.units).slice(0, 5);
 
 interface TopProduct {
   title: string;
@@ -51,9 +101,15 @@ export async function summaryFromHttp(roomId: string): Promise<ShowSummary> {
 
 export function renderSummary(box: HTMLElement, s: ShowSummary): void {
   const f = s.figures;
-  const money = (minor: number) => formatMoney(minor, s.currency);
+  const o = s.orders ?? null;
+  const money = (minor: number) => formatMoney(minor, o?.currency ?? s.currency);
   const dash = '—';
   const duration = s.room.startedAt && s.room.endedAt ? elapsed(s.room.endedAt - s.room.startedAt) : dash;
+  const unique = f?.uniqueViewers || undefined;
+  const orders = o ? o.orders : f?.orders;
+  const units = o ? o.units : f?.unitsSold;
+  const gmv = o ? o.gmv : f?.gmv;
+  const buyers = o ? o.buyers : f?.buyers;
   const item = (label: string, value: string | number | undefined, id: string) =>
     h('div', {}, h('dt', {}, label), h('dd', { 'data-summary': id }, value === undefined ? dash : String(value)));
   box.tabIndex = -1;
@@ -65,17 +121,18 @@ export function renderSummary(box: HTMLElement, s: ShowSummary): void {
       { class: 'stats summary-stats' },
       item('Duration', duration, 'duration'),
       item('Peak viewers', s.stats?.peak, 'peak'),
-      item('Unique viewers', f?.uniqueViewers || undefined, 'unique'),
+      item('Unique viewers', unique, 'unique'),
       item('Hearts', s.stats?.hearts, 'hearts'),
       item('Engagement (CES)', s.stats?.engagement, 'engagement'),
       item('Chat messages', s.stats?.chatMessages, 'chat'),
-      item('Orders', f?.orders || (f?.unitsSold ? undefined : 0), 'orders'),
-      item('Units sold', f?.unitsSold, 'units'),
-      item('GMV', f ? money(f.gmv) : undefined, 'gmv'),
-      item('Conversion', f?.uniqueViewers ? `${(f.conversion * 100).toFixed(1)}%` : undefined, 'conversion'),
+      item('Orders', orders, 'orders'),
+      item('Units sold', units, 'units'),
+      item('GMV', gmv === undefined ? undefined : money(gmv), 'gmv'),
+      // Buyers ÷ unique viewers, the dashboard's definition.
+      item('Conversion', unique && buyers !== undefined ? `${((buyers / unique) * 100).toFixed(1)}%` : undefined, 'conversion'),
     ),
     h('h3', {}, 'Top products'),
-    topList(topProducts(s), money),
+    topList(o ? o.top : topProducts(s), money),
   );
 }
 
@@ -88,7 +145,7 @@ function topProducts(s: ShowSummary): TopProduct[] {
     row.gmv += sale.gmv;
     byTitle.set(title, row);
   }
-  return [...byTitle.values()].filter((p) => p.units > 0).sort((a, b) => b.gmv - a.gmv || b.units - a.units).slice(0, 5);
+  return rank([...byTitle.values()]);
 }
 
 function topList(top: TopProduct[], money: (minor: number) => string): HTMLElement {

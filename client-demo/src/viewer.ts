@@ -7,14 +7,15 @@
  * moves beside the video (CSS only). Guests may watch; signing in lets them chat, tap hearts, buy.
  */
 import './styles.css';
-import { applyBagChange, type JoinSnapshot, type PinState, type Product, type SaleOrder } from '../../src/protocol/index.js';
+import { applyBagChange, type BuyNowHold, type JoinSnapshot, type PinState, type Product } from '../../src/protocol/index.js';
+import { BuyNowBook } from './buy-now.js';
 import { ChatPanel } from './chat-panel.js';
 import { busy, byId, formatMoney, formatTime, h, roomParam, show, toast } from './dom.js';
 import { Hearts } from './hearts.js';
 import { LiveClient } from './live-client.js';
 import { humanError } from './messages.js';
 import { People } from './people.js';
-import { buyNowAvailable, productImage } from './product-view.js';
+import { productImage } from './product-view.js';
 import { mountRoomList } from './room-list.js';
 import { ViewerSalePanel, type HoldView } from './sale-viewer.js';
 import { VideoPlayer } from './video-player.js';
@@ -49,11 +50,28 @@ function watch(roomId: string): void {
   const chat = new ChatPanel(client, { variant: 'overlay', people });
   byId('chat-slot').replaceWith(chat.root);
   const sales = new ViewerSalePanel(client, byId('sale'), byId('sale-body'), {
-    onHoldsChanged: renderHolds,
+    onHoldsChanged: (holds) => {
+      saleHolds = holds;
+      renderHolds();
+    },
     onOrder: addOrder,
     onSalesChanged: () => {
       renderPin();
       renderBag();
+    },
+  });
+  let saleHolds: HoldView[] = [];
+  const buyNow = new BuyNowBook(client, {
+    changed: () => {
+      renderPin();
+      renderBag();
+      renderHolds();
+    },
+    onOrder: addOrder,
+    // Bought with one tap: the hold waits in the sheet, its Check out at hand.
+    onHold: (hold) => {
+      openSheet('Your bag');
+      document.querySelector<HTMLButtonElement>(`[data-hold="${CSS.escape(hold.holdId)}"] button.cta`)?.focus();
     },
   });
   const player = new VideoPlayer(client, byId<HTMLVideoElement>('video'), byId('video-overlay'));
@@ -71,6 +89,7 @@ function watch(roomId: string): void {
     pin = snap.commerce.pinned;
     chat.load(snap);
     sales.load(snap);
+    buyNow.load(snap);
     player.load(snap);
     hearts.load(snap.hearts, snap.you !== null);
     // The host watching their own room has nobody to follow.
@@ -87,6 +106,9 @@ function watch(roomId: string): void {
   });
   s.on('bag:changed', (change) => {
     bag = applyBagChange(bag, change);
+    buyNow.learn(bag);
+    if (change.change !== 'removed' && change.product.id === pin.product?.id) pin = { ...pin, product: change.product };
+    renderPin();
     renderBag();
   });
   s.on('room:status', ({ room }) => {
@@ -175,7 +197,8 @@ function watch(roomId: string): void {
       return;
     }
     const current = body.querySelector<HTMLElement>('article');
-    if (current?.dataset.product === product.id && current.dataset.saved === String(saved.has(product.id))) return;
+    // Rebuilt only when something it shows changed, so a focused button keeps its focus.
+    if (current?.dataset.product === product.id && current.dataset.key === cardKey(product)) return;
     body.replaceChildren(productCardFor(product, 'pin'));
   }
 
@@ -202,12 +225,28 @@ function watch(roomId: string): void {
       },
       isSaved ? '♥ Saved' : '♡ Save',
     );
-    // Buy now (a product with stock of its own, bought at its price): the slot is there and stays
-    // hidden until the product says it has stock (see product-view.ts).
-    const buy = h('button', { type: 'button', class: 'cta buy', 'data-slot': 'buy', hidden: !buyNowAvailable(p) }, 'Buy');
+    // Buy now: a product with stock of its own, bought at its price. Without stock the slot stays
+    // hidden (flash sales sell through Reserve); at 0 it says so, neutrally.
+    const available = buyNow.available(p);
+    const buy: HTMLButtonElement = h(
+      'button',
+      {
+        type: 'button',
+        class: available === 0 ? 'ghost buy' : 'cta buy',
+        'data-slot': 'buy',
+        hidden: available === null,
+        disabled: available === 0,
+        'aria-label': available === 0 ? `${p.title} is sold out` : `Buy ${p.title} for ${formatMoney(p.price, p.currency)}`,
+        onclick: () => {
+          if (!currentSession()) return needSignIn('buy');
+          void buyNow.reserve(p, buy);
+        },
+      },
+      available === 0 ? 'Sold out' : 'Buy',
+    );
     return h(
       'article',
-      { class: `product-card ${where}-card`, 'data-product': p.id, 'data-saved': String(isSaved), 'aria-label': p.title },
+      { class: `product-card ${where}-card`, 'data-product': p.id, 'data-saved': String(isSaved), 'data-key': cardKey(p), 'aria-label': p.title },
       productImage(p),
       h(
         'div',
@@ -220,6 +259,7 @@ function watch(roomId: string): void {
           sale ? h('span', { class: 'price' }, formatMoney(sale.price, sale.currency)) : h('span', { class: 'price' }, formatMoney(p.price, p.currency)),
           sale ? h('s', {}, formatMoney(p.price, p.currency)) : null,
           sale ? h('span', { class: 'flash small-flash' }, '⚡ on sale now') : null,
+          available !== null && available > 0 ? h('span', { class: 'stock-left', 'data-testid': 'buy-stock' }, ` · ${available} left`) : null,
         ),
       ),
       h('div', { class: 'product-actions' }, buy, save),
@@ -236,27 +276,45 @@ function watch(roomId: string): void {
     byId('open-bag').setAttribute('aria-label', `Your bag: ${bag.length} product${bag.length === 1 ? '' : 's'} in this live`);
   }
 
-  function renderHolds(holds: HoldView[]): void {
+  /** What a product card shows, as a string: a change means the card is rebuilt. */
+  function cardKey(p: Product): string {
+    return [p.title, p.price, p.imageUrl, saved.has(p.id), buyNow.available(p), sales.activeSaleOf(p.id)?.id].join('|');
+  }
+
+  function buyNowHoldRow(hold: BuyNowHold): HTMLElement {
+    const checkout: HTMLButtonElement = h('button', { type: 'button', class: 'cta', onclick: () => void buyNow.checkout(hold, checkout) }, 'Check out');
+    const release: HTMLButtonElement = h('button', { type: 'button', class: 'ghost', onclick: () => void buyNow.release(hold, release) }, 'Release');
+    return h(
+      'li',
+      { class: 'hold-row', 'data-hold': hold.holdId },
+      h('div', { class: 'grow' }, h('strong', {}, buyNow.titleOf(hold.productId)), h('br'), `${hold.qty} × ${formatMoney(hold.unitPrice, hold.currency)} · held until ${formatTime(hold.expiresAt)}`),
+      h('div', { class: 'row' }, checkout, release),
+    );
+  }
+
+  function renderHolds(): void {
+    const holds = saleHolds;
     const list = byId('holds');
     list.replaceChildren(
+      ...[...buyNow.holds.values()].map(buyNowHoldRow),
       ...holds.map(({ sale, hold }) => {
         const checkout: HTMLButtonElement = h('button', { type: 'button', class: 'cta', onclick: () => void sales.checkout(sale.id, checkout) }, 'Check out');
         const release: HTMLButtonElement = h('button', { type: 'button', class: 'ghost', onclick: () => void sales.release(sale.id, release) }, 'Release');
         return h(
           'li',
-          { class: 'hold-row', 'data-sale': sale.id },
+          { class: 'hold-row', 'data-sale': sale.id, 'data-hold': hold.holdId },
           h('div', { class: 'grow' }, h('strong', {}, sale.title), h('br'), `${hold.qty} × ${formatMoney(sale.price, sale.currency)} · held until ${formatTime(hold.expiresAt)}`),
           h('div', { class: 'row' }, checkout, release),
         );
       }),
     );
-    if (!holds.length) list.append(h('li', { class: 'muted' }, 'Nothing reserved. Reserve from a flash sale on the video.'));
+    if (!list.children.length) list.append(h('li', { class: 'muted' }, 'Nothing reserved. Tap Buy or Reserve on the video.'));
   }
-  renderHolds([]);
+  renderHolds();
 
   const orders = byId('orders');
   orders.append(h('li', { class: 'muted empty' }, 'No orders yet.'));
-  function addOrder(order: SaleOrder, title: string): void {
+  function addOrder(order: { orderId: string; qty: number; amount: number; currency: string }, title: string): void {
     orders.querySelector('.empty')?.remove();
     orders.prepend(h('li', { 'data-order': order.orderId }, `Order placed ✓ ${order.qty} × ${title} · ${formatMoney(order.amount, order.currency)}`));
   }

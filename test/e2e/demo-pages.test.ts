@@ -154,6 +154,30 @@ describe('demo pages in Chromium', { timeout: 180_000 }, () => {
     await alice.page.getByTestId('pinned').locator('article[aria-label="Silk scarf"]').waitFor();
   });
 
+  it('buy now: a pinned product with stock of its own is bought from its card in two taps', async () => {
+    const hp = host.page;
+    await hp.getByText('Add a product').click();
+    await hp.getByLabel('Buy-now stock').fill('3');
+    await addProduct(hp, 'Linen tote', '25', 'Loom');
+    await hp.getByRole('button', { name: 'Pin Linen tote' }).click();
+    const card = alice.page.getByTestId('pinned').locator('article[aria-label="Linen tote"]');
+    await hasText(card.getByTestId('buy-stock'), '3 left');
+    expect(await inFirstViewport(alice.page, '[data-testid="pinned"] button.buy')).toBe(true);
+    await card.getByRole('button', { name: 'Buy Linen tote for $25.00' }).click();
+    // The hold waits in the sheet with its Check out focused.
+    const hold = alice.page.getByTestId('holds').locator('li', { hasText: 'Linen tote' });
+    await hold.getByRole('button', { name: 'Check out' }).and(alice.page.locator(':focus')).waitFor();
+    await screenshot(alice, '04-viewer-buy-now-hold');
+    await hold.getByRole('button', { name: 'Check out' }).click();
+    await alice.page.locator('.toast').filter({ hasText: 'You bought 1 × Linen tote' }).waitFor();
+    await hasText(alice.page.locator('#orders'), 'Order placed ✓ 1 × Linen tote');
+    await alice.page.keyboard.press('Escape');
+    await hasText(card.getByTestId('buy-stock'), '2 left');
+    await hasText(hp.getByTestId('products').locator('li', { hasText: 'Linen tote' }).getByTestId('buy-stock'), '2 left');
+    await hp.getByRole('button', { name: 'Pin Silk scarf' }).click();
+    await alice.page.getByTestId('pinned').locator('article[aria-label="Silk scarf"]').waitFor();
+  });
+
   it('chat reaches everyone; a heart counts and floats at once; follow and share count as engagement', async () => {
     await send(alice.page, 'Is the scarf real silk?');
     await host.page.getByTestId('chat-list').getByText('Is the scarf real silk?').waitFor();
@@ -418,11 +442,13 @@ describe('demo pages in Chromium', { timeout: 180_000 }, () => {
     await hp.getByRole('dialog').getByRole('button', { name: 'End live' }).click();
     const summary = hp.getByTestId('summary');
     await summary.getByRole('heading', { name: 'Show summary' }).waitFor();
-    await hasText(summary.locator('[data-summary="orders"]'), /^2$/);
-    await hasText(summary.locator('[data-summary="units"]'), /^3$/);
-    await hasText(summary.locator('[data-summary="gmv"]'), '$48.98');
+    // Every order of the show: Alice's scarves (2 × $19.99), Bob's beanie ($9) and Alice's tote ($25, buy now).
+    await hasText(summary.locator('[data-summary="orders"]'), /^3$/);
+    await hasText(summary.locator('[data-summary="units"]'), /^4$/);
+    await hasText(summary.locator('[data-summary="gmv"]'), '$73.98');
     await hasText(summary.locator('[data-summary="hearts"]'), /^[3-9]$/);
-    await hasText(summary.getByTestId('top-products').locator('li').first(), 'Silk scarf');
+    await hasText(summary.getByTestId('top-products').locator('li').first(), 'Silk scarf — 2 sold · $39.98');
+    await hasText(summary.getByTestId('top-products').locator('li').nth(1), 'Linen tote — 1 sold · $25.00');
     expect(await everyControlDisabled(hp, '#studio')).toEqual([]);
     // Nothing keeps running: no "LIVE", no sale counting down, no moderation menu.
     expect(await hp.locator('#live-badge').isHidden()).toBe(true);
@@ -433,6 +459,12 @@ describe('demo pages in Chromium', { timeout: 180_000 }, () => {
 
     await hasText(alice.page.getByRole('alert'), 'This live has ended.');
     await screenshot(alice, '27-viewer-ended');
+
+    // Reopened later, the studio shows the summary again, from what the server keeps.
+    await hp.reload();
+    await hasText(hp.getByTestId('summary').locator('[data-summary="gmv"]'), '$73.98');
+    await hasText(hp.getByTestId('summary').locator('[data-summary="orders"]'), /^3$/);
+    expect(await everyControlDisabled(hp, '#studio')).toEqual([]);
   });
 
   it('every page fits a phone screen, labels every control and passes axe', async () => {

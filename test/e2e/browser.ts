@@ -90,6 +90,15 @@ export async function sessionUserId(page: Page): Promise<string> {
 
 /** What the person sees: the viewport (the live pages fit one screen), or the whole page. */
 export async function screenshot(actor: Actor, name: string, opts: { fullPage?: boolean } = {}): Promise<void> {
+  // A sheet or dialog still sliding in would be caught half-transparent; floating hearts may float.
+  await actor.page.evaluate(() =>
+    Promise.all(
+      (globalThis as any).document
+        .getAnimations()
+        .filter((a: any) => a.effect?.target?.closest?.('dialog'))
+        .map((a: any) => a.finished.catch(() => undefined)),
+    ),
+  );
   await actor.page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: opts.fullPage ?? false });
 }
 

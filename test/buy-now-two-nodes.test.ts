@@ -1,12 +1,14 @@
 /**
  * Buy-now under a rush, across two server processes on one Redis (either topology): 500 buyers,
- * each tapping Buy twice at once with one requestId (a retry), on 50 units. Exactly 50 units are
+ * each tapping Buy twice at once with one requestId (a retry), on 50 units; like real clients,
+ * they send a request answered UNAVAILABLE again with the same requestId. Exactly 50 units are
  * held, then sold through checkouts retried on both processes: 50 orders of kind buy-now, one per
  * hold, the ledger balanced by the server's recount and by an independent audit of the records.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisClient } from '../src/core/redis-client.js';
+import type { ClientPayload } from '../src/protocol/index.js';
 import { streamFields } from '../src/core/redis-util.js';
 import { offerIdFor } from '../src/commerce/buy-now/buy-now-model.js';
 import { orderStreamKey } from '../src/commerce/sales/sale-keys.js';
@@ -31,6 +33,20 @@ afterAll(async () => {
   redis.disconnect();
   await redisServer.stop();
 });
+
+/**
+ * What a client does: a request answered UNAVAILABLE (Redis too slow on a busy machine) is sent
+ * again with the same payload, hence the same requestId, until it gets a real answer. Each retry
+ * is safe by the protocol: it returns the first answer instead of acting twice.
+ */
+async function settle<E extends 'buy:reserve' | 'buy:checkout'>(socket: TestSocket, event: E, payload: ClientPayload<E>) {
+  for (let attempt = 0; ; attempt++) {
+    const res = await request(socket, event, payload);
+    if (res.ok || res.error.code !== 'UNAVAILABLE' || attempt === 30) return res;
+    await pause(100 * (attempt + 1)); // back off like a client; not a synchronisation
+  }
+}
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const BUYERS = 500;
 const UNITS = 50;
@@ -64,8 +80,8 @@ describe('buy now across two processes', () => {
       crowd.map(async (c) => {
         const requestId = randomUUID();
         const [first, retry] = await Promise.all([
-          request(c.socket, 'buy:reserve', { productId, requestId }),
-          request(c.socket, 'buy:reserve', { productId, requestId }),
+          settle(c.socket, 'buy:reserve', { productId, requestId }),
+          settle(c.socket, 'buy:reserve', { productId, requestId }),
         ]);
         return { ...c, first, retry };
       }),
@@ -85,9 +101,9 @@ describe('buy now across two processes', () => {
         const elsewhere = await connect(urls[1 - w.node]!, w.user);
         await ok(elsewhere, 'room:join', { roomId });
         const answers = await Promise.all([
-          request(w.socket, 'buy:checkout', { holdId: w.hold.holdId, requestId }),
-          request(w.socket, 'buy:checkout', { holdId: w.hold.holdId, requestId }),
-          request(elsewhere, 'buy:checkout', { holdId: w.hold.holdId, requestId }),
+          settle(w.socket, 'buy:checkout', { holdId: w.hold.holdId, requestId }),
+          settle(w.socket, 'buy:checkout', { holdId: w.hold.holdId, requestId }),
+          settle(elsewhere, 'buy:checkout', { holdId: w.hold.holdId, requestId }),
         ]);
         for (const a of answers) expect(a).toEqual(answers[0]);
         if (!answers[0]!.ok) throw new Error(`checkout refused: ${answers[0]!.error.code}`);

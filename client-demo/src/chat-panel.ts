@@ -112,6 +112,7 @@ export class ChatPanel {
     this.messages.clear();
     this.list.replaceChildren();
     for (const m of snap.chat.messages) this.add(m);
+    if (!snap.chat.messages.length && this.opts.variant === 'panel') this.list.append(h('li', { class: 'chat-empty muted' }, 'No messages yet. What viewers write shows here.'));
     this.setRole(snap.role);
     this.setEnabled(snap.you !== null && !this.ended);
     this.renderNote();
@@ -175,6 +176,7 @@ export class ChatPanel {
     this.decorate(item, m);
     // Keep the newest visible unless the reader scrolled up to read older messages.
     const nearBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 80;
+    this.list.querySelector('.chat-empty')?.remove();
     this.list.append(item);
     if (nearBottom || this.list.children.length < 20) this.list.scrollTop = this.list.scrollHeight;
     while (this.list.children.length > KEEP_MESSAGES) {

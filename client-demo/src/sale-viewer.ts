@@ -60,7 +60,7 @@ export class ViewerSalePanel {
       toast(`Flash sale: ${sale.title} at ${formatMoney(sale.price, sale.currency)}`, 'info', 3000);
     });
     // News, not an error: sold out is said neutrally, on the strip and once in the toasts.
-    s.on('sale:sold-out', ({ saleId }) => toast(`Sold out: ${this.title(saleId)}`, 'info', 3000));
+    s.on('sale:sold-out', ({ saleId }) => toast(`Sold out: ${this.title(saleId)}`, 'info'));
     s.on('sale:bought', ({ saleId, name, qty }) => {
       if (this.takeOwnPurchase(saleId, qty)) return;
       toast(`${name} just bought ${qty} × ${this.title(saleId)}`, 'info', 2500);

@@ -284,11 +284,11 @@ describe('demo pages in Chromium', { timeout: 180_000 }, () => {
     const bobBeanie = bob.page.getByTestId('sale-panel').locator('article', { hasText: 'Wool beanie' });
     await bobBeanie.getByRole('button', { name: 'Reserve' }).and(bob.page.locator(':enabled')).waitFor();
     await bobBeanie.getByRole('button', { name: 'Reserve' }).click();
-    await bobBeanie.getByRole('button', { name: 'Check out' }).click();
-    await bob.page.locator('.toast').filter({ hasText: 'You bought 1 × Wool beanie' }).waitFor();
     const soldOut = alice.page.locator('.toast', { hasText: 'Sold out: Wool beanie' });
     await soldOut.waitFor();
     expect(await soldOut.getAttribute('class')).not.toContain('toast-error');
+    await bobBeanie.getByRole('button', { name: 'Check out' }).click();
+    await bob.page.locator('.toast').filter({ hasText: 'You bought 1 × Wool beanie' }).waitFor();
     await hasText(alice.page.getByTestId('sale-panel').locator('article', { hasText: 'Wool beanie' }).getByTestId('sale-countdown'), 'Sold out');
     await screenshot(alice, '11-viewer-sold-out');
 

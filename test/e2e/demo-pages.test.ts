@@ -167,7 +167,7 @@ describe('demo pages in Chromium', { timeout: 180_000 }, () => {
     // The hold waits in the sheet with its Check out focused.
     const hold = alice.page.getByTestId('holds').locator('li', { hasText: 'Linen tote' });
     await hold.getByRole('button', { name: 'Check out' }).and(alice.page.locator(':focus')).waitFor();
-    await screenshot(alice, '04-viewer-buy-now-hold');
+    await screenshot(alice, '03b-viewer-buy-now-hold');
     await hold.getByRole('button', { name: 'Check out' }).click();
     await alice.page.locator('.toast').filter({ hasText: 'You bought 1 × Linen tote' }).waitFor();
     await hasText(alice.page.locator('#orders'), 'Order placed ✓ 1 × Linen tote');

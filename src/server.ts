@@ -4,8 +4,6 @@
  * and to every domain. main.ts runs it; tests start several of these against one Redis.
  */
 import { createServer, type Server as HttpServer } from 'node:http';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import express from 'express';
 import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
@@ -24,6 +22,7 @@ import type { LiveServer, LiveSocket } from './core/socket-kit.js';
 import { clientIp } from './core/client-ip.js';
 import { ConnectionLimits } from './core/connection-limits.js';
 import { EventLimits } from './core/event-limits.js';
+import { demoStatic } from './core/demo-static.js';
 import { OriginPolicy, securityHeaders } from './core/edge-security.js';
 import { createMetricsRegistry } from './core/metrics.js';
 import { metricsServed, mountMetrics } from './core/metrics-endpoint.js';
@@ -217,11 +216,7 @@ async function startOn(config: Config, redis: RedisClient, adapterRedis: RedisCl
   if (config.DEV_TOKENS) mountDevTokens(api, tokens);
   for (const d of domains) d.registerHttp?.(api);
   app.use(api);
-  if (config.DEMO_DIR) {
-    const dir = resolve(config.DEMO_DIR);
-    if (!existsSync(dir)) log.warn({ dir }, 'DEMO_DIR does not exist; demo pages not served');
-    app.use(express.static(dir));
-  }
+  if (config.DEMO_DIR) app.use(demoStatic(config.DEMO_DIR, log));
   app.use(notFoundRoute);
   app.use(jsonErrors(log));
 

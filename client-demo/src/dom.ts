@@ -1,4 +1,5 @@
 /** A few DOM helpers, so the pages stay plain TypeScript without a framework. */
+import { errorKind, humanError } from './messages.js';
 
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
@@ -30,16 +31,50 @@ export function show(el: HTMLElement, visible: boolean): void {
   el.hidden = !visible;
 }
 
-/** Toasts go to one aria-live region so screen readers announce them too. */
+/** At most this many toasts at once: a burst of news must not bury the page (or its chat input). */
+const TOASTS_MAX = 2;
+
+/**
+ * Toasts go to one aria-live region so screen readers announce them too. The region sits at the
+ * top, under the page's header, away from every input; the same text twice refreshes the one shown.
+ */
 export function toast(text: string, kind: 'info' | 'success' | 'error' = 'info', ms = 4000): void {
   let region = document.getElementById('toasts');
   if (!region) {
     region = h('div', { id: 'toasts', class: 'toasts', role: 'status', 'aria-live': 'polite' });
     document.body.append(region);
   }
+  for (const old of region.querySelectorAll<HTMLElement>('.toast')) if (old.textContent === text) old.remove();
   const item = h('div', { class: `toast toast-${kind}` }, text);
   region.append(item);
+  while (region.children.length > TOASTS_MAX) region.firstElementChild?.remove();
   setTimeout(() => item.remove(), ms);
+}
+
+/** A modal question with two answers; resolves true when the person confirms. Esc or Cancel: false. */
+export function confirmDialog(opts: { title: string; body?: string; confirm: string; danger?: boolean }): Promise<boolean> {
+  const confirm = h('button', { type: 'submit', value: 'yes', class: opts.danger ? 'danger' : null }, opts.confirm);
+  const dialog = h(
+    'dialog',
+    { class: 'confirm', 'aria-labelledby': 'confirm-title' },
+    h(
+      'form',
+      { method: 'dialog' },
+      h('h2', { id: 'confirm-title' }, opts.title),
+      opts.body ? h('p', {}, opts.body) : null,
+      h('div', { class: 'row end' }, h('button', { type: 'submit', value: 'no', class: 'secondary' }, 'Cancel'), confirm),
+    ),
+  );
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => {
+      resolve(dialog.returnValue === 'yes');
+      dialog.remove();
+    });
+    dialog.showModal();
+    // The safe answer has focus; the destructive one takes a deliberate move.
+    (dialog.querySelector('button.secondary') as HTMLButtonElement).focus();
+  });
 }
 
 const fractionDigits = new Map<string, number>();
@@ -92,7 +127,7 @@ export async function busy<T>(button: HTMLButtonElement | null, run: () => Promi
   try {
     return await run();
   } catch (err) {
-    toast(err instanceof Error ? err.message : String(err), 'error');
+    toast(humanError(err), errorKind(err));
     return undefined;
   } finally {
     if (button) button.disabled = false;

@@ -18,6 +18,7 @@ import {
   type JoinSnapshot,
   type ServerToClientEvents,
 } from '../../src/protocol/index.js';
+import { humanError } from './messages.js';
 import { describeIssue, renewSession } from './session.js';
 
 export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -27,6 +28,8 @@ export class RequestError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** RATE_LIMITED, SLOW_MODE, MUTED: how long until the same request may succeed. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
@@ -92,7 +95,7 @@ export class LiveClient {
     // connection and will not take it back, so say why instead of showing "reconnecting" forever.
     this.socket.on('connection:refused', ({ message }) => {
       this.removed = true;
-      hooks.onRemoved(`Disconnected: ${message}`);
+      hooks.onRemoved(`Disconnected: this live is open in too many tabs or devices. (${message})`);
     });
     this.socket.on('room:removed', ({ roomId, reason }) => {
       if (roomId !== this.roomId) return;
@@ -119,7 +122,7 @@ export class LiveClient {
     } catch {
       throw new RequestError('UNAVAILABLE', 'The server did not answer in time.');
     }
-    if (!res.ok) throw new RequestError(res.error.code, res.error.message);
+    if (!res.ok) throw new RequestError(res.error.code, res.error.message, res.error.retryAfterMs);
     return res.data;
   }
 
@@ -192,7 +195,7 @@ export class LiveClient {
     } catch (err) {
       this.setState('online');
       this.removed = true;
-      this.hooks.onRemoved(err instanceof Error ? err.message : String(err));
+      this.hooks.onRemoved(humanError(err));
     }
   }
 

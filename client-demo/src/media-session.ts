@@ -4,7 +4,7 @@
  * connect-transport when mediasoup-client asks for it. After a media:reset (worker replaced,
  * connection recovered) or a fresh join the transports are dropped and built again on demand.
  */
-import { Device, type types as msc } from 'mediasoup-client';
+import type { Device, types as msc } from 'mediasoup-client';
 import type { MediaConsumerParams } from '../../src/protocol/index.js';
 import type { LiveClient } from './live-client.js';
 
@@ -18,7 +18,9 @@ export class MediaSession {
   private async loadedDevice(): Promise<Device> {
     if (this.device?.loaded) return this.device;
     const { routerRtpCapabilities } = await this.client.request('media:capabilities', {});
-    const device = this.device ?? (await Device.factory());
+    // Loaded on first use, not with the page: mediasoup-client is the largest part of the bundle,
+    // and the page (chat, product, sale) should be usable before it has arrived and been parsed.
+    const device = this.device ?? (await (await import('mediasoup-client')).Device.factory());
     // A router's capabilities come from the server's fixed codec list, so one load serves every
     // router this page will meet (also after a worker was replaced).
     if (!device.loaded) await device.load({ routerRtpCapabilities: routerRtpCapabilities as msc.RtpCapabilities });

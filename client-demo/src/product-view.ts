@@ -1,24 +1,9 @@
-/** How a product looks on the pages: the pinned card for viewers and a row in the host's bag. */
-import type { Product } from '../../src/protocol/index.js';
-import { formatMoney, h } from './dom.js';
+/** How a product looks on the pages: its picture, or a placeholder with its initial. */
+import { h } from './dom.js';
 
-export function productImage(p: Product): HTMLElement {
+export function productImage(p: { imageUrl: string | null; title: string }): HTMLElement {
   return p.imageUrl
     ? h('img', { src: p.imageUrl, alt: '', class: 'thumb', loading: 'lazy', referrerpolicy: 'no-referrer' })
-    : h('div', { class: 'thumb', 'aria-hidden': 'true' });
+    : h('div', { class: 'thumb', 'aria-hidden': 'true' }, [...p.title.trim()][0]?.toUpperCase() ?? '');
 }
 
-export function productCard(p: Product): HTMLElement {
-  return h(
-    'article',
-    { class: 'product-card', 'data-product': p.id, 'aria-label': p.title },
-    productImage(p),
-    h(
-      'div',
-      {},
-      h('h3', { class: 'product-title' }, p.title),
-      p.brand || p.merchant ? h('p', { class: 'muted' }, [p.brand, p.merchant].filter(Boolean).join(' · ')) : null,
-      h('p', { class: 'price' }, formatMoney(p.price, p.currency)),
-    ),
-  );
-}

@@ -4,7 +4,7 @@
  * (orders, units, GMV, conversion) for the dashboard.
  */
 import { saleStartSchema, type FlashSale, type JoinSnapshot, type Product, type RoomSaleFigures } from '../../src/protocol/index.js';
-import { busy, formatCountdown, formatMoney, formValues, h, minorDigits, toast } from './dom.js';
+import { busy, confirmDialog, formatCountdown, formatMoney, formValues, h, minorDigits, toast } from './dom.js';
 import type { LiveClient } from './live-client.js';
 import { SaleBook } from './sale-book.js';
 import { check } from './session.js';
@@ -18,6 +18,9 @@ export class HostSalePanel {
   private readonly rows = new Map<string, SaleRow>();
   private bag: Product[] = [];
   private readonly startRequest = new RetryId();
+  private readonly priceInput: HTMLInputElement;
+  /** The newest figures (pushed or polled), for the end-of-show summary. */
+  lastFigures: RoomSaleFigures | null = null;
 
   constructor(
     private readonly client: LiveClient,
@@ -28,19 +31,24 @@ export class HostSalePanel {
     this.productSelect = h('select', { id: 'sale-product', name: 'productId', required: true });
     const field = (id: string, label: string, attrs: Record<string, string | number | boolean>) =>
       h('div', {}, h('label', { for: id }, label), h('input', { id, ...attrs }));
+    const choice = (id: string, label: string, name: string, options: [number, string][], chosen: number) =>
+      h('div', {}, h('label', { for: id }, label), h('select', { id, name }, ...options.map(([value, text]) => h('option', { value, selected: value === chosen }, text))));
+    this.priceInput = h('input', { id: 'sale-price', name: 'price', required: true, inputmode: 'decimal', pattern: '[0-9]+([.,][0-9]{1,3})?' });
+    // A new product chosen: its list price is the starting point for the sale price.
+    this.productSelect.addEventListener('change', () => this.prefillPrice());
     this.form = h(
       'form',
       { class: 'stack', 'aria-label': 'Start a flash sale' },
       h(
         'div',
         { class: 'fields' },
-        h('div', {}, h('label', { for: 'sale-product' }, 'Product'), this.productSelect),
-        field('sale-price', 'Sale price', { name: 'price', required: true, inputmode: 'decimal', pattern: '[0-9]+([.,][0-9]{1,3})?' }),
+        h('div', { class: 'wide-field' }, h('label', { for: 'sale-product' }, 'Product'), this.productSelect),
+        h('div', {}, h('label', { for: 'sale-price' }, 'Sale price'), this.priceInput),
         field('sale-quantity', 'Units', { name: 'quantity', type: 'number', min: 1, value: 10, required: true }),
         field('sale-limit', 'Limit per person', { name: 'perUserLimit', type: 'number', min: 1, max: 100, value: 1, required: true }),
-        field('sale-start-in', 'Starts in (s)', { name: 'startInSec', type: 'number', min: 0, value: 0, required: true }),
-        field('sale-duration', 'Runs for (s)', { name: 'durationSec', type: 'number', min: 1, value: 300, required: true }),
-        field('sale-hold', 'Hold (s)', { name: 'holdSec', type: 'number', min: 1, max: 3600, value: 120, required: true }),
+        choice('sale-start-in', 'Starts', 'startInSec', [[0, 'Now'], [5, 'In 5 s'], [10, 'In 10 s'], [30, 'In 30 s'], [60, 'In 1 min'], [120, 'In 2 min'], [300, 'In 5 min']], 0),
+        choice('sale-duration', 'Runs for', 'durationSec', [[60, '1 min'], [120, '2 min'], [300, '5 min'], [600, '10 min'], [900, '15 min'], [1800, '30 min'], [3600, '1 hour']], 300),
+        choice('sale-hold', 'Hold at checkout', 'holdSec', [[60, '1 min'], [120, '2 min'], [300, '5 min'], [600, '10 min']], 120),
       ),
       h('div', {}, h('button', { type: 'submit' }, 'Start flash sale')),
     );
@@ -48,15 +56,19 @@ export class HostSalePanel {
       e.preventDefault();
       void busy(this.form.querySelector('button'), () => this.start());
     });
-    this.root = h('div', {}, this.list, this.form);
+    this.root = h('div', {}, this.list, h('details', { class: 'sale-form', open: true }, h('summary', {}, 'Start a flash sale'), this.form));
 
     const s = client.socket;
-    s.on('sale:stats', (f) => onFigures(f, this.currency()));
+    const figures = (f: RoomSaleFigures) => {
+      this.lastFigures = f;
+      onFigures(f, this.currency());
+    };
+    s.on('sale:stats', figures);
     s.on('sale:bought', ({ name, qty, saleId }) => toast(`${name} bought ${qty} × ${this.book.sales.get(saleId)?.title ?? ''}`, 'success', 3000));
     setInterval(() => {
       if (this.rows.size) this.render();
     }, 500);
-    this.pollFigures = async () => onFigures(await client.request('sale:stats', {}), this.currency());
+    this.pollFigures = async () => figures(await client.request('sale:stats', {}));
   }
 
   /** Called by the dashboard poll; sale:stats pushes cover the rest. */
@@ -72,6 +84,23 @@ export class HostSalePanel {
     const chosen = this.productSelect.value;
     this.productSelect.replaceChildren(...bag.map((p) => h('option', { value: p.id }, `${p.title} (${formatMoney(p.price, p.currency)})`)));
     if (bag.some((p) => p.id === chosen)) this.productSelect.value = chosen;
+    if (!this.priceInput.value || this.productSelect.value !== chosen) this.prefillPrice();
+  }
+
+  private prefillPrice(): void {
+    const product = this.bag.find((p) => p.id === this.productSelect.value);
+    if (product) this.priceInput.value = (product.price / 10 ** minorDigits(product.currency)).toFixed(minorDigits(product.currency));
+  }
+
+  /** The live ended: its sales ended with it (the server ends them; our connection may already be
+   * gone before it says so), so no row keeps counting down or offers Restock / Stop. */
+  endAll(): void {
+    for (const sale of this.book.list()) if (sale.status !== 'ended') this.book.put({ ...sale, status: 'ended', endReason: 'room-ended' });
+  }
+
+  /** The currency figures are shown in (for the summary). */
+  get figuresCurrency(): string {
+    return this.currency();
   }
 
   /** GMV is shown in the currency of the room's sales (a room sells in one currency in practice). */
@@ -155,7 +184,10 @@ class SaleRow {
       type: 'button',
       class: 'danger',
       'aria-label': `Stop the flash sale of ${sale.title}`,
-      onclick: () => void busy(stop, () => client.request('sale:stop', { saleId: sale.id })),
+      onclick: async () => {
+        const sure = await confirmDialog({ title: `Stop the sale of ${sale.title}?`, body: 'It ends now for everyone; reservations not checked out go back.', confirm: 'Stop sale', danger: true });
+        if (sure) await busy(stop, () => client.request('sale:stop', { saleId: sale.id }));
+      },
     }, 'Stop sale');
     this.controls = h('div', { class: 'row' }, h('label', { for: restockId }, 'Add units'), restockInput, restock, stop);
     this.root = h(

@@ -5,6 +5,10 @@
 import { devTokenBody, type ErrorBody, type UserRef } from '../../src/protocol/index.js';
 import type { z } from 'zod';
 import { byId, formValues, h } from './dom.js';
+import { humanError } from './messages.js';
+
+/** The letter shown in a person's round avatar. */
+export const initial = (name: string) => [...name.trim()][0]?.toUpperCase() ?? '?';
 
 export interface Session {
   token: string;
@@ -86,13 +90,13 @@ export function signOut(): void {
  * The sign-in box in the page header (#account). Calls onChange once with the session when one
  * exists or is created; signing out reloads the page, which is simpler than undoing state.
  */
-export function mountAccount(onChange: (s: Session) => void): Session | null {
-  const box = byId('account');
+export function mountAccount(onChange: (s: Session) => void, boxId = 'account'): Session | null {
+  const box = byId(boxId);
   const render = (session: Session | null) => {
     box.replaceChildren();
     if (session) {
       box.append(
-        h('span', { class: 'who' }, 'Signed in as ', h('strong', { 'data-testid': 'me' }, session.user.name), ' ', h('code', { 'data-testid': 'my-id', title: 'your user id' }, session.user.id)),
+        h('span', { class: 'who' }, h('span', { class: 'avatar', 'aria-hidden': 'true' }, initial(session.user.name)), h('strong', { 'data-testid': 'me' }, session.user.name)),
         h('button', { type: 'button', class: 'link', onclick: () => (signOut(), location.reload()) }, 'Sign out'),
       );
       return;
@@ -115,7 +119,7 @@ export function mountAccount(onChange: (s: Session) => void): Session | null {
         })
         .catch((err: Error) => {
           box.querySelector('.form-error')?.remove();
-          form.after(h('p', { class: 'form-error', role: 'alert' }, err.message));
+          form.after(h('p', { class: 'form-error', role: 'alert' }, humanError(err)));
         })
         .finally(() => {
           if (button) button.disabled = false;

@@ -12,7 +12,7 @@ import { joinedRoom, requireUser, type EventRouter, type LiveSocket } from '../c
 import { chatMetrics } from './chat-metrics.js';
 import { countOutcomes } from '../core/metrics.js';
 import { ChatStore } from './chat-store.js';
-import { ModerationStore } from './moderation-store.js';
+import { ModerationStore, type AuditTarget } from './moderation-store.js';
 
 export class ChatDomain implements Domain {
   readonly name = 'chat';
@@ -79,11 +79,13 @@ export class ChatDomain implements Domain {
 
     router.on('mod:delete', async (socket, { messageId }) => {
       const { roomId, actor } = await this.staff(socket, 'delete messages');
-      const author = await this.chat.delete(roomId, messageId);
-      if (author === null) throw new AppError('NOT_FOUND', 'message not found');
+      const deleted = await this.chat.delete(roomId, messageId);
+      if (deleted === null) throw new AppError('NOT_FOUND', 'message not found');
       io.to(roomChannel(roomId)).emit('chat:deleted', { messageId });
-      // The author is the target: an audit must show whose messages get removed.
-      await this.moderation.audit(roomId, actor, 'delete', author || null, { messageId });
+      // The author is the target, and the text is kept: an audit must show whose words were
+      // removed and what they said, or a disputed deletion cannot be judged afterwards.
+      const author = deleted.user.id ? { id: deleted.user.id, name: deleted.user.name || null } : null;
+      await this.moderation.audit(roomId, actor, 'delete', author, { messageId, text: deleted.text });
       return { deleted: true };
     });
 
@@ -92,7 +94,7 @@ export class ChatDomain implements Domain {
       const until = Date.now() + seconds * 1000;
       await this.moderation.mute(roomId, userId, until);
       io.to(userChannel(userId)).emit('user:muted', { roomId, until });
-      await this.moderation.audit(roomId, actor, 'mute', userId, { seconds, until });
+      await this.moderation.audit(roomId, actor, 'mute', await this.target(roomId, userId), { seconds, until });
       return { userId, until };
     });
 
@@ -100,7 +102,7 @@ export class ChatDomain implements Domain {
       // Same rank rules as muting: otherwise a moderator the host muted could lift their own mute.
       const { roomId, actor } = await this.staffOver(socket, userId, 'unmute');
       await this.moderation.unmute(roomId, userId);
-      await this.moderation.audit(roomId, actor, 'unmute', userId, {});
+      await this.moderation.audit(roomId, actor, 'unmute', await this.target(roomId, userId), {});
       return { userId };
     });
 
@@ -108,14 +110,14 @@ export class ChatDomain implements Domain {
       const { roomId, actor } = await this.staffOver(socket, userId, 'ban');
       await this.moderation.ban(roomId, userId);
       await this.deps.membership.evict(roomId, userId, 'banned');
-      await this.moderation.audit(roomId, actor, 'ban', userId, reason ? { reason } : {});
+      await this.moderation.audit(roomId, actor, 'ban', await this.target(roomId, userId), reason ? { reason } : {});
       return { userId };
     });
 
     router.on('mod:unban', async (socket, { userId }) => {
       const { roomId, actor } = await this.staffOver(socket, userId, 'unban');
       if (!(await this.moderation.unban(roomId, userId))) throw new AppError('NOT_FOUND', 'user is not banned');
-      await this.moderation.audit(roomId, actor, 'unban', userId, {});
+      await this.moderation.audit(roomId, actor, 'unban', await this.target(roomId, userId), {});
       return { userId };
     });
 
@@ -139,6 +141,11 @@ export class ChatDomain implements Domain {
       const { roomId } = await this.staff(socket, 'read the audit log');
       return this.moderation.auditLog(roomId, limit);
     });
+  }
+
+  /** Who an action is on, named as the room's chat last saw them. */
+  private async target(roomId: string, userId: string): Promise<AuditTarget> {
+    return { id: userId, name: await this.chat.recentNameOf(roomId, userId) };
   }
 
   /** The caller must be host or moderator of the room it has joined. */

@@ -19,6 +19,9 @@ import { moderationKeys } from './moderation-store.js';
 /** How long a clientId is remembered: far longer than any client keeps retrying one message. */
 export const CHAT_CLIENT_ID_TTL_MS = 10 * 60_000;
 
+/** How many recent messages recentNameOf reads: one XREVRANGE, bounded, on a rare staff action. */
+const NAME_SCAN = 500;
+
 // KEYS: stream, stats, mutes, bans, settings, rate key, slow key, sent-by-clientId key (or '' when none)
 // ARGV: userId, name, text, folded text (protocol/text.ts), now, maxlen, rlMax, rlWindowMs, weight, slow-exempt,
 //       deadline, clientId TTL ms
@@ -128,7 +131,7 @@ export class ChatStore {
       return { message: toMessage(id, fields), replayed: true };
     }
     if (reply[1] === 'LATE') throw lateWrite();
-    throw refusal(reply[1] as ErrorCode, reply[2] as string | number | undefined, this.limits.ratePer10s);
+    throw refusal(reply[1] as ErrorCode, reply[2] as string | number | undefined, this.limits.ratePer10s, now);
   }
 
   /** Newest `limit` messages before `before` (exclusive), oldest first. */
@@ -140,16 +143,30 @@ export class ChatStore {
     return rows.reverse().map(([id, fields]) => toMessage(id, fields));
   }
 
-  /** Deletes a message; returns its author's id (for the audit log), or null if there was none. */
-  async delete(roomId: string, messageId: string): Promise<string | null> {
+  /** Deletes a message; returns it as it was (author and text, for the audit log), or null if there was none. */
+  async delete(roomId: string, messageId: string): Promise<ChatMessage | null> {
     const key = chatStreamKey(roomId);
-    // One transaction, so the author we report is the author of the entry we removed.
+    // One transaction, so the message we report is the entry we removed.
     const [[, rows], [, removed]] = (await this.redis.multi().xrange(key, messageId, messageId).xdel(key, messageId).exec()) as [
       [unknown, [string, string[]][]],
       [unknown, number],
     ];
     const entry = rows[0];
-    return removed === 1 && entry ? (streamFields(entry[1]).u ?? '') : null;
+    return removed === 1 && entry ? toMessage(entry[0], entry[1]) : null;
+  }
+
+  /**
+   * The name a user last chatted under in this room, from the newest `scan` messages; null when
+   * they said nothing there lately. Names are not stored server-side anywhere else, and staff
+   * moderate people they saw in chat: this lets the audit log say who, not only which id.
+   */
+  async recentNameOf(roomId: string, userId: string, scan = NAME_SCAN): Promise<string | null> {
+    const rows = await this.redis.xrevrange(chatStreamKey(roomId), '+', '-', 'COUNT', scan);
+    for (const [, fields] of rows) {
+      const f = streamFields(fields);
+      if (f.u === userId) return f.n ?? null;
+    }
+    return null;
   }
 }
 
@@ -158,16 +175,18 @@ function toMessage(id: string, fields: string[]): ChatMessage {
   return { id, user: { id: f.u ?? '', name: f.n ?? '' }, text: f.t ?? '', at: Number(f.at ?? 0) };
 }
 
-function refusal(code: ErrorCode, detail: string | number | undefined, ratePer10s: number): AppError {
+// MUTED and SLOW_MODE carry retryAfterMs like RATE_LIMITED: clients show a countdown or a local
+// time from it instead of parsing the message.
+function refusal(code: ErrorCode, detail: string | number | undefined, ratePer10s: number, now: number): AppError {
   switch (code) {
     case 'BANNED':
       return new AppError('BANNED', 'you are banned from this room');
     case 'MUTED':
-      return new AppError('MUTED', `you are muted until ${new Date(Number(detail)).toISOString()}`);
+      return new AppError('MUTED', `you are muted until ${new Date(Number(detail)).toISOString()}`, Math.max(0, Number(detail) - now));
     case 'BLOCKED_WORD':
       return new AppError('BLOCKED_WORD', `message contains a blocked word: "${String(detail)}"`);
     case 'SLOW_MODE':
-      return new AppError('SLOW_MODE', `slow mode: wait ${Math.ceil(Number(detail) / 1000)} s`);
+      return new AppError('SLOW_MODE', `slow mode: wait ${Math.ceil(Number(detail) / 1000)} s`, Math.max(0, Number(detail)));
     case 'RATE_LIMITED':
       return new AppError('RATE_LIMITED', `at most ${ratePer10s} messages per 10 seconds`);
     default:

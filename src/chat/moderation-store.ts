@@ -16,6 +16,11 @@ export const moderationKeys = (roomId: string) => ({
 
 const AUDIT_MAX = 10_000;
 
+export interface AuditTarget {
+  id: string;
+  name: string | null;
+}
+
 export class ModerationStore {
   constructor(private readonly redis: RedisClient) {}
 
@@ -57,7 +62,8 @@ export class ModerationStore {
     return this.settings(roomId);
   }
 
-  async audit(roomId: string, actor: UserRef, action: string, targetUserId: string | null, detail: Record<string, unknown>): Promise<void> {
+  /** `target`: the user acted on, with the name they were last seen under (null when unknown). */
+  async audit(roomId: string, actor: UserRef, action: string, target: AuditTarget | null, detail: Record<string, unknown>): Promise<void> {
     await this.redis.xadd(
       moderationKeys(roomId).audit,
       'MAXLEN',
@@ -67,7 +73,8 @@ export class ModerationStore {
       'action', action,
       'actorId', actor.id,
       'actorName', actor.name,
-      'target', targetUserId ?? '',
+      'target', target?.id ?? '',
+      'targetName', target?.name ?? '',
       'detail', JSON.stringify(detail),
       'at', Date.now(),
     );
@@ -83,6 +90,7 @@ export class ModerationStore {
         action: f.action ?? '',
         actor: { id: f.actorId ?? '', name: f.actorName ?? '' },
         targetUserId: f.target || null,
+        targetName: f.targetName || null,
         detail: JSON.parse(f.detail ?? '{}') as Record<string, unknown>,
         at: Number(f.at ?? 0),
       };

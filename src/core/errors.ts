@@ -9,7 +9,7 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    /** RATE_LIMITED: when to try again, sent to the client as `retryAfterMs`. */
+    /** RATE_LIMITED, SLOW_MODE, MUTED: when to try again, sent to the client as `retryAfterMs`. */
     readonly retryAfterMs?: number,
   ) {
     const limit = Error.stackTraceLimit;

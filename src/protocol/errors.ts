@@ -37,7 +37,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
-  /** With RATE_LIMITED: how long to wait before the same request can succeed. */
+  /** With RATE_LIMITED, SLOW_MODE and MUTED: how long to wait before the same request can succeed. */
   retryAfterMs?: number;
 }
 

@@ -92,6 +92,10 @@ export interface AuditEntry {
   action: string;
   actor: UserRef;
   targetUserId: string | null;
+  /** The target's name as last seen in the room's chat (null when unknown or no target). */
+  targetName: string | null;
+  /** By action: delete `{ messageId, text }` (the text as deleted), mute `{ seconds, until }`,
+   * ban `{ reason? }`, slow-mode `{ seconds }`, blocked-words `{ count }`. */
   detail: Record<string, unknown>;
   at: number;
 }

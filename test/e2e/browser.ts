@@ -3,7 +3,8 @@
  * driven in Debian's chromium through playwright-core, with a fake camera and microphone.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -45,7 +46,7 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 export const PHONE = { width: 390, height: 844 };
-export const DESKTOP = { width: 1280, height: 900 };
+export const DESKTOP = { width: 1280, height: 800 };
 
 export interface Actor {
   name: string;
@@ -69,16 +70,60 @@ export async function newActor(browser: Browser, baseURL: string, name: string, 
   return { name, context, page, errors };
 }
 
-/** Sign in through the header form, the way a person does; returns the user id it shows. */
+/** Sign in through the page's form, the way a person does (on the viewer it sits in the bottom
+ * sheet, opened from the top bar); returns the user id of the new session. */
 export async function signIn(actor: Actor): Promise<string> {
   const { page } = actor;
-  await page.getByLabel('Your name').fill(actor.name);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  const id = page.getByTestId('my-id');
-  await id.waitFor();
-  return (await id.textContent()) ?? '';
+  const name = page.getByLabel('Your name');
+  if (!(await name.isVisible())) await page.locator('#me-button').click();
+  await name.fill(actor.name);
+  await page.locator('form[aria-label="Sign in"] button[type=submit]').click();
+  await page.getByTestId('me').waitFor({ state: 'attached' });
+  return sessionUserId(page);
 }
 
-export async function screenshot(actor: Actor, name: string): Promise<void> {
-  await actor.page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+/** The signed-in user's id, from the tab's session (the pages no longer show raw ids). */
+export async function sessionUserId(page: Page): Promise<string> {
+  const raw = await page.evaluate(() => (globalThis as any).sessionStorage.getItem('live-commerce:session') as string | null);
+  return raw ? (JSON.parse(raw) as { user: { id: string } }).user.id : '';
+}
+
+/** What the person sees: the viewport (the live pages fit one screen), or the whole page. */
+export async function screenshot(actor: Actor, name: string, opts: { fullPage?: boolean } = {}): Promise<void> {
+  // A sheet or dialog still sliding in would be caught half-transparent; floating hearts may float.
+  await actor.page.evaluate(() =>
+    Promise.all(
+      (globalThis as any).document
+        .getAnimations()
+        .filter((a: any) => a.effect?.target?.closest?.('dialog'))
+        .map((a: any) => a.finished.catch(() => undefined)),
+    ),
+  );
+  await actor.page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: opts.fullPage ?? false });
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+export interface AxeFinding {
+  id: string;
+  impact: string;
+  help: string;
+  nodes: string[];
+}
+
+/**
+ * axe-core's serious and critical violations on the page as it is now (WCAG 2.x A/AA and best
+ * practices). Injected through the DevTools protocol, which the pages' CSP does not govern, so the
+ * page under test keeps its real CSP.
+ */
+export async function axeSerious(page: Page): Promise<AxeFinding[]> {
+  if (!(await page.evaluate(() => Boolean((globalThis as any).axe)))) await page.evaluate(AXE_SOURCE);
+  // Colours are judged as they settle: mid-animation (a sheet fading in) they are not what people read.
+  await page.evaluate(() => Promise.all((globalThis as any).document.getAnimations().map((a: any) => a.finished.catch(() => undefined))));
+  const results = (await page.evaluate(() =>
+    (globalThis as any).axe.run((globalThis as any).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }),
+  )) as { violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[] };
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => ({ id: v.id, impact: v.impact ?? '', help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }));
 }

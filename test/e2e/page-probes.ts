@@ -26,7 +26,7 @@ export async function waitForFrames(page: Page, frames: number): Promise<Playbac
       return decoded >= min ? { time: v.currentTime, frames: decoded, width: v.videoWidth } : null;
     },
     frames,
-    { timeout: 20_000 },
+    { timeout: 40_000 },
   );
   return (await handle.jsonValue()) as Playback;
 }
@@ -51,7 +51,7 @@ export async function waitForNewFrames(page: Page, frames: number): Promise<void
       return g.__newFrames.n >= min && g.document.querySelector('#video').dataset.state === 'playing';
     },
     frames,
-    { timeout: 20_000 },
+    { timeout: 40_000 },
   );
 }
 

@@ -46,6 +46,10 @@ const SENTENCES: Record<ErrorCode, (e: ErrorLike) => string> = {
   LIMIT_EXCEEDED: () => 'You’ve reached the limit for this.',
   HOLD_EXPIRED: () => 'Your reservation ran out, so the units went back on sale.',
   MEDIA_ERROR: () => 'The video couldn’t start. Please try again.',
+  // WHIP ingest answers (HTTP only): a page meets them only if it publishes over WHIP.
+  UNSUPPORTED_MEDIA_TYPE: () => 'That stream format isn’t supported.',
+  OFFER_NOT_ACCEPTABLE: () => 'Your encoder’s video or audio codec isn’t supported: use VP8 or H.264 with Opus.',
+  PRECONDITION_FAILED: () => 'The stream changed meanwhile. Please try again.',
   UNAVAILABLE: () => 'Connection trouble. Please try again in a moment.',
   INTERNAL: () => 'Something went wrong on our side. Please try again.',
 };

@@ -3,6 +3,7 @@
  * need no runtime validation; clients (tests, client-demo) import them for typing.
  */
 import type { SalesSnapshot } from './sales-events.js';
+import type { AuctionsSnapshot } from './auction-events.js';
 
 export type Role = 'host' | 'moderator' | 'viewer' | 'guest';
 
@@ -133,5 +134,6 @@ export interface JoinSnapshot {
   chat: { messages: ChatMessage[]; moderation: ModerationSettings };
   commerce: { bag: Product[]; pinned: PinState };
   sales: SalesSnapshot;
+  auctions: AuctionsSnapshot;
   [part: string]: unknown;
 }

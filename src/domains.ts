@@ -4,9 +4,13 @@ import { ChatDomain } from './chat/chat-domain.js';
 import { CommerceDomain } from './commerce/commerce-domain.js';
 import { MediaDomain } from './media/media-domain.js';
 import { SalesDomain } from './commerce/sales/sales-domain.js';
+import { AuctionsDomain } from './commerce/auctions/auctions-domain.js';
 
 export function createDomains(deps: DomainDeps): Domain[] {
-  const domains: Domain[] = [new ChatDomain(deps), new CommerceDomain(deps), new SalesDomain(deps)];
+  const sales = new SalesDomain(deps);
+  // Auctions sell through the sales' hold and checkout machinery (the winner's hold is a sale).
+  const auctions = new AuctionsDomain(deps, { store: sales.store, queries: sales.queries });
+  const domains: Domain[] = [new ChatDomain(deps), new CommerceDomain(deps), sales, auctions];
   // Media needs mediasoup worker processes; MEDIA_ENABLED=false runs without video.
   if (deps.config.MEDIA_ENABLED) domains.push(new MediaDomain(deps));
   return domains;

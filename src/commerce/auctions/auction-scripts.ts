@@ -65,7 +65,7 @@ return {'OK', int(endsAt), int(now)}
 // KEYS: 1 lot, 2 bids list, 3 requests, 4 room bans, 5 room mutes, 6 rate key.
 // ARGV: now|'', userId, requestId, amount, max 0|1, rlMax, rlWindowMs, mutedMayBid 0|1, maxBids,
 // masked name, full name.
-// → {'NEW' | 'REPLAY', text} | {'ERR', code}. text:
+// → {'NEW' | 'REPLAY', text} | {'ERR', code, min?} (AUCTION_ENDED carries the last minimum). text:
 // OK|seq|amount|max|price|leading|endsAt|extended|bidCount|nextMin|now|previousLeader
 // or ERR|CODE|min|now
 export const BID_SCRIPT = `${PRELUDE}
@@ -84,16 +84,18 @@ if ARGV[8] ~= '1' and tonumber(redis.call('HGET', KEYS[5], user) or '0') > now t
 local s = redis.call('HMGET', KEYS[1], 'status', 'endsAt', 'price', 'leader', 'leaderMax', 'bids', 'startPrice', 'inc',
   'mode', 'extendMs', 'hostId')
 if user == s[11] then return {'ERR', 'FORBIDDEN'} end
-if limited(KEYS[6], tonumber(ARGV[6]), tonumber(ARGV[7])) then return {'ERR', 'RATE_LIMITED'} end
 local endsAt, price, leader, leaderMax, bids = tonumber(s[2]), tonumber(s[3]), s[4], tonumber(s[5]), tonumber(s[6])
 local inc = s[8]
 local min = leader == '' and tonumber(s[7]) or price + incAt(inc, price)
+-- Over is over for good, so it needs no stored answer (and costs no rate): a bid recorded before
+-- the close was found above as a replay.
+if s[1] ~= 'open' or now >= endsAt then return {'ERR', 'AUCTION_ENDED', int(min)} end
+if limited(KEYS[6], tonumber(ARGV[6]), tonumber(ARGV[7])) then return {'ERR', 'RATE_LIMITED'} end
 local function answer(text)
   redis.call('HSET', KEYS[3], reqField, text)
   return {'NEW', text}
 end
 local function refuse(code, m) return answer('ERR|' .. code .. '|' .. int(m) .. '|' .. int(now)) end
-if s[1] ~= 'open' or now >= endsAt then return refuse('AUCTION_ENDED', min) end
 if bids >= tonumber(ARGV[9]) then return refuse('LIMIT_EXCEEDED', min) end
 local newLeader, newMax, newPrice = leader, leaderMax, price
 if leader == '' then

@@ -141,12 +141,12 @@ export class AuctionStore {
   /** One bid, decided atomically (see BID_SCRIPT); `fresh` false for a replayed first answer. */
   async bid(roomId: string, lotId: string, user: UserRef, amount: number, max: boolean, requestId: string): Promise<{ answer: BidAnswer; fresh: boolean }> {
     const k = lotKeys(roomId, lotId);
-    const [kind, text = ''] = await this.cmd.auctionBid(
+    const [kind, text = '', min = '0'] = await this.cmd.auctionBid(
       k.lot, k.bids, k.requests, roomBansKey(roomId), roomMutesKey(roomId), bidRateKey(k, user.id),
       this.scriptNow(), user.id, requestId, amount, max ? 1 : 0, this.opts.bidsPerSecond, 1000,
       this.opts.mutedMayBid ? 1 : 0, this.opts.maxBidsPerLot, shortenName(user.name), user.name,
     );
-    if (kind === 'ERR') return { answer: { ok: false, code: text as never, min: 0, now: 0 }, fresh: false };
+    if (kind === 'ERR') return { answer: { ok: false, code: text as never, min: Number(min), now: 0 }, fresh: false };
     return { answer: parseBidAnswer(lotId, text), fresh: kind === 'NEW' };
   }
 

@@ -41,7 +41,8 @@ export const incrementsSchema = z
   .array(z.object({ from: z.number().int().min(0).max(AUCTION_MAX_AMOUNT), step: amountSchema }).strict())
   .min(1)
   .max(10)
-  .refine((bands) => bands[0]!.from === 0, 'the first increment band must start at 0')
+  // (zod runs refinements even after a failed length check: they must hold up on an empty list.)
+  .refine((bands) => bands.length === 0 || bands[0]?.from === 0, 'the first increment band must start at 0')
   .refine((bands) => bands.every((b, i) => i === 0 || b.from > bands[i - 1]!.from), 'increment bands must be in increasing order of `from`');
 
 export type AuctionMode = 'extend' | 'sudden-death';

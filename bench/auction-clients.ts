@@ -95,8 +95,13 @@ async function run(cfg: GeneratorConfig): Promise<void> {
     const g = mine[k]!;
     const user = { id: `u_bid_${g}`, name: `Bidder ${g}` };
     const socket = await connectSocketIo(cfg.urls[Math.floor(g / cfg.generators) % cfg.urls.length]!, await tokens.sign(user));
-    const joined = await joinRoom(socket, cfg.roomId);
-    if (!joined.ok) throw new Error(`join failed: ${joined.error.code}`);
+    // A join that meets a stalled Redis (a busy machine) answers UNAVAILABLE: retried, as clients do.
+    for (let attempt = 1; ; attempt++) {
+      const joined = await joinRoom(socket, cfg.roomId);
+      if (joined.ok) break;
+      if (joined.error.code !== 'UNAVAILABLE' || attempt === 10) throw new Error(`join failed: ${joined.error.code}`);
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
     bidders[k] = { ...user, socket };
   });
   const redis = createRedisClient({ kind: 'single', url: cfg.redisUrl }, { commandTimeoutMs: ACK_TIMEOUT_MS, name: 'bench-baseline' });

@@ -3,8 +3,8 @@
  * socket each (signed in, joined to the bench room) and, for the baseline, a Redis client of its
  * own. For each round it sends every bidder's bids on a fixed open-loop schedule (BID_RATE a second
  * per bidder, phases spread evenly) whatever the answers, either as `auction:bid` over the socket
- * (ours) or as the very same bid script straight at Redis through AuctionStore.bid (baseline: one
- * EVALSHA per bid on an auto-pipelining client, as the server sends it). The amount is the lowest
+ * (ours) or as the very same bid script straight at Redis through AuctionStore.bid (baseline: the
+ * bids of one event-loop turn in one EVALSHA, batched exactly as the server batches them). The amount is the lowest
  * acceptable bid this generator knows of (from its acks and the room's auction:state frames) plus
  * 0–3 increments; a fifth of the bids are maximums up to 9 increments above. Latency is measured
  * from each bid's scheduled time (a late generator shows up as latency, not as a lower rate) and
@@ -125,6 +125,7 @@ async function run(cfg: GeneratorConfig): Promise<void> {
     send({ type: 'done', report: await round(cfg, spec, bidders, store, mine, () => known, (v) => (known = Math.max(known, v))) });
   }
   for (const b of bidders) b.socket.disconnect();
+  store.close();
   redis.disconnect();
 }
 

@@ -16,8 +16,8 @@
  * whose hold was made once; a bid after the close is refused.
  *
  * Baseline, same run, same generators and schedule: the very same bid script driven straight at
- * the same Redis through AuctionStore.bid (one EVALSHA per bid on an auto-pipelining ioredis
- * client, which is how the server sends it) — Redis and the script alone, without Socket.IO,
+ * the same Redis through AuctionStore.bid (the bids of one event-loop turn of a generator in one
+ * EVALSHA, batched as the server batches them) — Redis and the script alone, without Socket.IO,
  * validation or the server's Node. Ours and baseline alternate over PAIRS pairs (order flipped
  * every pair). ratio = ours answered bids/s ÷ baseline answered bids/s per pair (1 = the server
  * keeps the offered rate as well as Redis alone does), reported as the median with min and max.
@@ -120,6 +120,7 @@ async function main(): Promise<void> {
   const nodes: ServerProcess[] = [];
   const generators: Generator[] = [];
   const sockets: ViewerSocket[] = [];
+  let baselineStore: AuctionStore | undefined;
   try {
     for (let i = 0; i < env.NODES; i++) {
       nodes.push(await spawnServerProcess(redisServer.url, { ...ONE_ADDRESS_CROWD, LOG_LEVEL: 'info', AUCTION_CLOSE_TICK_MS: '50' }));
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
     await Promise.all(generators.map((g) => g.next()));
     log(`connected and joined ${env.BIDDERS} bidders in ${((Date.now() - connectStart) / 1000).toFixed(1)} s`);
 
-    const baselineStore = new AuctionStore(redis, { bidsPerSecond: 5, mutedMayBid: false, maxBidsPerLot: 10_000_000 });
+    baselineStore = new AuctionStore(redis, { bidsPerSecond: 5, mutedMayBid: false, maxBidsPerLot: 10_000_000 });
     const windowMs = env.FINAL_SECONDS * 1000;
     const durationSec = Math.max(5, env.FINAL_SECONDS + 2);
     const input = { productId: product.id, startPrice: START_PRICE, durationSec, mode: 'extend' as const, extendSec: env.FINAL_SECONDS, holdSec: 600 };
@@ -188,7 +189,7 @@ async function main(): Promise<void> {
         });
       } else {
         roomId = `r_bench_baseline_${pair}`;
-        lot = (await baselineStore.start(roomId, product, { ...input }, host.id)).lot;
+        lot = (await baselineStore!.start(roomId, product, { ...input }, host.id)).lot;
       }
       const spec: RoundSpec = { mode, roomId, lotId: lot.lotId, startPrice: START_PRICE, increments: lot.increments, windowStart: lot.endsAt - windowMs, windowMs };
       for (const g of generators) g.send({ type: 'round', spec });
@@ -317,6 +318,7 @@ async function main(): Promise<void> {
     await Promise.all(generators.map((g) => new Promise((done) => (g.child.exitCode !== null ? done(null) : g.child.once('exit', done)))));
     for (const s of sockets) s.disconnect();
     await Promise.all(nodes.map((n) => n.stop()));
+    baselineStore?.close();
     redis.disconnect();
     await redisServer.stop();
   }

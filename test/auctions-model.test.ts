@@ -1,6 +1,7 @@
 /**
  * Model-based property test: fast-check generates lots (start price, increment table, mode,
- * extension) and random interleavings of plain bids, maximum bids, retries of earlier requestIds
+ * extension) and random interleavings of plain bids, maximum bids, bursts of bids sent at once
+ * (decided in one batched script call), retries of earlier requestIds
  * (with different amounts: a retry must get the first answer whatever it carries), time moving
  * on and closers running, and runs them against the real Lua scripts on a real Redis with a
  * virtual clock. Every answer must equal the plain TypeScript rules (auction-rules.ts) plus
@@ -26,6 +27,7 @@ beforeAll(async () => {
   store = new AuctionStore(redis, { bidsPerSecond: 1_000_000, mutedMayBid: false, maxBidsPerLot: 1_000_000, clock: () => clock });
 });
 afterAll(async () => {
+  store.close();
   redis.disconnect();
   await server.stop();
 });
@@ -38,6 +40,8 @@ type Op =
   /** A bid right at the leader's (secret) maximum, or a step beside it: ties and near-ties. */
   | { kind: 'near-max'; user: number; delta: number; max: boolean }
   | { kind: 'retry'; pick: number; offset: number }
+  /** Bids sent at once: decided in one script call (the server's batch), in this order. */
+  | { kind: 'burst'; bids: { user: number; offset: number; max: boolean }[] }
   | { kind: 'wait'; ms: number }
   | { kind: 'close' };
 
@@ -45,6 +49,13 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('bid' as const), user: fc.nat(USERS.length - 1), offset: fc.integer({ min: -300, max: 4000 }), max: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('near-max' as const), user: fc.nat(USERS.length - 1), delta: fc.integer({ min: -2, max: 2 }), max: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('retry' as const), pick: fc.nat(), offset: fc.integer({ min: -300, max: 4000 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('burst' as const),
+      bids: fc.array(fc.record({ user: fc.nat(USERS.length - 1), offset: fc.integer({ min: -300, max: 4000 }), max: fc.boolean() }), { minLength: 2, maxLength: 8 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 4000 }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'close' as const }) },
 );
@@ -88,8 +99,7 @@ describe('auction scripts against the rules', () => {
         const sent: { user: string; requestId: string }[] = [];
         let n = 0;
 
-        const send = async (user: string, requestId: string, amount: number, max: boolean) => {
-          const { answer } = await store.bid(roomId, lot.lotId, { id: user, name: user }, amount, max, requestId);
+        const expect_ = (user: string, requestId: string, amount: number, max: boolean, answer: unknown) => {
           const key = `${user}|${requestId}`;
           let expected = memo.get(key);
           if (expected === undefined) {
@@ -105,6 +115,10 @@ describe('auction scripts against the rules', () => {
           }
           expect(answer).toMatchObject(expected as object);
         };
+        const send = async (user: string, requestId: string, amount: number, max: boolean) => {
+          const { answer } = await store.bid(roomId, lot.lotId, { id: user, name: user }, amount, max, requestId);
+          expect_(user, requestId, amount, max, answer);
+        };
 
         for (const op of ops) {
           if (op.kind === 'bid') {
@@ -118,6 +132,15 @@ describe('auction scripts against the rules', () => {
           } else if (op.kind === 'retry' && sent.length) {
             const { user, requestId } = sent[op.pick % sent.length]!;
             await send(user, requestId, Math.max(1, minNextBid(rules, model) + op.offset), op.offset % 2 === 0);
+          } else if (op.kind === 'burst') {
+            // Amounts from what the bidders knew before the burst; the model decides them in order.
+            const min = minNextBid(rules, model);
+            const bids = op.bids.map((b) => ({ user: USERS[b.user]!, requestId: `req-${++n}-xyz`, amount: Math.max(1, min + b.offset), max: b.max }));
+            const answers = await Promise.all(bids.map((b) => store.bid(roomId, lot.lotId, { id: b.user, name: b.user }, b.amount, b.max, b.requestId)));
+            bids.forEach((b, i) => {
+              sent.push(b);
+              expect_(b.user, b.requestId, b.amount, b.max, answers[i]!.answer);
+            });
           } else if (op.kind === 'wait') {
             clock += op.ms;
           } else if (op.kind === 'close') {

@@ -62,10 +62,16 @@ if ARGV[4] ~= '' then redis.call('HSET', KEYS[4], ARGV[4], ARGV[3]) end
 return {'OK', int(endsAt), int(now)}
 `;
 
-// KEYS: 1 lot, 2 bids list, 3 requests, 4 room bans, 5 room mutes, 6 rate key.
-// ARGV: now|'', userId, requestId, amount, max 0|1, rlMax, rlWindowMs, mutedMayBid 0|1, maxBids,
-// masked name, full name.
-// → {'NEW' | 'REPLAY', text} | {'ERR', code, min?} (AUCTION_ENDED carries the last minimum). text:
+// Bids of one lot, N at a time (the server batches the bids that arrive in the same event-loop
+// turn, auction-bid-batcher.ts), decided one after the other in order exactly as N separate calls
+// would: the lot is read once, each bid sees the state the previous one left, and the state and
+// history are written once at the end.
+// KEYS: 1 lot, 2 bids list, 3 requests, 4 room bans, 5 room mutes, then one rate key per bid (5 + i).
+// ARGV: now|'', rlMax, rlWindowMs, mutedMayBid 0|1, maxBids, then per bid i (at 6 + 6(i-1)):
+// userId, requestId, amount, max 0|1, masked name, full name.
+// → {kind1, text1, min1, kind2, text2, min2, ...}: kind NEW | REPLAY (text = the stored answer) or
+// ERR (text = a code, nothing recorded: BANNED, NOT_FOUND, MUTED, FORBIDDEN, RATE_LIMITED, or
+// AUCTION_ENDED, final anyway; min = the lowest acceptable bid). Stored answers:
 // OK|seq|amount|max|price|leading|endsAt|extended|bidCount|nextMin|now|previousLeader
 // or ERR|CODE|min|now
 export const BID_SCRIPT = `${PRELUDE}
@@ -73,63 +79,86 @@ local function limited(rlKey, rlMax, rlWindowMs)
 ${RATE_LIMIT_LUA}
   return nil
 end
-local user, amount, isMax = ARGV[2], tonumber(ARGV[4]), ARGV[5] == '1'
-if redis.call('SISMEMBER', KEYS[4], user) == 1 then return {'ERR', 'BANNED'} end
-local reqField = user .. '|' .. ARGV[3]
-local first = redis.call('HGET', KEYS[3], reqField)
-if first then return {'REPLAY', first} end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND'} end
+local n = (#ARGV - 5) / 6
+local out = {}
+local exists = redis.call('EXISTS', KEYS[1]) == 1
 local now = clock(ARGV[1])
-if ARGV[8] ~= '1' and tonumber(redis.call('HGET', KEYS[5], user) or '0') > now then return {'ERR', 'MUTED'} end
-local s = redis.call('HMGET', KEYS[1], 'status', 'endsAt', 'price', 'leader', 'leaderMax', 'bids', 'startPrice', 'inc',
-  'mode', 'extendMs', 'hostId')
-if user == s[11] then return {'ERR', 'FORBIDDEN'} end
-local endsAt, price, leader, leaderMax, bids = tonumber(s[2]), tonumber(s[3]), s[4], tonumber(s[5]), tonumber(s[6])
-local inc = s[8]
-local min = leader == '' and tonumber(s[7]) or price + incAt(inc, price)
--- Over is over for good, so it needs no stored answer (and costs no rate): a bid recorded before
--- the close was found above as a replay.
-if s[1] ~= 'open' or now >= endsAt then return {'ERR', 'AUCTION_ENDED', int(min)} end
-if limited(KEYS[6], tonumber(ARGV[6]), tonumber(ARGV[7])) then return {'ERR', 'RATE_LIMITED'} end
-local function answer(text)
-  redis.call('HSET', KEYS[3], reqField, text)
-  return {'NEW', text}
-end
-local function refuse(code, m) return answer('ERR|' .. code .. '|' .. int(m) .. '|' .. int(now)) end
-if bids >= tonumber(ARGV[9]) then return refuse('LIMIT_EXCEEDED', min) end
-local newLeader, newMax, newPrice = leader, leaderMax, price
-if leader == '' then
-  if amount < min then return refuse('BID_TOO_LOW', min) end
-  newLeader, newMax = user, amount
-  newPrice = isMax and tonumber(s[7]) or amount
-elseif user == leader then
-  if not isMax then return refuse('ALREADY_LEADING', min) end
-  local raiseMin = math.max(min, leaderMax + 1)
-  if amount < raiseMin then return refuse('BID_TOO_LOW', raiseMin) end
-  newMax = amount
-else
-  if amount < min then return refuse('BID_TOO_LOW', min) end
-  if amount > leaderMax then
-    newLeader, newMax = user, amount
-    newPrice = isMax and math.min(amount, math.max(min, leaderMax + incAt(inc, leaderMax))) or amount
-  else
-    newPrice = math.min(leaderMax, amount + incAt(inc, amount))
+local rlMax, rlWindowMs, mutedMayBid, maxBids = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1', tonumber(ARGV[5])
+local s = exists and redis.call('HMGET', KEYS[1], 'status', 'endsAt', 'price', 'leader', 'leaderMax', 'bids', 'startPrice',
+  'inc', 'mode', 'extendMs', 'hostId', 'leaderName') or {}
+local status, endsAt, price, leader, leaderMax, bids = s[1], tonumber(s[2]), tonumber(s[3]), s[4], tonumber(s[5]), tonumber(s[6])
+local startPrice, inc, mode, extendMs, hostId, leaderName = tonumber(s[7]), s[8], s[9], tonumber(s[10]), s[11], s[12]
+local history = {}
+
+-- decideBid() of auction-rules.ts for bid i → kind, text, min
+local function decide(i)
+  local a = 6 + 6 * (i - 1)
+  local user, amount, isMax = ARGV[a], tonumber(ARGV[a + 2]), ARGV[a + 3] == '1'
+  if redis.call('SISMEMBER', KEYS[4], user) == 1 then return 'ERR', 'BANNED', 0 end
+  local reqField = user .. '|' .. ARGV[a + 1]
+  local first = redis.call('HGET', KEYS[3], reqField)
+  if first then return 'REPLAY', first, 0 end
+  if not exists then return 'ERR', 'NOT_FOUND', 0 end
+  if not mutedMayBid and tonumber(redis.call('HGET', KEYS[5], user) or '0') > now then return 'ERR', 'MUTED', 0 end
+  if user == hostId then return 'ERR', 'FORBIDDEN', 0 end
+  local min = leader == '' and startPrice or price + incAt(inc, price)
+  -- Over is over for good, so it needs no stored answer (and costs no rate): a bid recorded
+  -- before the close was found above as a replay.
+  if status ~= 'open' or now >= endsAt then return 'ERR', 'AUCTION_ENDED', min end
+  if limited(KEYS[5 + i], rlMax, rlWindowMs) then return 'ERR', 'RATE_LIMITED', 0 end
+  local function answer(text)
+    redis.call('HSET', KEYS[3], reqField, text)
+    return 'NEW', text, min
   end
+  local function refuse(code, m) return answer('ERR|' .. code .. '|' .. int(m) .. '|' .. int(now)) end
+  if bids >= maxBids then return refuse('LIMIT_EXCEEDED', min) end
+  local newLeader, newMax, newPrice = leader, leaderMax, price
+  if leader == '' then
+    if amount < min then return refuse('BID_TOO_LOW', min) end
+    newLeader, newMax = user, amount
+    newPrice = isMax and startPrice or amount
+  elseif user == leader then
+    if not isMax then return refuse('ALREADY_LEADING', min) end
+    local raiseMin = math.max(min, leaderMax + 1)
+    if amount < raiseMin then return refuse('BID_TOO_LOW', raiseMin) end
+    newMax = amount
+  else
+    if amount < min then return refuse('BID_TOO_LOW', min) end
+    if amount > leaderMax then
+      newLeader, newMax = user, amount
+      newPrice = isMax and math.min(amount, math.max(min, leaderMax + incAt(inc, leaderMax))) or amount
+    else
+      newPrice = math.min(leaderMax, amount + incAt(inc, amount))
+    end
+  end
+  bids = bids + 1
+  local extended = 0
+  if mode == 'extend' and endsAt - now < extendMs then
+    endsAt = now + extendMs
+    extended = 1
+  end
+  local previous = leader
+  if newLeader ~= leader then leaderName = ARGV[a + 4] end
+  leader, leaderMax, price = newLeader, newMax, newPrice
+  history[#history + 1] = bids .. '|' .. user .. '|' .. int(amount) .. '|' .. (isMax and 1 or 0) .. '|' .. int(now) .. '|' ..
+    int(price) .. '|' .. leader .. '|' .. ARGV[a + 5]
+  return answer('OK|' .. bids .. '|' .. int(amount) .. '|' .. (isMax and 1 or 0) .. '|' .. int(price) .. '|' ..
+    (leader == user and 1 or 0) .. '|' .. int(endsAt) .. '|' .. extended .. '|' .. bids .. '|' ..
+    int(price + incAt(inc, price)) .. '|' .. int(now) .. '|' .. previous)
 end
-bids = bids + 1
-local extended = 0
-if s[9] == 'extend' and endsAt - now < tonumber(s[10]) then
-  endsAt = now + tonumber(s[10])
-  extended = 1
+
+for i = 1, n do
+  local kind, text, min = decide(i)
+  out[#out + 1] = kind
+  out[#out + 1] = text
+  out[#out + 1] = int(min)
 end
-redis.call('HSET', KEYS[1], 'price', int(newPrice), 'leader', newLeader, 'leaderMax', int(newMax), 'bids', bids, 'endsAt', int(endsAt))
-if newLeader ~= leader then redis.call('HSET', KEYS[1], 'leaderName', ARGV[10]) end
-redis.call('RPUSH', KEYS[2], bids .. '|' .. user .. '|' .. int(amount) .. '|' .. (isMax and 1 or 0) .. '|' .. int(now) .. '|' ..
-  int(newPrice) .. '|' .. newLeader .. '|' .. ARGV[11])
-local nextMin = newPrice + incAt(inc, newPrice)
-return answer('OK|' .. bids .. '|' .. int(amount) .. '|' .. (isMax and 1 or 0) .. '|' .. int(newPrice) .. '|' ..
-  (newLeader == user and 1 or 0) .. '|' .. int(endsAt) .. '|' .. extended .. '|' .. bids .. '|' .. int(nextMin) .. '|' ..
-  int(now) .. '|' .. leader)
+if #history > 0 then
+  redis.call('HSET', KEYS[1], 'price', int(price), 'leader', leader, 'leaderMax', int(leaderMax), 'bids', bids,
+    'endsAt', int(endsAt), 'leaderName', leaderName)
+  redis.call('RPUSH', KEYS[2], unpack(history))
+end
+return out
 `;
 
 // What every node's closer runs for a due lot. KEYS: 1 lot, 2 room auction hash. ARGV: now|''.

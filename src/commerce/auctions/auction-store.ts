@@ -6,10 +6,12 @@ import type { RedisClient } from '../../core/redis-client.js';
 import type { AuctionLot, Product, UserRef } from '../../protocol/index.js';
 import { AppError, lateWrite } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
-import { AUDIT_MAX, roomAuditKey, roomBansKey, roomMutesKey } from '../../core/keys.js';
+import { AUDIT_MAX, roomAuditKey } from '../../core/keys.js';
+import type { Logger } from '../../core/logger.js';
 import { writeDeadline } from '../../core/redis-guard.js';
 import { shortenName } from '../sales/sale-model.js';
-import { AUCTION_DUE, bidRateKey, lotKeys, lotRef, roomAuctionKeys } from './auction-keys.js';
+import { AUCTION_DUE, lotKeys, lotRef, roomAuctionKeys } from './auction-keys.js';
+import { BidBatcher } from './auction-bid-batcher.js';
 import {
   lotFields,
   lotFromHash,
@@ -23,7 +25,6 @@ import {
 import type { HistoryEntry } from './auction-rules.js';
 import {
   ADVANCE_SCRIPT,
-  BID_SCRIPT,
   CANCEL_SCRIPT,
   CLAIM_DUE_SCRIPT,
   RECORD_AWARD_SCRIPT,
@@ -33,12 +34,11 @@ import {
 
 type Arg = string | number;
 type Reply = [string, ...string[]];
-type ScriptName = 'auctionStart' | 'auctionBid' | 'auctionAdvance' | 'auctionRecordAward' | 'auctionSettle' | 'auctionCancel' | 'auctionClaimDue';
+type ScriptName = 'auctionStart' | 'auctionAdvance' | 'auctionRecordAward' | 'auctionSettle' | 'auctionCancel' | 'auctionClaimDue';
 type ScriptCommands = Record<ScriptName, (...args: Arg[]) => Promise<Reply>>;
 
 const SCRIPTS: Record<ScriptName, [number, string]> = {
   auctionStart: [4, START_SCRIPT],
-  auctionBid: [6, BID_SCRIPT],
   auctionAdvance: [2, ADVANCE_SCRIPT],
   auctionRecordAward: [1, RECORD_AWARD_SCRIPT],
   auctionSettle: [1, SETTLE_SCRIPT],
@@ -59,6 +59,7 @@ export interface AuctionStoreOptions {
   maxBidsPerLot: number;
   /** Virtual time for tests; by default the scripts use Redis's clock. */
   clock?: () => number;
+  log?: Logger;
 }
 
 export type AdvancePhase = 'open' | 'award' | 'holding' | 'done' | 'gone';
@@ -72,6 +73,7 @@ export interface AdvanceResult {
 
 export class AuctionStore {
   private readonly cmd: ScriptCommands;
+  private readonly batcher: BidBatcher;
 
   constructor(
     readonly redis: RedisClient,
@@ -79,6 +81,11 @@ export class AuctionStore {
   ) {
     for (const [name, [numberOfKeys, lua]] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys, lua });
     this.cmd = redis as unknown as ScriptCommands;
+    this.batcher = new BidBatcher(redis, { ...opts, scriptNow: () => this.scriptNow() });
+  }
+
+  close(): void {
+    this.batcher.close();
   }
 
   now(): number {
@@ -138,15 +145,13 @@ export class AuctionStore {
     return lotId ? this.record(roomId, lotId) : null;
   }
 
-  /** One bid, decided atomically (see BID_SCRIPT); `fresh` false for a replayed first answer. */
+  /** One bid, decided atomically (see BID_SCRIPT) in a batch with the other bids of this
+   * event-loop turn (see BidBatcher); `fresh` false for a replayed first answer. */
   async bid(roomId: string, lotId: string, user: UserRef, amount: number, max: boolean, requestId: string): Promise<{ answer: BidAnswer; fresh: boolean }> {
-    const k = lotKeys(roomId, lotId);
-    const [kind, text = '', min = '0'] = await this.cmd.auctionBid(
-      k.lot, k.bids, k.requests, roomBansKey(roomId), roomMutesKey(roomId), bidRateKey(k, user.id),
-      this.scriptNow(), user.id, requestId, amount, max ? 1 : 0, this.opts.bidsPerSecond, 1000,
-      this.opts.mutedMayBid ? 1 : 0, this.opts.maxBidsPerLot, shortenName(user.name), user.name,
-    );
-    if (kind === 'ERR') return { answer: { ok: false, code: text as never, min: Number(min), now: 0 }, fresh: false };
+    const { kind, text, min } = await this.batcher.bid(roomId, lotId, {
+      userId: user.id, requestId, amount, max, maskedName: shortenName(user.name), name: user.name,
+    });
+    if (kind === 'ERR') return { answer: { ok: false, code: text as never, min, now: 0 }, fresh: false };
     return { answer: parseBidAnswer(lotId, text), fresh: kind === 'NEW' };
   }
 

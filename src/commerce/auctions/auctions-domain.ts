@@ -30,6 +30,7 @@ export class AuctionsDomain implements Domain {
       bidsPerSecond: config.AUCTION_BID_RATE_PER_SEC,
       mutedMayBid: config.AUCTION_MUTED_MAY_BID,
       maxBidsPerLot: config.AUCTION_MAX_BIDS_PER_LOT,
+      log,
     });
     this.metrics = auctionsMetrics(deps.metrics);
     this.broadcasts = new AuctionBroadcasts(io, redis, this.store, log);
@@ -80,5 +81,6 @@ export class AuctionsDomain implements Domain {
   async close(): Promise<void> {
     this.closer.close();
     this.broadcasts.close();
+    this.store.close();
   }
 }

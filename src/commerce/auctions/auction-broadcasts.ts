@@ -1,11 +1,13 @@
 /**
  * What the room hears about its lot. `auction:state` is the high-rate frame: at most one per
- * AUCTION_STATE_MS per room across the cluster (ClusterThrottle, leading edge: the first change
- * goes out at once, the rush's later ones in the next window with the latest figures), plus a
- * frame at once when a late bid moves the end (gated to one per AUCTION_STATE_MS per lot on each
- * node, so a rush in the last seconds, where every bid extends, cannot flood the room) and on
- * close. Every room-wide frame leaves through `toRoom`, the room broadcast path the other
- * high-rate room events use, so room-level batching applies to it unchanged.
+ * AUCTION_STATE_MS per room across the cluster (ClusterThrottle, leading edge: a change when no
+ * frame went out in the last window is sent at once, later ones in the next window with the
+ * latest figures). A bid that moves the end takes the same path, so it too goes out at once
+ * unless the room heard a frame less than AUCTION_STATE_MS ago, and then within that window
+ * (flagged `extended`): in a lot's final seconds every accepted bid extends it, and a frame per
+ * bid to every viewer would be the whole cost of the rush. Closes, cancels and settles go out at
+ * once outside the throttle. Every room-wide frame leaves through `toRoom`, the room broadcast
+ * path the other high-rate room events use, so room-level batching applies to it unchanged.
  */
 import type { RedisClient } from '../../core/redis-client.js';
 import type { AuctionLot, AuctionServerEvents, AuctionWin } from '../../protocol/index.js';
@@ -13,19 +15,18 @@ import { roomChannel, roomKey, userChannel } from '../../core/keys.js';
 import type { Logger } from '../../core/logger.js';
 import type { LiveServer } from '../../core/socket-kit.js';
 import { ClusterThrottle } from '../../core/throttle.js';
-import { lotRef } from './auction-keys.js';
 import { stateOf } from './auction-model.js';
 import type { AuctionStore } from './auction-store.js';
 
-/** 10 frames per second per room at most (plus extensions and closes). */
+/** 10 frames per second per room at most (plus closes, cancels and settles). */
 export const AUCTION_STATE_MS = 100;
 
 type RoomEvent = 'auction:started' | 'auction:state';
 
 export class AuctionBroadcasts {
   private readonly throttle: ClusterThrottle;
-  /** Per lot on this node: when the last at-once extension frame left. */
-  private readonly lastExtensionFrame = new Map<string, number>();
+  /** Rooms whose next frame from this node must say `extended` (a bid here moved the end). */
+  private readonly extendedRooms = new Set<string>();
 
   constructor(
     private readonly io: LiveServer,
@@ -42,8 +43,9 @@ export class AuctionBroadcasts {
   }
 
   private async flush(roomId: string): Promise<void> {
+    const extended = this.extendedRooms.delete(roomId);
     const rec = await this.store.current(roomId);
-    if (rec) this.toRoom(roomId, 'auction:state', stateOf(rec.lot));
+    if (rec) this.toRoom(roomId, 'auction:state', stateOf(rec.lot, extended));
   }
 
   /** The lot changed (a bid): a frame follows within one window. */
@@ -57,15 +59,10 @@ export class AuctionBroadcasts {
     if (rec) this.toRoom(roomId, 'auction:state', stateOf(rec.lot, extended));
   }
 
-  /** A bid moved the end: the room hears at once, unless this node just told it (then the
-   * throttled frame carries the later end). */
-  extended(roomId: string, lotId: string): void {
-    const ref = lotRef(roomId, lotId);
-    const at = Date.now();
-    if (at - (this.lastExtensionFrame.get(ref) ?? 0) < AUCTION_STATE_MS) return this.changed(roomId);
-    this.lastExtensionFrame.set(ref, at);
-    if (this.lastExtensionFrame.size > 10_000) this.lastExtensionFrame.clear();
-    this.now(roomId, lotId, true).catch((err: unknown) => this.log.warn({ err }, 'auction extension frame failed'));
+  /** A bid moved the end: at once if the room's window is free, else in the next frame. */
+  extended(roomId: string): void {
+    this.extendedRooms.add(roomId);
+    this.changed(roomId);
   }
 
   started(lot: AuctionLot, serverTime: number): void {
@@ -82,6 +79,6 @@ export class AuctionBroadcasts {
 
   close(): void {
     this.throttle.close();
-    this.lastExtensionFrame.clear();
+    this.extendedRooms.clear();
   }
 }

@@ -63,7 +63,7 @@ export function registerAuctionEvents(router: EventRouter, ctx: AuctionsContext)
     if (fresh) {
       if (result.extended) {
         metrics.extensions.inc();
-        broadcasts.extended(roomId, lotId);
+        broadcasts.extended(roomId);
       } else broadcasts.changed(roomId);
       if (result.leading && previousLeader && previousLeader !== user.id) {
         broadcasts.outbid(previousLeader, { lotId, price: result.price, nextMin: result.nextMin });

@@ -206,10 +206,17 @@ async function main(): Promise<void> {
       if (closed) {
         const frame = await closed;
         oneWinner = frame.status === 'awaiting-payment';
-        const late = await new Promise<{ ok: boolean; code?: string }>((ok) =>
-          prober.emit('auction:bid', { lotId: lot.lotId, amount: 1e9, requestId: `late-${lot.lotId}` }, (res) => ok(res.ok ? { ok: true } : { ok: false, code: res.error.code })),
-        );
+        // A bid after the close must be AUCTION_ENDED; an overloaded server may first answer
+        // UNAVAILABLE (nothing done), so the same request is retried as a client would.
+        let late: { ok: boolean; code?: string } = { ok: false, code: 'UNAVAILABLE' };
+        for (let attempt = 0; attempt < 10 && !late.ok && late.code === 'UNAVAILABLE'; attempt++) {
+          if (attempt > 0) await new Promise((r) => setTimeout(r, 1000));
+          late = await new Promise((ok) =>
+            prober.emit('auction:bid', { lotId: lot.lotId, amount: 1e9, requestId: `late-${lot.lotId}` }, (res) => ok(res.ok ? { ok: true } : { ok: false, code: res.error.code })),
+          );
+        }
         lateBidRefused = !late.ok && late.code === 'AUCTION_ENDED';
+        if (!lateBidRefused) log(`late bid after the close answered ${late.ok ? 'ok' : late.code}`);
         // The winner's hold: made once, recorded on the lot (the closer awards right after the close).
         for (let i = 0; i < 200 && !(await redis.hget(lotKeys(roomId, lot.lotId).lot, 'holdId')); i++) await new Promise((r) => setTimeout(r, 25));
         const [holdId, leader, status] = await redis.hmget(lotKeys(roomId, lot.lotId).lot, 'holdId', 'leader', 'status');

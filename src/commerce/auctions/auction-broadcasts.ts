@@ -32,7 +32,7 @@ export class AuctionBroadcasts {
     private readonly io: LiveServer,
     redis: RedisClient,
     private readonly store: AuctionStore,
-    private readonly log: Logger,
+    log: Logger,
   ) {
     this.throttle = new ClusterThrottle(redis, (roomId) => roomKey(roomId, 'throttle:auction'), AUCTION_STATE_MS, (roomId) => this.flush(roomId), log);
   }
@@ -54,9 +54,9 @@ export class AuctionBroadcasts {
   }
 
   /** A frame now, outside the throttle (close, cancel, settle). */
-  async now(roomId: string, lotId: string, extended = false): Promise<void> {
+  async now(roomId: string, lotId: string): Promise<void> {
     const rec = await this.store.record(roomId, lotId);
-    if (rec) this.toRoom(roomId, 'auction:state', stateOf(rec.lot, extended));
+    if (rec) this.toRoom(roomId, 'auction:state', stateOf(rec.lot));
   }
 
   /** A bid moved the end: at once if the room's window is free, else in the next frame. */

@@ -75,6 +75,14 @@ export const configSchema = z.object({
   WEBHOOK_POLL_MS: z.coerce.number().int().min(20).max(60_000).default(500),
   /** Deliveries one node has in flight at once. */
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  /** Bids per user per lot per second (auction:bid); more are RATE_LIMITED. */
+  AUCTION_BID_RATE_PER_SEC: z.coerce.number().int().min(1).max(1000).default(5),
+  /** Whether a muted user may still bid (muting is about chat); default: no (MUTED). */
+  AUCTION_MUTED_MAY_BID: bool.default(false),
+  /** Accepted bids one lot takes at most; one more is LIMIT_EXCEEDED. */
+  AUCTION_MAX_BIDS_PER_LOT: z.coerce.number().int().min(10).max(10_000_000).default(100_000),
+  /** How often every node looks for lots to close and winners' holds to settle. */
+  AUCTION_CLOSE_TICK_MS: z.coerce.number().int().min(10).max(10_000).default(100),
   /** Rooms one user hosts at once (scheduled or live); one more is refused (LIMIT_EXCEEDED). */
   ROOMS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(10),
   /** A scheduled room whose start (or, unscheduled, its creation) is this long past is ended by a sweep. */

@@ -6,14 +6,17 @@ import { MediaDomain } from './media/media-domain.js';
 import { SalesDomain } from './commerce/sales/sales-domain.js';
 import { BuyNowDomain } from './commerce/buy-now/buy-now-domain.js';
 import { OrdersDomain } from './commerce/orders/orders-domain.js';
+import { AuctionsDomain } from './commerce/auctions/auctions-domain.js';
 
 export function createDomains(deps: DomainDeps): Domain[] {
-  // Buy-now sells through the sales machinery and keeps its offers in step with the bag; orders
-  // (routes, webhooks) read what every selling path writes.
+  // Buy-now and auctions sell through the sales machinery (holds, checkout, the orders stream;
+  // an auction winner's hold is a one-unit sale); orders (routes, webhooks) read what every
+  // selling path writes.
   const orders = new OrdersDomain(deps);
   const sales = new SalesDomain(deps, { onOrder: (roomId) => orders.noteOrder(roomId) });
   const buyNow = new BuyNowDomain(deps, sales);
-  const domains: Domain[] = [new ChatDomain(deps), new CommerceDomain(deps, buyNow), sales, buyNow, orders];
+  const auctions = new AuctionsDomain(deps, { store: sales.store, queries: sales.queries });
+  const domains: Domain[] = [new ChatDomain(deps), new CommerceDomain(deps, buyNow), sales, buyNow, auctions, orders];
   // Media needs mediasoup worker processes; MEDIA_ENABLED=false runs without video.
   if (deps.config.MEDIA_ENABLED) domains.push(new MediaDomain(deps));
   return domains;

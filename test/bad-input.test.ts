@@ -181,6 +181,33 @@ describe('socket events: malformed payloads', () => {
     { event: 'sale:release', payload: { holdId: `s_bn-${'A'.repeat(22)}.x` }, code: 'BAD_REQUEST' },
     // while a random sale id that happens to start with bn- is still a sale id (16 characters)
     { event: 'sale:stop', payload: { saleId: 's_bn-0123456789abc' }, code: 'NOT_FOUND' },
+    // auctions: ids that name nothing, and values outside the rules
+    { event: 'auction:bid', payload: { lotId: 'a_nope', amount: 100, requestId: 'req-00000001' }, code: 'NOT_FOUND' },
+    { event: 'auction:bid', payload: { lotId: 'a_x:bids', amount: 100, requestId: 'req-00000001' }, code: 'BAD_REQUEST' },
+    { event: 'auction:bid', payload: { lotId: 's_sale', amount: 100, requestId: 'req-00000001' }, code: 'BAD_REQUEST' },
+    { event: 'auction:bid', payload: { lotId: 'a_nope', amount: 0, requestId: 'req-00000001' }, code: 'BAD_REQUEST' },
+    { event: 'auction:bid', payload: { lotId: 'a_nope', amount: 10.5, requestId: 'req-00000001' }, code: 'BAD_REQUEST' },
+    { event: 'auction:bid', payload: { lotId: 'a_nope', amount: 1e10, requestId: 'req-00000001' }, code: 'BAD_REQUEST' },
+    { event: 'auction:bid', payload: { lotId: 'a_nope', amount: 100, requestId: 'short' }, code: 'BAD_REQUEST' },
+    { event: 'auction:bid', payload: { lotId: 'a_nope', amount: 100, requestId: 'req-00000001', max: 'yes' }, code: 'BAD_REQUEST' },
+    { event: 'auction:cancel', payload: { lotId: 'a_nope' }, code: 'NOT_FOUND' },
+    { event: 'auction:checkout', payload: { lotId: 'a_nope', requestId: 'req-00000001' }, code: 'NOT_FOUND' },
+    { event: 'auction:bids', payload: { lotId: 'a_nope' }, code: 'NOT_FOUND' },
+    { event: 'auction:bids', payload: { lotId: 'a_nope', limit: 501 }, code: 'BAD_REQUEST' },
+    { event: 'auction:start', payload: { productId: 'p_nope', startPrice: 100, durationSec: 10 }, code: 'NOT_FOUND' },
+    { event: 'auction:start', payload: { productId: 'p_nope', startPrice: 100, durationSec: 4 }, code: 'BAD_REQUEST' },
+    { event: 'auction:start', payload: { productId: 'p_nope', startPrice: 100, durationSec: 301 }, code: 'BAD_REQUEST' },
+    { event: 'auction:start', payload: { productId: 'p_nope', startPrice: 0, durationSec: 10 }, code: 'BAD_REQUEST' },
+    { event: 'auction:start', payload: { productId: 'p_nope', startPrice: 100, durationSec: 10, mode: 'dutch' }, code: 'BAD_REQUEST' },
+    { event: 'auction:start', payload: { productId: 'p_nope', startPrice: 100, durationSec: 10, extendSec: 0 }, code: 'BAD_REQUEST' },
+    { event: 'auction:start', payload: { productId: 'p_nope', startPrice: 100, durationSec: 10, increments: [] }, code: 'BAD_REQUEST' },
+    { event: 'auction:start', payload: { productId: 'p_nope', startPrice: 100, durationSec: 10, increments: [{ from: 5, step: 1 }] }, code: 'BAD_REQUEST' },
+    {
+      event: 'auction:start',
+      payload: { productId: 'p_nope', startPrice: 100, durationSec: 10, increments: [{ from: 0, step: 1 }, { from: 900, step: 5 }, { from: 900, step: 9 }] },
+      code: 'BAD_REQUEST',
+    },
+    { event: 'auction:start', payload: { productId: 'p_nope', startPrice: 100, durationSec: 10, increments: [{ from: 0, step: 0 }] }, code: 'BAD_REQUEST' },
   ];
 
   it.each(nonsense)('$event with $payload as the host → $code', async ({ event, payload, code }) => {

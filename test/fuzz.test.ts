@@ -18,15 +18,15 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { buyNowEventSchemas, clientEventSchemas, liveEventSchemas, mediaEventSchemas, saleEventSchemas, type ClientPayload } from '../src/protocol/index.js';
+import { auctionEventSchemas, buyNowEventSchemas, clientEventSchemas, liveEventSchemas, mediaEventSchemas, saleEventSchemas, type ClientPayload } from '../src/protocol/index.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/core/embedded-redis.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, requestRaw, type TestSocket } from './helpers/clients.js';
 import { mutationsOf, type Mutation } from './helpers/fuzz.js';
 import { NO_CLIENT_LIMITS } from './helpers/lifted-limits.js';
 import { spawnServerProcess, startStack, type ServerProcess } from './helpers/stack.js';
 
-type FuzzedEvent = keyof typeof liveEventSchemas | keyof typeof saleEventSchemas | keyof typeof buyNowEventSchemas;
-const PER_EVENT = Number(process.env.FUZZ_PER_EVENT ?? 1900); // × 30 events ≈ 57,000 payloads
+type FuzzedEvent = keyof typeof liveEventSchemas | keyof typeof saleEventSchemas | keyof typeof buyNowEventSchemas | keyof typeof auctionEventSchemas;
+const PER_EVENT = Number(process.env.FUZZ_PER_EVENT ?? 1300); // × 35 events ≈ 45,000 payloads
 const WINDOW = 16; // requests in flight per socket
 // RSS climbs to a high-water mark during the first tens of thousands of payloads (about 185 →
 // 270 MB here) while the live heap after a full GC stays flat (~34 MB): allocator and V8 page
@@ -39,6 +39,7 @@ const LIFTED = {
   CHAT_RATE_PER_10S: '1000',
   HEART_RATE_PER_SEC: '1000',
   SALE_RESERVE_RATE_PER_SEC: '1000',
+  AUCTION_BID_RATE_PER_SEC: '1000',
 };
 
 let redis: EmbeddedRedis;
@@ -124,6 +125,10 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
     expect((await http(url, 'PATCH', `/api/rooms/${roomId}/products/${productId}`, host.token, { stock: 1_000_000, perUserLimit: 100 })).status).toBe(200);
     const buyHold = await ok(viewerSocket, 'buy:reserve', { productId, qty: 1, requestId: randomUUID() });
     const message = await ok(hostSocket, 'chat:send', { text: 'first' });
+    // Auctions: a cancelled lot (cancel answers AUCTION_ENDED) and an open one taking the bids.
+    const lotA = await ok(hostSocket, 'auction:start', { productId, startPrice: 100, durationSec: 300 });
+    await ok(hostSocket, 'auction:cancel', { lotId: lotA.lotId });
+    const lotB = await ok(hostSocket, 'auction:start', { productId, startPrice: 100, durationSec: 300 });
     const targetSocket = await connect(url, target);
     await ok(targetSocket, 'room:join', { roomId });
 
@@ -158,10 +163,19 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
       'buy:reserve': { productId, qty: 1, requestId: randomUUID() },
       'buy:checkout': { holdId: buyHold.holdId, requestId: randomUUID() },
       'buy:release': { holdId: buyHold.holdId },
+      'auction:start': { productId, startPrice: 100, durationSec: 60 },
+      'auction:cancel': { lotId: lotA.lotId },
+      'auction:bid': { lotId: lotB.lotId, amount: 100, requestId: randomUUID() },
+      'auction:checkout': { lotId: lotB.lotId, requestId: randomUUID() },
+      'auction:bids': { lotId: lotB.lotId, limit: 10 },
     };
-    const BUYER_EVENTS = new Set<FuzzedEvent>(['sale:reserve', 'sale:checkout', 'sale:release', 'buy:reserve', 'buy:checkout', 'buy:release']);
+    const BUYER_EVENTS = new Set<FuzzedEvent>([
+      'sale:reserve', 'sale:checkout', 'sale:release', 'buy:reserve', 'buy:checkout', 'buy:release', 'auction:bid', 'auction:checkout',
+    ]);
     const events = Object.keys(BASES) as FuzzedEvent[];
-    expect(new Set(events)).toEqual(new Set([...Object.keys(liveEventSchemas), ...Object.keys(saleEventSchemas), ...Object.keys(buyNowEventSchemas)]));
+    expect(new Set(events)).toEqual(
+      new Set([...Object.keys(liveEventSchemas), ...Object.keys(saleEventSchemas), ...Object.keys(buyNowEventSchemas), ...Object.keys(auctionEventSchemas)]),
+    );
 
     // The bases pass their schemas, so each mutation is the only thing wrong.
     for (const e of events) expect(clientEventSchemas[e].safeParse(BASES[e]).success, e).toBe(true);

@@ -1,9 +1,11 @@
 /**
  * The permission matrix: every privileged socket event and HTTP route, tried by every kind of
  * caller, with the exact outcome the role rules in src/core/roles.ts promise. Host-only: pins,
- * products, go live / end, moderators. Host or moderator: mod:* and room:stats. Guests get
+ * products, go live / end, moderators, auction:start. Host or moderator: mod:*, room:stats,
+ * auction:cancel and auction:bids. Guests get
  * UNAUTHORIZED, everyone else below the bar FORBIDDEN, and a refused call leaves no trace.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientEventName, ClientPayload } from '../src/protocol/index.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
@@ -86,7 +88,33 @@ const socketCases: SocketCase[] = [
   { event: 'mod:blocked-words', min: 'moderator', payload: async () => ({ words: ['zzz-never-said'] }) },
   { event: 'mod:audit', min: 'moderator', payload: async () => ({}) },
   { event: 'room:stats', min: 'moderator', payload: async () => ({}) },
+  // Auctions: one lot at a time, so each case first brings the room to what the action needs.
+  {
+    event: 'auction:start',
+    min: 'host',
+    payload: async () => {
+      await closeOpenLot();
+      return { productId, startPrice: 100, durationSec: 300, requestId: randomUUID() };
+    },
+  },
+  { event: 'auction:cancel', min: 'moderator', payload: async () => ({ lotId: await openLot() }) },
+  { event: 'auction:bids', min: 'moderator', payload: async () => ({ lotId: await openLot() }) },
 ];
+
+/** The room's open lot, started by the host if there is none (a start while one is open is CONFLICT). */
+let lastLot: string | null = null;
+async function openLot(): Promise<string> {
+  const res = await request(sockets.host, 'auction:start', { productId, startPrice: 100, durationSec: 300 });
+  if (res.ok) lastLot = res.data.lotId;
+  else expect(res.error.code).toBe('CONFLICT');
+  return lastLot!;
+}
+
+async function closeOpenLot(): Promise<void> {
+  if (!lastLot) return;
+  const res = await request(sockets.host, 'auction:cancel', { lotId: lastLot });
+  if (!res.ok) expect(res.error.code).toBe('AUCTION_ENDED');
+}
 
 const socketMatrix = socketCases.flatMap((c) => CALLERS.map((caller) => ({ ...c, caller, outcome: expectedOutcome(caller, c.min) })));
 
@@ -95,6 +123,7 @@ describe('privileged socket events', () => {
     const res = await request(sockets[caller], event, (await payload()) as ClientPayload<typeof event>);
     if (outcome === 'ok') {
       expect(res.ok, JSON.stringify(res)).toBe(true);
+      if (event === 'auction:start' && res.ok) lastLot = (res.data as { lotId: string }).lotId;
     } else {
       expect(res).toEqual({ ok: false, error: { code: outcome, message: expect.any(String) } });
     }

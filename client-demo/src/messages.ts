@@ -45,6 +45,9 @@ const SENTENCES: Record<ErrorCode, (e: ErrorLike) => string> = {
   SOLD_OUT: () => 'Sold out: every unit is taken.',
   LIMIT_EXCEEDED: () => 'You’ve reached the limit for this.',
   HOLD_EXPIRED: () => 'Your reservation ran out, so the units went back on sale.',
+  AUCTION_ENDED: () => 'Bidding has closed on this lot.',
+  BID_TOO_LOW: () => 'Someone bid that already: try the next amount.',
+  ALREADY_LEADING: () => 'You’re already the highest bidder.',
   MEDIA_ERROR: () => 'The video couldn’t start. Please try again.',
   // WHIP ingest answers (HTTP only): a page meets them only if it publishes over WHIP.
   UNSUPPORTED_MEDIA_TYPE: () => 'That stream format isn’t supported.',
@@ -55,7 +58,7 @@ const SENTENCES: Record<ErrorCode, (e: ErrorLike) => string> = {
 };
 
 /** Codes that are news, not mistakes: shown neutrally, never as a red error. */
-const NEUTRAL = new Set<string>(['SOLD_OUT', 'SALE_ENDED', 'ROOM_ENDED', 'NOT_IN_ROOM', 'SLOW_MODE', 'ROOM_NOT_LIVE', 'SALE_NOT_STARTED']);
+const NEUTRAL = new Set<string>(['AUCTION_ENDED', 'ALREADY_LEADING', 'SOLD_OUT', 'SALE_ENDED', 'ROOM_ENDED', 'NOT_IN_ROOM', 'SLOW_MODE', 'ROOM_NOT_LIVE', 'SALE_NOT_STARTED']);
 
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.prototype.hasOwnProperty.call(SENTENCES, code);

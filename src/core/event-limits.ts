@@ -22,6 +22,7 @@ export const LIMITED_EVENTS: Partial<Record<ClientEventName, Group>> = {
   'chat:history': 'reads',
   'pin:history': 'reads',
   'mod:audit': 'reads',
+  'auction:bids': 'reads',
   'media:create-transport': 'reads',
   'media:consume': 'reads',
 };

@@ -15,6 +15,15 @@ export const roomStatsKey = (roomId: string): string => roomKey(roomId, 'stats')
  */
 export const roomBansKey = (roomId: string): string => roomKey(roomId, 'bans');
 
+/** Muted user ids → until (epoch ms), written by moderation; read inside the auction bid script. */
+export const roomMutesKey = (roomId: string): string => roomKey(roomId, 'mutes');
+
+/** The room's audit log (a capped stream) of moderation and other staff actions. Written by
+ * moderation, and by the auction cancel script in the same atomic step as the cancel. */
+export const roomAuditKey = (roomId: string): string => roomKey(roomId, 'audit');
+/** Entries the audit stream keeps (approximately; XADD MAXLEN ~). */
+export const AUDIT_MAX = 10_000;
+
 /** Socket.IO room names. */
 export const roomChannel = (roomId: string): string => `room:${roomId}`;
 export const userChannel = (userId: string): string => `user:${userId}`;

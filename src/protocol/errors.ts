@@ -23,6 +23,9 @@ export const ERROR_CODES = [
   'SOLD_OUT',
   'LIMIT_EXCEEDED',
   'HOLD_EXPIRED',
+  'AUCTION_ENDED',
+  'BID_TOO_LOW',
+  'ALREADY_LEADING',
   'MEDIA_ERROR',
   // WHIP (RFC 9725): an HTTP status each, as the RFC names them.
   'UNSUPPORTED_MEDIA_TYPE',

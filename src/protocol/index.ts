@@ -10,6 +10,7 @@ import { saleEventSchemas, type SaleEventResults, type SaleServerEvents } from '
 import { mediaEventSchemas, type MediaEventResults, type MediaServerEvents } from './media-events.js';
 import { buyNowEventSchemas, type BuyNowEventResults, type BuyNowServerEvents } from './orders-events.js';
 import type { BatchServerEvents } from './room-batch.js';
+import { auctionEventSchemas, type AuctionEventResults, type AuctionServerEvents } from './auction-events.js';
 import type { Role, UserRef } from './models.js';
 
 export * from './errors.js';
@@ -20,6 +21,7 @@ export * from './media-events.js';
 export * from './orders-events.js';
 export * from './room-batch.js';
 export * from './whip.js';
+export * from './auction-events.js';
 export * from './text.js';
 
 export const clientEventSchemas = {
@@ -27,9 +29,11 @@ export const clientEventSchemas = {
   ...saleEventSchemas,
   ...mediaEventSchemas,
   ...buyNowEventSchemas,
+  ...auctionEventSchemas,
 };
 
-export interface ClientEventResults extends LiveEventResults, SaleEventResults, MediaEventResults, BuyNowEventResults {}
+export interface ClientEventResults
+  extends LiveEventResults, SaleEventResults, MediaEventResults, BuyNowEventResults, AuctionEventResults {}
 
 export type ClientEventName = keyof typeof clientEventSchemas;
 export type ClientPayload<E extends ClientEventName> = z.input<(typeof clientEventSchemas)[E]>;
@@ -40,7 +44,7 @@ export type ClientToServerEvents = {
 };
 
 export interface ServerToClientEvents
-  extends LiveServerEvents, SaleServerEvents, MediaServerEvents, BuyNowServerEvents, BatchServerEvents {}
+  extends LiveServerEvents, SaleServerEvents, MediaServerEvents, BuyNowServerEvents, AuctionServerEvents, BatchServerEvents {}
 
 export interface SocketData {
   user: UserRef | null;

@@ -4,6 +4,7 @@
  */
 import type { SalesSnapshot } from './sales-events.js';
 import type { BuyNowSnapshot } from './orders-events.js';
+import type { AuctionsSnapshot } from './auction-events.js';
 
 export type Role = 'host' | 'moderator' | 'viewer' | 'guest';
 
@@ -147,5 +148,6 @@ export interface JoinSnapshot {
   commerce: { bag: Product[]; pinned: PinState };
   sales: SalesSnapshot;
   buyNow: BuyNowSnapshot;
+  auctions: AuctionsSnapshot;
   [part: string]: unknown;
 }

@@ -15,8 +15,9 @@ import { z } from 'zod';
 import type { LiveServerEvents } from './live-events.js';
 import type { SaleServerEvents } from './sales-events.js';
 import type { BuyNowServerEvents } from './orders-events.js';
+import type { AuctionServerEvents } from './auction-events.js';
 
-type RoomServerEvents = LiveServerEvents & SaleServerEvents & BuyNowServerEvents;
+type RoomServerEvents = LiveServerEvents & SaleServerEvents & BuyNowServerEvents & AuctionServerEvents;
 
 /** The events a server may put in a `room:batch`. Adding one (say `auction:state`) is one line here. */
 export const BATCHABLE_EVENTS = [
@@ -28,6 +29,7 @@ export const BATCHABLE_EVENTS = [
   'sale:bought',
   'buy:stock',
   'buy:bought',
+  'auction:state',
 ] as const satisfies readonly (keyof RoomServerEvents)[];
 
 export type BatchableEvent = (typeof BATCHABLE_EVENTS)[number];

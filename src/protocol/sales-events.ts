@@ -82,7 +82,8 @@ export const saleEventSchemas = {
 export const roomSaleParams = z.object({ roomId: idSchema, saleId: saleIdSchema });
 
 export type SaleStatus = 'scheduled' | 'live' | 'ended';
-export type SaleEndReason = 'stopped' | 'time' | 'room-ended';
+/** 'auction': the one-unit sale holding an auction winner's unit (ended from the start). */
+export type SaleEndReason = 'stopped' | 'time' | 'room-ended' | 'auction';
 
 /** Units of a sale right now. initial + added = available + held + sold, always. */
 export interface SaleStock {

@@ -6,7 +6,7 @@ import type { RedisClient } from '../../core/redis-client.js';
 import type { FlashSale, RoomSaleFigures, SaleFigures, SaleHold, SaleLedger, SalesSnapshot } from '../../protocol/index.js';
 import { computeLedger } from './sale-ledger.js';
 import { roomSalesKeys, saleKeys } from './sale-keys.js';
-import { conversionOf, parseHoldRecord, saleFromHash } from './sale-model.js';
+import { conversionOf, parseHoldRecord, saleFromHash, type HoldRecord } from './sale-model.js';
 
 type Results = [Error | null, unknown][] | null;
 function values<T>(results: Results): T[] {
@@ -37,6 +37,14 @@ export class SaleQueries {
     private readonly now: () => number,
   ) {
     redis.defineCommand('salesAddGuestViewer', { numberOfKeys: 2, lua: ADD_GUEST_VIEWER_SCRIPT });
+  }
+
+  /** One hold's record (held, sold, released or expired), or null if there is none. */
+  async hold(roomId: string, holdId: string): Promise<HoldRecord | null> {
+    const dot = holdId.lastIndexOf('.');
+    if (dot <= 0) return null;
+    const raw = await this.redis.hget(saleKeys(roomId, holdId.slice(0, dot)).holds, holdId);
+    return raw ? parseHoldRecord(raw) : null;
   }
 
   /** Every sale of the room, oldest first (sales past their retention are gone). */

@@ -12,6 +12,7 @@ import { AppError, lateWrite } from '../../core/errors.js';
 import { writeDeadline } from '../../core/redis-guard.js';
 import { newId } from '../../core/ids.js';
 import {
+  AWARD_SCRIPT,
   CHECKOUT_SCRIPT,
   CREATE_SCRIPT,
   INDEX_CLAIM_SCRIPT,
@@ -50,7 +51,7 @@ import {
 type Arg = string | number;
 type Reply = [string, ...Arg[]];
 type ScriptName =
-  | 'saleCreate' | 'saleCheckout' | 'saleRelease' | 'saleRestock' | 'saleStop' | 'saleSweep' | 'saleStockFrame' | 'saleSoldOutFrame'
+  | 'saleCreate' | 'saleAward' | 'saleCheckout' | 'saleRelease' | 'saleRestock' | 'saleStop' | 'saleSweep' | 'saleStockFrame' | 'saleSoldOutFrame'
   | 'saleIndexClaim' | 'saleIndexReschedule';
 type ScriptCommands = Record<ScriptName, (...args: Arg[]) => Promise<Reply>>;
 
@@ -89,6 +90,7 @@ export interface SaleStoreOptions {
 
 const SCRIPTS = {
   saleCreate: [8, CREATE_SCRIPT],
+  saleAward: [7, AWARD_SCRIPT],
   saleCheckout: [12, CHECKOUT_SCRIPT],
   saleRelease: [6, RELEASE_SCRIPT],
   saleRestock: [2, RESTOCK_SCRIPT],
@@ -177,6 +179,42 @@ export class SaleStore {
     // A replay whose sale is past its retention (a week after it ended) is NOT_FOUND.
     if (firstSaleId !== null) return { sale: await this.require(roomId, firstSaleId), fresh: false };
     return { sale: (await this.get(roomId, saleId))!, fresh: true };
+  }
+
+  /**
+   * A one-unit sale at `price` whose unit is already held by `userId` (an auction's winner): see
+   * AWARD_SCRIPT. Idempotent by `requestId` (per room): a repeat returns the first hold.
+   */
+  async award(
+    roomId: string,
+    product: Product,
+    award: { price: number; holdSec: number; userId: string; by: string; requestId: string },
+  ): Promise<{ saleId: string; holdId: string; expiresAt: number }> {
+    const saleId = newId('s_');
+    const k = saleKeys(roomId, saleId);
+    const room = roomSalesKeys(roomId);
+    const ref = saleRef(roomId, saleId);
+    // As in create: indexed first (due after a grace), then at the hold's expiry once it exists.
+    await this.redis.zadd(DUE_INDEX, this.now() + INDEX_CREATE_GRACE_MS, ref);
+    let made = false;
+    try {
+      await this.ensureOrderStream(roomId);
+      const input: SaleStartInput = { productId: product.id, price: award.price, quantity: 1, perUserLimit: 1, startInSec: 0, holdSec: award.holdSec };
+      const fields = Object.entries(saleFields(saleId, roomId, product, input, award.by)).flat();
+      const [kind, text, nextDue] = await this.cmd.saleAward(
+        ...core(k), room.all, room.requests,
+        this.scriptNow(), `a|${award.requestId}`, saleId, holdIdFor(saleId, localId('w')), award.userId, ...fields,
+      );
+      if (kind === 'ERR') throw new AppError('CONFLICT', 'sale id already in use');
+      if (kind === 'NEW') {
+        made = true;
+        await this.redis.zadd(DUE_INDEX, 'XX', String(nextDue), ref);
+      }
+      const [firstSaleId, holdId, expiresAt] = String(text).split('|');
+      return { saleId: firstSaleId!, holdId: holdId!, expiresAt: Number(expiresAt) };
+    } finally {
+      if (!made) await this.redis.zrem(DUE_INDEX, ref).catch(() => undefined);
+    }
   }
 
   /** The orders stream and its consumer groups (the merchant's, and the webhook deliverer's when

@@ -26,7 +26,7 @@ import { NO_CLIENT_LIMITS } from './helpers/lifted-limits.js';
 import { spawnServerProcess, startStack, type ServerProcess } from './helpers/stack.js';
 
 type FuzzedEvent = keyof typeof liveEventSchemas | keyof typeof saleEventSchemas | keyof typeof buyNowEventSchemas | keyof typeof auctionEventSchemas;
-const PER_EVENT = Number(process.env.FUZZ_PER_EVENT ?? 1300); // × 35 events ≈ 45,000 payloads
+const PER_EVENT = Number(process.env.FUZZ_PER_EVENT ?? 1450); // × 35 events ≈ 50,750 payloads
 const WINDOW = 16; // requests in flight per socket
 // RSS climbs to a high-water mark during the first tens of thousands of payloads (about 185 →
 // 270 MB here) while the live heap after a full GC stays flat (~34 MB): allocator and V8 page

@@ -271,6 +271,8 @@ export class MediaCascade implements MediaCascadeHooks {
         appData: { roomId, origin, piped: true },
       });
       pipe.producer = producer;
+      // The last viewer here went (RoomMedia.releasePiped closes the producer): so does the pipe.
+      producer.observer.once('close', () => transport.close());
       if (pipe.pendingPaused !== null && pipe.pendingPaused !== producer.paused) await (pipe.pendingPaused ? producer.pause() : producer.resume());
       await media.adoptPiped(producer, origin);
       this.log.info({ roomId, producerId, origin }, 'producer piped in from its origin node');

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
-import { ERROR_CODES } from '../protocol/index.js';
+import { ERROR_CODES, type ErrorCode } from '../protocol/index.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { RedisClient } from '../core/redis-client.js';
@@ -22,12 +22,12 @@ const nodeIdSchema = z.string().min(1).max(200);
 
 const message = z.discriminatedUnion('t', [
   z.object({ t: z.literal('req'), id: z.string().max(64), from: nodeIdSchema, method: z.string().max(64), params: z.unknown() }),
-  z.object({ t: z.literal('res'), id: z.string().max(64), ok: z.literal(true), result: z.unknown() }),
   z.object({
     t: z.literal('res'),
     id: z.string().max(64),
-    ok: z.literal(false),
-    error: z.object({ code: z.enum(ERROR_CODES), message: z.string().max(500) }),
+    ok: z.boolean(),
+    result: z.unknown(),
+    error: z.object({ code: z.enum(ERROR_CODES), message: z.string().max(500) }).optional(),
   }),
   z.object({ t: z.literal('note'), from: nodeIdSchema, name: z.string().max(64), params: z.unknown() }),
 ]);
@@ -126,7 +126,7 @@ export class NodeBus {
       this.pending.delete(msg.id);
       clearTimeout(p.timer);
       if (msg.ok) p.resolve(msg.result);
-      else p.reject(new AppError(msg.error.code, msg.error.message));
+      else p.reject(new AppError(msg.error?.code ?? 'MEDIA_ERROR', msg.error?.message ?? 'the other node failed'));
       return;
     }
     if (msg.t === 'note') {
@@ -147,12 +147,12 @@ export class NodeBus {
       .then(
         (result) => this.send(from, { t: 'res', id: msg.id, ok: true, result: result ?? null }),
         (err: unknown) => {
-          const error =
+          const error: { code: ErrorCode; message: string } =
             err instanceof AppError
               ? { code: err.code, message: err.message }
-              : { code: 'MEDIA_ERROR' as const, message: 'the node serving this video could not do it right now; try again' };
+              : { code: 'MEDIA_ERROR', message: 'the node serving this video could not do it right now; try again' };
           if (!(err instanceof AppError)) this.log.warn({ err, method: msg.method }, 'media bus request failed');
-          return this.send(from, { t: 'res', id: msg.id, ok: false, error });
+          return this.send(from, { t: 'res', id: msg.id, ok: false, result: null, error });
         },
       )
       .catch((err: unknown) => this.log.warn({ err }, 'media bus answer not sent'));

@@ -27,6 +27,7 @@ const mediaEnv = (pipePorts: string) => ({
   MEDIA_PIPE_MIN_PORT: pipePorts.split('-')[0]!,
   MEDIA_PIPE_MAX_PORT: pipePorts.split('-')[1]!,
   METRICS_TOKEN,
+  MEDIA_PIPE_STALL_MS: '1500',
 });
 
 beforeAll(async () => {
@@ -34,8 +35,12 @@ beforeAll(async () => {
   [nodeA, nodeB] = await Promise.all([spawnServerProcess(redis, mediaEnv('33000-33499')), spawnServerProcess(redis, mediaEnv('33500-33999'))]);
 }, 60_000);
 
-afterEach(() => {
+// Each test starts with no pipe left from the one before: its viewers and hosts leave.
+afterEach(async () => {
   for (const p of peers.splice(0)) p.close();
+  closeAllSockets();
+  if (nodeB.child.exitCode !== null || nodeA.child.signalCode !== null) return;
+  await waitUntil('no pipes left between the nodes', async () => (await gauge(nodeB.url, 'media_pipes_in')) + (await gauge(nodeA.url, 'media_pipes_out')) === 0);
 });
 
 afterAll(async () => {
@@ -155,6 +160,27 @@ describe('origin → edge cascade', () => {
       rtpCapabilities: viewer.device.recvRtpCapabilities as never,
     });
     expect(res).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+  });
+
+  it('an origin whose worker stalls: the edge reports the pipe stalled, and recovered when RTP flows again', async () => {
+    const { host, roomId } = await liveRoom(nodeA.url, 'Sia');
+    const hostPeer = await peerOn(nodeA.url, roomId, host);
+    const producer = await hostPeer.publishCamera();
+    const viewer = await peerOn(nodeB.url, roomId, await devUser(nodeB.url, 'Stu'));
+    const { consumer } = await viewer.consume(producer.id);
+    await expectMediaFlowing(consumer);
+    const [worker] = (await ok(hostPeer.socket, 'media:stats', {})).workers;
+    const stallsBefore = await gauge(nodeB.url, 'media_pipe_stalls_total');
+
+    process.kill(worker!.pid, 'SIGSTOP'); // A's node process beats on: only its RTP stops
+    try {
+      await waitUntil('B reports the pipe stalled', async () => (await gauge(nodeB.url, 'media_pipes_stalled')) === 1, 10_000);
+      expect(await gauge(nodeB.url, 'media_pipe_stalls_total')).toBe(stallsBefore + 1);
+    } finally {
+      process.kill(worker!.pid, 'SIGCONT');
+    }
+    await waitUntil('the pipe carries RTP again', async () => (await gauge(nodeB.url, 'media_pipes_stalled')) === 0, 10_000);
+    await framesGrow(consumer);
   });
 
   it('kill -9 of the origin: edge viewers get media:reset within 3 s, and see video again when the host publishes on B', async () => {

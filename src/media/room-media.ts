@@ -149,11 +149,11 @@ export class RoomMedia {
   }
 
   async consume(peer: PeerMedia, producerId: string, rtpCapabilities: ms.RtpCapabilities, transportId?: string): Promise<ms.Consumer> {
-    const { transport, entry } = peer.recvTransport(transportId);
     // Another node's producer: piped in (or the pipe reused) and held until this consumer goes.
     const piped = this.producers.has(producerId) ? null : await this.holdPiped(producerId);
     let consumer: ms.Consumer;
     try {
+      const { transport, entry } = peer.recvTransport(transportId);
       if (!entry.router.canConsume({ producerId, rtpCapabilities })) {
         throw new AppError('MEDIA_ERROR', 'these RTP capabilities cannot receive this producer');
       }

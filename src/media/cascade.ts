@@ -6,10 +6,12 @@
  * who consumes it makes the edge ask the origin over the node bus (node-bus.ts) to pipe it: two
  * PipeTransports, one per server, each connected to the other's address, with SRTP and RTX/NACK
  * on; the origin consumes the producer on its end (a pipe consumer) and the edge produces on its
- * end with the consumer's RTP parameters and the same producer id. Every later viewer of that
- * producer on the edge reuses the piped producer (RoomMedia.holdPiped); the last one leaving
- * closes the pipe, which tells the origin to close its end. Key-frame requests of new viewers
- * travel back through the pipe as RTCP, so the origin's producer honours them.
+ * end with the consumer's RTP parameters and the same producer id. The origin's end starts
+ * paused and is started when the edge's first viewer resumes its consumer, so the key frame the
+ * start asks for reaches a viewer ready for it. Every later viewer of that producer on the edge
+ * reuses the piped producer (RoomMedia.holdPiped); the last one leaving closes the pipe, which
+ * tells the origin to close its end. Key-frame requests of new viewers travel back through the
+ * pipe as RTCP, so the origin's producer honours them.
  *
  * Pause and resume at the origin reach the piped producer as notes (viewers hear of them from
  * the room's own broadcast); a closed producer closes the pipe. A node that dies is noticed by
@@ -61,6 +63,8 @@ export interface CascadeRooms {
 interface OutgoingPipe {
   edge: string;
   transport: ms.PipeTransport;
+  /** Created paused; resumed when the edge's first viewer is (see viewerReady). */
+  consumer: ms.Consumer | null;
   /** Closed at the edge's request (or the edge died): no note back. */
   quiet: boolean;
 }
@@ -75,6 +79,8 @@ interface IncomingPipe {
   pendingPaused: boolean | null;
   /** Closed by the origin (or it died): no unpipe note back. */
   quiet: boolean;
+  /** The origin was asked to start sending (a viewer here resumed). */
+  started: boolean;
   bytes: number;
   lastRtpAt: number;
   stalled: boolean;
@@ -85,7 +91,6 @@ const TOMBSTONE_MS = 60_000;
 /** Dead nodes are remembered this long (ids are per process, never reused). */
 const DEAD_MEMORY_MS = 10 * 60_000;
 const STALL_CHECK_MS = 1000;
-
 export class MediaCascade implements MediaCascadeHooks {
   private readonly liveness: NodeLiveness;
   private readonly bus: NodeBus;
@@ -135,6 +140,7 @@ export class MediaCascade implements MediaCascadeHooks {
     this.bus.handle('pipe', (params, from) => this.servePipe(pipeRequest.parse(params), from));
     this.bus.handle('control', (params) => this.serveControl(producerControl.parse(params)));
     this.bus.onNote('unpipe', (params) => this.onUnpipe(pipeRef.parse(params).pipeKey));
+    this.bus.onNote('pipe-start', (params) => this.onPipeStart(pipeRef.parse(params).pipeKey));
     this.bus.onNote('pipe-closed', (params) => this.onPipeClosed(pipeRef.parse(params).pipeKey));
     this.bus.onNote('pipe-state', (params) => this.onPipeState(pipeState.parse(params)));
     await this.bus.start();
@@ -180,19 +186,35 @@ export class MediaCascade implements MediaCascadeHooks {
     if (!media?.hasLocalProducer(req.producerId)) throw notFound('producer');
     const router = await media.originRouter();
     const transport = await router.createPipeTransport(this.pipeOptions({ roomId: req.roomId, producerId: req.producerId, edge }));
-    const pipe: OutgoingPipe = { edge, transport, quiet: false };
+    const pipe: OutgoingPipe = { edge, transport, consumer: null, quiet: false };
     this.outgoing.set(req.pipeKey, pipe);
     transport.observer.once('close', () => {
       if (this.outgoing.get(req.pipeKey) === pipe) this.outgoing.delete(req.pipeKey);
       if (!pipe.quiet) this.bus.notify(edge, 'pipe-closed', { pipeKey: req.pipeKey });
     });
     try {
-      await transport.connect({ ip: req.ip, port: req.port, srtpParameters: req.srtpParameters as ms.SrtpParameters });
+      // Paused until a viewer on the edge is ready (pipe-start). A pipe consumer asks for a key
+      // frame when it starts; started at once, that key frame would pass before the viewer is
+      // ready, and the host's encoder ignores another request for a while after sending one
+      // (libwebrtc: ~300 ms), which mediasoup then retries only after a second: the edge's first
+      // viewer saw its first frame ~1 s later than viewers on the origin.
+      // (A pipe consumer cannot be created paused: it is paused before its transport connects,
+      // which is when it would ask.)
       const consumer = await transport.consume({ producerId: req.producerId });
-      consumer.observer.on('pause', () => this.bus.notify(edge, 'pipe-state', { pipeKey: req.pipeKey, paused: true }));
-      consumer.observer.on('resume', () => this.bus.notify(edge, 'pipe-state', { pipeKey: req.pipeKey, paused: false }));
-      // The producer closed: so does the pipe (the edge hears pipe-closed).
-      consumer.observer.once('close', () => transport.close());
+      pipe.consumer = consumer;
+      await consumer.pause();
+      await transport.connect({ ip: req.ip, port: req.port, srtpParameters: req.srtpParameters as ms.SrtpParameters });
+      const producer = media.producer(req.producerId);
+      const onPause = () => this.bus.notify(edge, 'pipe-state', { pipeKey: req.pipeKey, paused: true });
+      const onResume = () => this.bus.notify(edge, 'pipe-state', { pipeKey: req.pipeKey, paused: false });
+      producer.observer.on('pause', onPause);
+      producer.observer.on('resume', onResume);
+      consumer.observer.once('close', () => {
+        producer.observer.off('pause', onPause);
+        producer.observer.off('resume', onResume);
+        // The producer closed: so does the pipe (the edge hears pipe-closed).
+        transport.close();
+      });
       if (this.tombstones.has(req.pipeKey)) throw new AppError('MEDIA_ERROR', 'the edge gave up on this pipe');
       return { ...this.pipeEnd(transport), kind: consumer.kind, rtpParameters: consumer.rtpParameters, paused: consumer.producerPaused };
     } catch (err) {
@@ -212,6 +234,10 @@ export class MediaCascade implements MediaCascadeHooks {
     }
     pipe.quiet = true;
     pipe.transport.close();
+  }
+
+  private async onPipeStart(pipeKey: string): Promise<void> {
+    await this.outgoing.get(pipeKey)?.consumer?.resume();
   }
 
   private async serveControl({ roomId, producerId, action }: ReturnType<typeof producerControl.parse>): Promise<{ paused: boolean }> {
@@ -252,7 +278,18 @@ export class MediaCascade implements MediaCascadeHooks {
     const router = await media.originRouter();
     const transport = await router.createPipeTransport(this.pipeOptions({ roomId, producerId, origin }));
     const pipeKey = transport.id;
-    const pipe: IncomingPipe = { origin, roomId, transport, producer: null, pendingPaused: null, quiet: false, bytes: 0, lastRtpAt: Date.now(), stalled: false };
+    const pipe: IncomingPipe = {
+      origin,
+      roomId,
+      transport,
+      producer: null,
+      pendingPaused: null,
+      quiet: false,
+      started: false,
+      bytes: 0,
+      lastRtpAt: Date.now(),
+      stalled: false,
+    };
     this.incoming.set(pipeKey, pipe);
     transport.observer.once('close', () => {
       this.incoming.delete(pipeKey);
@@ -284,6 +321,17 @@ export class MediaCascade implements MediaCascadeHooks {
     }
   }
 
+  /** A viewer here resumed a consumer of a piped producer: the origin starts the pipe if it has
+   * not yet (its key frame then reaches a viewer who is ready for it). */
+  viewerReady(media: RoomMedia, producerId: string): void {
+    for (const [pipeKey, pipe] of this.incoming) {
+      if (pipe.started || pipe.roomId !== media.roomId || pipe.producer?.id !== producerId) continue;
+      pipe.started = true;
+      pipe.lastRtpAt = Date.now();
+      this.bus.notify(pipe.origin, 'pipe-start', { pipeKey });
+    }
+  }
+
   private onPipeClosed(pipeKey: string): void {
     const pipe = this.incoming.get(pipeKey);
     if (!pipe) return;
@@ -307,7 +355,7 @@ export class MediaCascade implements MediaCascadeHooks {
     const now = Date.now();
     for (const [pipeKey, pipe] of this.incoming) {
       const producer = pipe.producer;
-      if (!producer || producer.closed) continue;
+      if (!producer || producer.closed || !pipe.started) continue;
       if (producer.paused) {
         pipe.lastRtpAt = now;
         continue;

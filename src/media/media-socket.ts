@@ -62,8 +62,8 @@ export function registerMediaEvents(router: EventRouter, domain: MediaDomain): v
   });
 
   on('media:resume-consumer', async (socket, { consumerId }) => {
-    const { peer } = await domain.context(socket);
-    await peer.consumer(consumerId).resume();
+    const { media, peer } = await domain.context(socket);
+    await media.resumeConsumer(peer, consumerId);
     return { consumerId };
   });
 

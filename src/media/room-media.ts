@@ -42,6 +42,8 @@ export interface MediaCascadeHooks {
   register(media: RoomMedia, producer: ms.Producer, info: MediaProducerInfo): Promise<void>;
   /** Pipe another node's producer into this room (adoptPiped); NOT_FOUND when there is none. */
   pipeIn(media: RoomMedia, producerId: string): Promise<void>;
+  /** A viewer here resumed a consumer of a piped producer. */
+  viewerReady(media: RoomMedia, producerId: string): void;
 }
 
 /** Another node's producer, piped in: held while this node's viewers consume it. */
@@ -167,6 +169,13 @@ export class RoomMedia {
     peer.addConsumer(consumer);
     consumer.once('producerclose', () => this.notify.toPeer(peer.id, 'media:consumer-closed', { consumerId: consumer.id, producerId }));
     return consumer;
+  }
+
+  /** The client wired the consumer's track: media may flow (and a key frame is requested). */
+  async resumeConsumer(peer: PeerMedia, consumerId: string): Promise<void> {
+    const consumer = peer.consumer(consumerId);
+    await consumer.resume();
+    if (this.piped.has(consumer.producerId)) this.opts.cascade?.viewerReady(this, consumer.producerId);
   }
 
   /** A consumer that sends plain RTP to `remote` (a recorder, a gateway, the media benchmark),

@@ -175,7 +175,19 @@ export class RoomMedia {
   async resumeConsumer(peer: PeerMedia, consumerId: string): Promise<void> {
     const consumer = peer.consumer(consumerId);
     await consumer.resume();
-    if (this.piped.has(consumer.producerId)) this.opts.cascade?.viewerReady(this, consumer.producerId);
+    const hooks = this.opts.cascade;
+    if (!hooks || !this.piped.has(consumer.producerId)) return;
+    // The pipe's first key frame must find the viewer able to receive it: after DTLS is up.
+    const ready = () => hooks.viewerReady(this, consumer.producerId);
+    const transport = peer.allTransports().find((t) => t.direction === 'recv')?.transport;
+    if (!transport || transport.dtlsState === 'connected') return ready();
+    const onState = (state: ms.DtlsState) => {
+      if (state === 'connecting' || state === 'new') return;
+      transport.off('dtlsstatechange', onState);
+      if (state === 'connected') ready();
+    };
+    transport.on('dtlsstatechange', onState);
+    consumer.observer.once('close', () => transport.off('dtlsstatechange', onState));
   }
 
   /** A consumer that sends plain RTP to `remote` (a recorder, a gateway, the media benchmark),

@@ -105,8 +105,11 @@ async function connectViewer(i: number): Promise<Viewer> {
 async function counters(v: Viewer): Promise<ReceiverCounters> {
   const report = await v.peer.recvTransport!.getStats();
   const c: ReceiverCounters = { packetsReceived: 0, packetsLost: 0, framesDecoded: 0 };
+  // The consumer's own stream only: mediasoup's bandwidth probation packets come on SSRC 1234,
+  // whose sequence numbers jump, and would count as lost.
+  const ssrc = v.consumer.rtpParameters.encodings?.[0]?.ssrc;
   report.forEach((s: Record<string, unknown>) => {
-    if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
+    if (s.type !== 'inbound-rtp' || s.ssrc !== ssrc) return;
     c.packetsReceived += Number(s.packetsReceived ?? 0);
     c.packetsLost += Math.max(0, Number(s.packetsLost ?? 0));
     c.framesDecoded += Number(s.framesDecoded ?? 0);
@@ -125,6 +128,8 @@ async function timeOneJoin(url: string, name: string): Promise<number> {
     const peer = await new MediaPeer(socket).load();
     try {
       const transport = await peer.createTransport('recv');
+      const marks: Record<string, number> = {};
+      if (process.env.FF_DEBUG) transport.on('connectionstatechange', (st) => (marks[st] = Math.round(performance.now() - t0)));
       const params = await ok(socket, 'media:consume', { producerId, transportId: transport.id, rtpCapabilities: peer.device.recvRtpCapabilities as never });
       const consumer = await transport.consume({
         id: params.id,
@@ -141,8 +146,10 @@ async function timeOneJoin(url: string, name: string): Promise<number> {
         };
       });
       await ok(socket, 'media:resume-consumer', { consumerId: consumer.id });
+      marks.resumed = Math.round(performance.now() - t0);
       const t1 = await firstFrame;
       sink.stop();
+      if (process.env.FF_DEBUG) console.error(JSON.stringify({ ...marks, frame: Math.round(t1 - t0), t0: Math.round((performance.timeOrigin + t0) % 100000) }));
       return t1 - t0;
     } finally {
       peer.close();

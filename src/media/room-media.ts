@@ -16,6 +16,14 @@ export type { RouterEntry } from './room-routers.js';
 
 /** A room's producers at most (hosts may publish from several connections, plus an ingest). */
 const MAX_PRODUCERS_PER_ROOM = 16;
+/**
+ * Key-frame requests to a browser host go out at most this often (mediasoup's
+ * keyFrameRequestDelay; the first one at once, later ones within the window merged and sent at its
+ * end). libwebrtc's encoder ignores a request that comes within 300 ms of its last key frame, and
+ * mediasoup then waits a full second before asking again: a viewer joining just after another
+ * waited ~1.1 s for a picture (bench:media joins back to back); spaced out, ~0.4 s at most.
+ */
+const KEY_FRAME_REQUEST_SPACING_MS = 400;
 /** Upper bound of what one host connection may push into the SFU. */
 const MAX_INCOMING_BITRATE = 8_000_000;
 
@@ -144,7 +152,7 @@ export class RoomMedia {
       throw new AppError('LIMIT_EXCEEDED', `at most ${MAX_PRODUCERS_PER_PEER} producers per connection`);
     }
     if (this.producers.size >= MAX_PRODUCERS_PER_ROOM) throw new AppError('LIMIT_EXCEEDED', 'this room has too many producers');
-    const producer = await transport.produce({ kind, rtpParameters, appData });
+    const producer = await transport.produce({ kind, rtpParameters, appData, keyFrameRequestDelay: KEY_FRAME_REQUEST_SPACING_MS });
     peer.addProducer(producer);
     await this.publish(producer, { userId: peer.userId ?? '', source: 'webrtc', appData });
     return producer;

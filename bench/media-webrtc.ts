@@ -253,7 +253,8 @@ export async function mediaWebrtcBench(): Promise<void> {
         edgePerConsumer,
         // What the edge spends beyond its viewers' share at the origin's rate: receiving the pipe.
         pipeOverhead: env.NODES > 1 ? extra[1]! - originPerConsumer * perNodeConsumers[1]! : Number.NaN,
-        loss: got + lost > 0 ? (lost / (got + lost)) * 100 : Number.NaN,
+        // libwebrtc's packetsLost can go down (a packet counted lost arrives late, via NACK): ≥ 0.
+        loss: got + lost > 0 ? Math.max(0, (lost / (got + lost)) * 100) : Number.NaN,
         perNodeCpu: w.cpu,
         perNodeConsumers,
         genCpu: Math.max(...w.at[1].map((s) => s.cpuPct)),

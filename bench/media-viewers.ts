@@ -128,8 +128,6 @@ async function timeOneJoin(url: string, name: string): Promise<number> {
     const peer = await new MediaPeer(socket).load();
     try {
       const transport = await peer.createTransport('recv');
-      const marks: Record<string, number> = {};
-      if (process.env.FF_DEBUG) transport.on('connectionstatechange', (st) => (marks[st] = Math.round(performance.now() - t0)));
       const params = await ok(socket, 'media:consume', { producerId, transportId: transport.id, rtpCapabilities: peer.device.recvRtpCapabilities as never });
       const consumer = await transport.consume({
         id: params.id,
@@ -146,10 +144,8 @@ async function timeOneJoin(url: string, name: string): Promise<number> {
         };
       });
       await ok(socket, 'media:resume-consumer', { consumerId: consumer.id });
-      marks.resumed = Math.round(performance.now() - t0);
       const t1 = await firstFrame;
       sink.stop();
-      if (process.env.FF_DEBUG) console.error(JSON.stringify({ ...marks, frame: Math.round(t1 - t0), t0: Math.round((performance.timeOrigin + t0) % 100000) }));
       return t1 - t0;
     } finally {
       peer.close();

@@ -162,10 +162,6 @@ export async function mediaWebrtcBench(): Promise<void> {
     gens.push(hostGen);
     const { producerId } = await hostGen.next('ready');
     const producer = mediaOf(nodeA).existingRoomMedia(roomId)!.producer(producerId!);
-    if (process.env.FF_DEBUG) {
-      await producer.enableTraceEvent(['pli', 'fir', 'keyframe']);
-      producer.on('trace', (t) => console.error(`${Date.now() % 100000} producer ${t.type} ${t.direction}`));
-    }
 
     log(
       `media (webrtc): mediasoup ${mediasoupVersion}, ${env.NODES} node(s) × ${env.MEDIA_WORKERS} worker(s) on ${cpus().length}x ${cpus()[0]?.model ?? '?'}, ` +

@@ -55,7 +55,12 @@ export class NodeBus {
   ) {
     // A connection in subscriber mode of its own, outside the shared client's circuit breaker:
     // it only listens.
-    this.sub = redis instanceof Cluster ? redis.duplicate() : (redis as Redis).duplicate({ commandTimeout: undefined });
+    // A cluster client stops queueing once ready (redis-client.ts, failFast); its copy must queue
+    // its SUBSCRIBE until it has the slot map.
+    this.sub =
+      redis instanceof Cluster
+        ? redis.duplicate([], { ...redis.options, enableOfflineQueue: true })
+        : (redis as Redis).duplicate({ commandTimeout: undefined });
     this.sub.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (media bus) error'));
   }
 

@@ -19,6 +19,7 @@ CLUSTER_FILES=(
   test/sales-permissions.test.ts test/sales-limits.test.ts test/sales-two-nodes.test.ts test/sales-kill.test.ts
   test/multi-node.test.ts test/reconnect.test.ts test/rolling-restart.test.ts test/presence-nodes.test.ts
   test/sales-sweeper.test.ts test/sales-retry.test.ts test/caps.test.ts
+  test/media-cascade.test.ts test/media-node-bus.test.ts
 )
 TEST_REDIS=cluster npx vitest run "${CLUSTER_FILES[@]}" --reporter=default --reporter=json \
   --outputFile.json=test-artifacts/vitest-cluster.json || rc=$?

@@ -183,6 +183,23 @@ describe('origin → edge cascade', () => {
     await framesGrow(consumer);
   });
 
+  it('kill -9 of an edge: the origin frees its pipe to it, and the edge viewer watches again from another node', async () => {
+    const nodeC = await spawnServerProcess(redis, mediaEnv('34000-34499'));
+    const { host, roomId } = await liveRoom(nodeA.url, 'Eda');
+    const hostPeer = await peerOn(nodeA.url, roomId, host);
+    const producer = await hostPeer.publishCamera();
+    const user = await devUser(nodeC.url, 'Cam');
+    const onC = await peerOn(nodeC.url, roomId, user);
+    await expectMediaFlowing((await onC.consume(producer.id)).consumer);
+    expect(await gauge(nodeA.url, 'media_pipes_out')).toBe(1);
+
+    nodeC.child.kill('SIGKILL');
+    await waitUntil('A freed the pipe to the dead edge', async () => (await gauge(nodeA.url, 'media_pipes_out')) === 0, 5000);
+    // The viewer's client reconnects to a live node and consumes again.
+    const again = await peerOn(nodeB.url, roomId, user);
+    await expectMediaFlowing((await again.consume(producer.id)).consumer);
+  });
+
   it('kill -9 of the origin: edge viewers get media:reset within 3 s, and see video again when the host publishes on B', async () => {
     const { host, roomId } = await liveRoom(nodeA.url, 'Kai');
     const hostPeer = await peerOn(nodeA.url, roomId, host);

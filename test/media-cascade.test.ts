@@ -3,7 +3,8 @@
  * each with its own mediasoup worker. A host (libwebrtc in Node via @roamhq/wrtc +
  * mediasoup-client) publishes on node A; viewers on node B and on node A decode the video. B pipes
  * the producer from A once for all its viewers, closes the pipe when the last one leaves, follows
- * pause/resume/close at the origin; kill -9 of A gives B's viewers media:reset within 3 s, and the
+ * pause/resume/close at the origin; a stalled origin worker (SIGSTOP) is reported; kill -9 of an
+ * edge frees the origin's pipe; kill -9 of A gives B's viewers media:reset within 3 s, and the
  * host publishing again on B brings the video back.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -12,6 +12,9 @@
  *   CONSUMERS=600 npm run bench:media
  *   CONSUMERS=max npm run bench:media   +STEP (100) consumers while loss <= MAX_LOSS_PERCENT (1 %) and the
  *                                       producer keeps its rate; RESULT is the last step that fit
+ *   VIEWERS=webrtc [NODES=2] npm run bench:media
+ *                                       real WebRTC receivers in generator processes, next to plain RTP in
+ *                                       the same run, over one or two nodes (bench/media-webrtc.ts)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -240,7 +243,10 @@ async function main(): Promise<void> {
   );
 }
 
-main()
+// VIEWERS=webrtc or NODES=2: real WebRTC receivers in generator processes (media-webrtc.ts).
+const webrtcMode = process.env.VIEWERS === 'webrtc' || Number(process.env.NODES ?? '1') > 1;
+if (!webrtcMode && process.env.VIEWERS && process.env.VIEWERS !== 'plain') throw new Error('VIEWERS must be plain or webrtc');
+(webrtcMode ? () => import('./media-webrtc.js').then((m) => m.mediaWebrtcBench()) : main)()
   .catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;

@@ -124,6 +124,21 @@ export const configSchema = z.object({
   MEDIA_RTC_MAX_PORT: z.coerce.number().int().min(1024).max(65535).default(40999),
   /** RTP ingests one user runs at once on one node (each holds 2-4 UDP ports of the RTC range). */
   MEDIA_INGESTS_PER_USER: z.coerce.number().int().min(1).max(1000).default(2),
+  /** Pipes between nodes (origin → edge cascade): the address pipe transports bind to (default:
+   * MEDIA_LISTEN_IP), the address other nodes reach them at (default: the bind address, or for a
+   * wildcard bind MEDIA_ANNOUNCED_ADDRESS, else this host's first non-internal address; in a cloud,
+   * its private network address), and their UDP port range. */
+  MEDIA_PIPE_LISTEN_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
+  MEDIA_PIPE_ANNOUNCED_ADDRESS: z.string().max(253).optional(),
+  MEDIA_PIPE_MIN_PORT: z.coerce.number().int().min(1024).max(65535).default(41000),
+  MEDIA_PIPE_MAX_PORT: z.coerce.number().int().min(1024).max(65535).default(41999),
+  /** A node asked to pipe a producer (or to pause/resume/close it for a host on another node) that
+   * does not answer within this long: MEDIA_ERROR. */
+  MEDIA_PIPE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  /** A media node without a heartbeat for this long is dead: edges reset its rooms' viewers. */
+  MEDIA_NODE_DEAD_MS: z.coerce.number().int().min(200).max(60_000).default(2000),
+  /** A pipe with no RTP for this long while its producer is not paused is reported stalled. */
+  MEDIA_PIPE_STALL_MS: z.coerce.number().int().min(500).max(600_000).default(4000),
   /** Consumers per router before a room's producers are piped to a router on another worker. */
   MEDIA_CONSUMERS_PER_ROUTER: z.coerce.number().int().min(1).max(100_000).default(400),
   // Hostile-client limits (docs/PROTOCOL.md, "Limits"). 0 turns a limit off.
@@ -165,6 +180,7 @@ export type Config = z.infer<typeof configSchema>;
 function checkConfig(c: Config): string[] {
   const problems: string[] = [];
   if (c.MEDIA_RTC_MIN_PORT > c.MEDIA_RTC_MAX_PORT) problems.push('  MEDIA_RTC_MIN_PORT: must not exceed MEDIA_RTC_MAX_PORT');
+  if (c.MEDIA_PIPE_MIN_PORT > c.MEDIA_PIPE_MAX_PORT) problems.push('  MEDIA_PIPE_MIN_PORT: must not exceed MEDIA_PIPE_MAX_PORT');
   if (c.MEDIA_PORT_BASE > 0 && c.MEDIA_PORT_BASE + c.MEDIA_WORKERS - 1 > 65535) {
     problems.push('  MEDIA_PORT_BASE: MEDIA_PORT_BASE + MEDIA_WORKERS - 1 exceeds 65535');
   }

@@ -1,9 +1,11 @@
 /**
- * The media domain: the worker pool, one RoomMedia per room with media on this node, and the
- * glue to the rest of the server (join snapshot, leaving, metrics). Media is node-local: a room's
- * routers live on the node its host's connection (or ingest request) reached.
+ * The media domain: the worker pool, one RoomMedia per room with media on this node, the cascade
+ * that makes any node serve any room (a producer's origin node pipes it to the edge nodes whose
+ * viewers consume it, cascade.ts), and the glue to the rest of the server (join snapshot, leaving,
+ * metrics).
  */
 import { existsSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import type { Router } from 'express';
 import { workerBin } from 'mediasoup';
 import type { Role, Room } from '../protocol/index.js';
@@ -13,6 +15,7 @@ import { roomChannel } from '../core/keys.js';
 import { roleOf } from '../core/roles.js';
 import type { Logger } from '../core/logger.js';
 import { joinedRoom, type EventRouter, type LiveSocket } from '../core/socket-kit.js';
+import { MediaCascade } from './cascade.js';
 import { registerMediaRoutes } from './media-http.js';
 import { registerWhipRoutes } from './whip-http.js';
 import { registerMediaMetrics } from './media-metrics.js';
@@ -59,6 +62,7 @@ export async function mediaCall<T>(fn: () => Promise<T>, log?: Logger): Promise<
 export class MediaDomain implements Domain {
   readonly name = 'media';
   private poolRef: WorkerPool | null = null;
+  private cascadeRef: MediaCascade | null = null;
   private readonly rooms = new Map<string, RoomMedia>();
   /** Ingests being started, per user (see startIngest). */
   private readonly pendingIngests = new Map<string, Set<string>>();
@@ -99,6 +103,28 @@ export class MediaDomain implements Domain {
     pool.on('replaced', (slot, oldPid) => this.deps.log.warn({ index: slot.index, oldPid, pid: slot.worker.pid }, 'mediasoup worker replaced'));
     this.poolRef = pool;
     registerMediaMetrics(this.deps.metrics, pool, () => this.rooms.values());
+    const cascade = new MediaCascade(
+      this.deps.redis,
+      {
+        existing: (roomId) => this.rooms.get(roomId),
+        localRoomIds: () => this.localRoomIds(),
+        toLocalRoom: (roomId, event, payload) =>
+          (this.deps.io.local.to(roomChannel(roomId)).emit as (e: string, p: unknown) => boolean)(event, payload),
+      },
+      {
+        listenIp: c.MEDIA_PIPE_LISTEN_IP ?? c.MEDIA_LISTEN_IP,
+        announcedAddress: pipeAnnouncedAddress(c),
+        minPort: c.MEDIA_PIPE_MIN_PORT,
+        maxPort: c.MEDIA_PIPE_MAX_PORT,
+        requestTimeoutMs: c.MEDIA_PIPE_TIMEOUT_MS,
+        nodeDeadAfterMs: c.MEDIA_NODE_DEAD_MS,
+        stallAfterMs: c.MEDIA_PIPE_STALL_MS,
+      },
+      this.deps.log,
+      this.deps.metrics,
+    );
+    await cascade.start();
+    this.cascadeRef = cascade;
     this.sweeper = setInterval(() => void this.sweep(), SWEEP_MS);
     this.sweeper.unref();
   }
@@ -124,6 +150,7 @@ export class MediaDomain implements Domain {
             rtcMinPort: c.MEDIA_RTC_MIN_PORT,
             rtcMaxPort: c.MEDIA_RTC_MAX_PORT,
           },
+          ...(this.cascadeRef ? { cascade: this.cascadeRef } : {}),
         },
         this.notifier,
         this.deps.log,
@@ -161,6 +188,19 @@ export class MediaDomain implements Domain {
     return this.rooms.get(roomId);
   }
 
+  get cascade(): MediaCascade {
+    if (!this.cascadeRef) throw new AppError('UNAVAILABLE', 'media is not started');
+    return this.cascadeRef;
+  }
+
+  /** Rooms with connections on this node (their Socket.IO channels). */
+  private localRoomIds(): string[] {
+    const prefix = roomChannel('');
+    const ids: string[] = [];
+    for (const name of this.deps.io.of('/').adapter.rooms.keys()) if (name.startsWith(prefix)) ids.push(name.slice(prefix.length));
+    return ids;
+  }
+
   /** The socket's room, its role there and its media state. Checked again after the Redis read:
    * a socket that left or dropped meanwhile must not get media state that would outlive it. */
   async context(socket: LiveSocket): Promise<MediaContext> {
@@ -181,8 +221,10 @@ export class MediaDomain implements Domain {
     registerWhipRoutes(router, this);
   }
 
+  /** Every producer of the room, on whichever node it lives. */
   async snapshotPart(room: Room): Promise<Record<string, unknown>> {
-    return { media: { producers: this.rooms.get(room.id)?.producerInfos() ?? [] } };
+    const local = this.rooms.get(room.id)?.producerInfos() ?? [];
+    return { media: { producers: this.cascadeRef ? await this.cascadeRef.roomProducers(room.id, local) : local } };
   }
 
   async onJoined(socket: LiveSocket): Promise<void> {
@@ -222,6 +264,20 @@ export class MediaDomain implements Domain {
     if (this.sweeper) clearInterval(this.sweeper);
     for (const media of this.rooms.values()) media.close();
     this.rooms.clear();
+    await this.cascadeRef?.close();
     this.poolRef?.close();
   }
+}
+
+/** Where other nodes send pipe RTP: the explicit setting, else the bind address, else (a wildcard
+ * bind) the announced media address or this host's first non-internal address. */
+function pipeAnnouncedAddress(c: DomainDeps['config']): string | undefined {
+  if (c.MEDIA_PIPE_ANNOUNCED_ADDRESS) return c.MEDIA_PIPE_ANNOUNCED_ADDRESS;
+  const ip = c.MEDIA_PIPE_LISTEN_IP ?? c.MEDIA_LISTEN_IP;
+  if (ip !== '0.0.0.0' && ip !== '::') return undefined;
+  if (c.MEDIA_ANNOUNCED_ADDRESS) return c.MEDIA_ANNOUNCED_ADDRESS;
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (!a.internal && a.family === (ip === '::' ? 'IPv6' : 'IPv4')) return a.address;
+  }
+  return undefined;
 }

@@ -9,7 +9,9 @@ import type { ClientEventName } from '../protocol/index.js';
 import { AppError } from '../core/errors.js';
 import { atLeast, canWatch, requireRole } from '../core/roles.js';
 import type { EventHandler, EventRouter } from '../core/socket-kit.js';
+import type { ProducerAction } from './cascade-messages.js';
 import { mediaCall, type MediaDomain } from './media-domain.js';
+import type { RoomMedia } from './room-media.js';
 import { roomStats, workerStats } from './media-metrics.js';
 
 export function registerMediaEvents(router: EventRouter, domain: MediaDomain): void {
@@ -60,8 +62,8 @@ export function registerMediaEvents(router: EventRouter, domain: MediaDomain): v
   });
 
   on('media:resume-consumer', async (socket, { consumerId }) => {
-    const { peer } = await domain.context(socket);
-    await peer.consumer(consumerId).resume();
+    const { media, peer } = await domain.context(socket);
+    await media.resumeConsumer(peer, consumerId);
     return { consumerId };
   });
 
@@ -76,24 +78,35 @@ export function registerMediaEvents(router: EventRouter, domain: MediaDomain): v
   });
 
   // The host controls every producer of the room, including the ingest's.
+  // A producer of another node (an ingest that reached another node, a second host device) is
+  // acted on at its origin.
+  const control = async (media: RoomMedia, producerId: string, action: ProducerAction) => {
+    if (!media.hasLocalProducer(producerId)) return domain.cascade.control(media.roomId, producerId, action);
+    const producer = media.producer(producerId);
+    if (action === 'pause') await producer.pause();
+    else if (action === 'resume') await producer.resume();
+    else producer.close();
+    return { paused: producer.paused };
+  };
+
   on('media:pause-producer', async (socket, { producerId }) => {
     const { room, media } = await domain.context(socket);
     requireRole(room, socket.data.user, 'host', 'pause video');
-    await media.producer(producerId).pause();
+    await control(media, producerId, 'pause');
     return { producerId, paused: true as const };
   });
 
   on('media:resume-producer', async (socket, { producerId }) => {
     const { room, media } = await domain.context(socket);
     requireRole(room, socket.data.user, 'host', 'resume video');
-    await media.producer(producerId).resume();
+    await control(media, producerId, 'resume');
     return { producerId, paused: false as const };
   });
 
   on('media:close-producer', async (socket, { producerId }) => {
     const { room, media } = await domain.context(socket);
     requireRole(room, socket.data.user, 'host', 'stop video');
-    media.producer(producerId).close();
+    await control(media, producerId, 'close');
     return { producerId };
   });
 

@@ -16,6 +16,14 @@ export type { RouterEntry } from './room-routers.js';
 
 /** A room's producers at most (hosts may publish from several connections, plus an ingest). */
 const MAX_PRODUCERS_PER_ROOM = 16;
+/**
+ * Key-frame requests to a browser host go out at most this often (mediasoup's
+ * keyFrameRequestDelay; the first one at once, later ones within the window merged and sent at its
+ * end). libwebrtc's encoder ignores a request that comes within 300 ms of its last key frame, and
+ * mediasoup then waits a full second before asking again: a viewer joining just after another
+ * waited ~1.1 s for a picture (bench:media joins back to back); spaced out, ~0.4 s at most.
+ */
+const KEY_FRAME_REQUEST_SPACING_MS = 400;
 /** Upper bound of what one host connection may push into the SFU. */
 const MAX_INCOMING_BITRATE = 8_000_000;
 
@@ -37,11 +45,36 @@ export interface RoomIngest {
 export interface RoomMediaOptions {
   consumersPerRouter: number;
   ingest: IngestListen;
+  /** Across nodes (cascade.ts); without it the room's media is this node's alone (benchmarks). */
+  cascade?: MediaCascadeHooks;
+}
+
+/** How a room's media reaches other nodes: this node's producers are registered for edges to
+ * find, and a producer of another node is piped in when a viewer here first consumes it. */
+export interface MediaCascadeHooks {
+  /** Make a new producer of this node findable by the others; resolves before it is announced. */
+  register(media: RoomMedia, producer: ms.Producer, info: MediaProducerInfo): Promise<void>;
+  /** Pipe another node's producer into this room (adoptPiped); NOT_FOUND when there is none. */
+  pipeIn(media: RoomMedia, producerId: string): Promise<void>;
+  /** A viewer here resumed a consumer of a piped producer. */
+  viewerReady(media: RoomMedia, producerId: string): void;
+}
+
+/** Another node's producer, piped in: held while this node's viewers consume it. */
+interface PipedProducer {
+  producer: ms.Producer;
+  /** The node it comes from. */
+  origin: string;
+  /** Consumers of it here (and consume requests under way); at 0 the pipe is closed. */
+  refs: number;
 }
 
 export class RoomMedia {
   private readonly routers: RoomRouters;
   private readonly producers = new Map<string, { producer: ms.Producer; info: MediaProducerInfo }>();
+  private readonly piped = new Map<string, PipedProducer>();
+  /** Pipes being set up, so concurrent first viewers share one. */
+  private readonly pipingIn = new Map<string, Promise<void>>();
   private readonly peers = new Map<string, PeerMedia>();
   private readonly plainReceivers = new Set<ms.PlainTransport>();
   private ingest: RoomIngest | null = null;
@@ -57,7 +90,8 @@ export class RoomMedia {
     private readonly notify: MediaNotifier,
     log: Logger,
   ) {
-    this.routers = new RoomRouters(roomId, pool, opts.consumersPerRouter, () => [...this.producers.keys()], (e) => this.onRouterLost(e), log);
+    const producerIds = () => [...this.producers.keys(), ...this.piped.keys()];
+    this.routers = new RoomRouters(roomId, pool, opts.consumersPerRouter, producerIds, (e) => this.onRouterLost(e), log);
   }
 
   /** This connection's media state, created on first use. */
@@ -78,7 +112,12 @@ export class RoomMedia {
 
   /** Nothing here any more: the routers can go. */
   get idle(): boolean {
-    return this.peers.size === 0 && this.ingest === null && this.producers.size === 0 && this.plainReceivers.size === 0;
+    return this.peers.size === 0 && this.ingest === null && this.producers.size === 0 && this.piped.size === 0 && this.plainReceivers.size === 0;
+  }
+
+  /** The router that carries the room's producers on this node (and the pipes of the cascade). */
+  async originRouter(): Promise<ms.Router> {
+    return (await this.routers.originEntry()).router;
   }
 
   async rtpCapabilities(): Promise<ms.RtpCapabilities> {
@@ -119,23 +158,50 @@ export class RoomMedia {
       throw new AppError('LIMIT_EXCEEDED', `at most ${MAX_PRODUCERS_PER_PEER} producers per connection`);
     }
     if (this.producers.size >= MAX_PRODUCERS_PER_ROOM) throw new AppError('LIMIT_EXCEEDED', 'this room has too many producers');
-    const producer = await transport.produce({ kind, rtpParameters, appData });
+    const producer = await transport.produce({ kind, rtpParameters, appData, keyFrameRequestDelay: KEY_FRAME_REQUEST_SPACING_MS });
     peer.addProducer(producer);
     await this.publish(producer, { userId: peer.userId ?? '', source: 'webrtc', appData });
     return producer;
   }
 
   async consume(peer: PeerMedia, producerId: string, rtpCapabilities: ms.RtpCapabilities, transportId?: string): Promise<ms.Consumer> {
-    if (!this.producers.has(producerId)) throw notFound('producer');
-    const { transport, entry } = peer.recvTransport(transportId);
-    if (!entry.router.canConsume({ producerId, rtpCapabilities })) {
-      throw new AppError('MEDIA_ERROR', 'these RTP capabilities cannot receive this producer');
+    // Another node's producer: piped in (or the pipe reused) and held until this consumer goes.
+    const piped = this.producers.has(producerId) ? null : await this.holdPiped(producerId);
+    let consumer: ms.Consumer;
+    try {
+      const { transport, entry } = peer.recvTransport(transportId);
+      if (!entry.router.canConsume({ producerId, rtpCapabilities })) {
+        throw new AppError('MEDIA_ERROR', 'these RTP capabilities cannot receive this producer');
+      }
+      // Paused until the client has wired the track: the key frame requested on resume is not lost.
+      consumer = await transport.consume({ producerId, rtpCapabilities, paused: true, appData: { peerId: peer.id } });
+    } catch (err) {
+      if (piped) this.releasePiped(piped);
+      throw err;
     }
-    // Paused until the client has wired the track: the key frame requested on resume is not lost.
-    const consumer = await transport.consume({ producerId, rtpCapabilities, paused: true, appData: { peerId: peer.id } });
+    if (piped) consumer.observer.once('close', () => this.releasePiped(piped));
     peer.addConsumer(consumer);
     consumer.once('producerclose', () => this.notify.toPeer(peer.id, 'media:consumer-closed', { consumerId: consumer.id, producerId }));
     return consumer;
+  }
+
+  /** The client wired the consumer's track: media may flow (and a key frame is requested). */
+  async resumeConsumer(peer: PeerMedia, consumerId: string): Promise<void> {
+    const consumer = peer.consumer(consumerId);
+    await consumer.resume();
+    const hooks = this.opts.cascade;
+    if (!hooks || !this.piped.has(consumer.producerId)) return;
+    // The pipe's first key frame must find the viewer able to receive it: after DTLS is up.
+    const ready = () => hooks.viewerReady(this, consumer.producerId);
+    const transport = peer.allTransports().find((t) => t.direction === 'recv')?.transport;
+    if (!transport || transport.dtlsState === 'connected') return ready();
+    const onState = (state: ms.DtlsState) => {
+      if (state === 'connecting' || state === 'new') return;
+      transport.off('dtlsstatechange', onState);
+      if (state === 'connected') ready();
+    };
+    transport.on('dtlsstatechange', onState);
+    consumer.observer.once('close', () => transport.off('dtlsstatechange', onState));
   }
 
   /** A consumer that sends plain RTP to `remote` (a recorder, a gateway, the media benchmark),
@@ -171,10 +237,68 @@ export class RoomMedia {
     }
   }
 
+  /** A producer of this node (not one piped in from another). */
   producer(producerId: string): ms.Producer {
     const p = this.producers.get(producerId);
     if (!p) throw notFound('producer');
     return p.producer;
+  }
+
+  hasLocalProducer(producerId: string): boolean {
+    return this.producers.has(producerId);
+  }
+
+  /**
+   * Take in a producer piped from `origin`: it reaches this node's other routers like a local
+   * one, but is neither listed nor announced here (its origin does that for the whole room).
+   */
+  async adoptPiped(producer: ms.Producer, origin: string): Promise<void> {
+    this.assertOpen();
+    await this.routers.publish(producer, () => {
+      const rec: PipedProducer = { producer, origin, refs: 0 };
+      this.piped.set(producer.id, rec);
+      producer.observer.once('close', () => {
+        if (this.piped.get(producer.id) === rec) this.piped.delete(producer.id);
+      });
+    });
+    if (producer.closed || !this.piped.has(producer.id)) throw notFound('producer');
+  }
+
+  /** The piped producer of this id, if one is here. */
+  pipedProducer(producerId: string): ms.Producer | undefined {
+    return this.piped.get(producerId)?.producer;
+  }
+
+  /** Producers piped in from `origin`. */
+  pipedFrom(origin: string): ms.Producer[] {
+    return [...this.piped.values()].filter((p) => p.origin === origin).map((p) => p.producer);
+  }
+
+  private async holdPiped(producerId: string): Promise<PipedProducer> {
+    let rec = this.piped.get(producerId);
+    if (!rec) {
+      const hooks = this.opts.cascade;
+      if (!hooks) throw notFound('producer');
+      let pending = this.pipingIn.get(producerId);
+      if (!pending) {
+        pending = hooks.pipeIn(this, producerId).finally(() => this.pipingIn.delete(producerId));
+        this.pipingIn.set(producerId, pending);
+      }
+      await pending;
+      rec = this.piped.get(producerId);
+      if (!rec) throw notFound('producer');
+    }
+    rec.refs++;
+    return rec;
+  }
+
+  /** The last consumer of a piped producer on this node went: close the pipe (cascade.ts tells
+   * the origin when the pipe transport closes). */
+  private releasePiped(rec: PipedProducer): void {
+    rec.refs--;
+    if (rec.refs > 0 || rec.producer.closed) return;
+    if (this.piped.get(rec.producer.id) === rec) this.piped.delete(rec.producer.id);
+    rec.producer.close();
   }
 
   producerInfos(): MediaProducerInfo[] {
@@ -287,17 +411,23 @@ export class RoomMedia {
 
   /** Make a new producer visible: piped to every edge, listed, announced. */
   private async publish(producer: ms.Producer, owner: Omit<MediaProducerInfo, 'id' | 'kind' | 'paused'>): Promise<void> {
+    const announce = <E extends MediaEvent>(event: E, payload: MediaPayload<E>) => this.notify.toRoom(this.roomId, event, payload);
+    const made: { info?: MediaProducerInfo } = {};
     await this.routers.publish(producer, () => {
       const info: MediaProducerInfo = { id: producer.id, kind: producer.kind, paused: producer.paused, ...owner };
+      made.info = info;
       this.producers.set(producer.id, { producer, info });
-      const announce = <E extends MediaEvent>(event: E, payload: MediaPayload<E>) => this.notify.toRoom(this.roomId, event, payload);
       producer.observer.once('close', () => {
         this.producers.delete(producer.id);
         announce('media:producer-removed', { producerId: producer.id, kind: producer.kind });
       });
       producer.observer.on('pause', () => announce('media:producer-updated', { producerId: producer.id, paused: true }));
       producer.observer.on('resume', () => announce('media:producer-updated', { producerId: producer.id, paused: false }));
-      announce('media:producer-added', { ...info });
     });
+    const info = made.info;
+    if (!info) return; // closed while being piped to this node's routers
+    // Registered before it is announced: a viewer on another node who hears of it must find it.
+    await this.opts.cascade?.register(this, producer, info);
+    if (!producer.closed) announce('media:producer-added', { ...info, paused: producer.paused });
   }
 }

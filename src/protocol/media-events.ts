@@ -214,8 +214,11 @@ export interface MediaServerEvents {
   'media:consumer-closed': (p: { consumerId: string; producerId: string }) => void;
   /** To one peer: these transports of yours are gone, with their producers and consumers (the
    * media worker under them died and was replaced: the listed ones; the connection dropped and
-   * was recovered: 'all'). Create them again (media:create-transport), produce/consume again. */
-  'media:reset': (p: { reason: 'worker-died' | 'reconnected'; transportIds: string[] | 'all' }) => void;
+   * was recovered: 'all'). Create them again (media:create-transport), produce/consume again.
+   * 'origin-lost' (to everyone in the room on a node): the server where the room's producers lived
+   * died; their producer-removed came first, no transport of yours is gone (`[]`): consume again
+   * when the host publishes again (media:producer-added). */
+  'media:reset': (p: { reason: 'worker-died' | 'reconnected' | 'origin-lost'; transportIds: string[] | 'all' }) => void;
 }
 
 /** Body of POST /api/rooms/:roomId/ingest. */

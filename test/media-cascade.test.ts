@@ -12,6 +12,8 @@ import { closeAllSockets, connect, devUser, liveRoom, nextEvent, ok, request, ty
 import { expectMediaFlowing, inboundStats, MediaPeer, waitUntil } from './helpers/media-peer.js';
 import { spawnServerProcess, type ServerProcess } from './helpers/stack.js';
 import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
+import { WhipClient, whipRequest } from './helpers/whip-client.js';
+import type { MediaProducerInfo } from '../src/protocol/index.js';
 
 const METRICS_TOKEN = 'metrics-token-for-the-cascade-test';
 let redis: TestRedis;
@@ -161,6 +163,33 @@ describe('origin → edge cascade', () => {
       rtpCapabilities: viewer.device.recvRtpCapabilities as never,
     });
     expect(res).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+  });
+
+  it('WHIP: an encoder publishing on A is watched from B; DELETE on A ends it for B too', async () => {
+    const { host, roomId } = await liveRoom(nodeA.url, 'Wes');
+    const viewer = await peerOn(nodeB.url, roomId, await devUser(nodeB.url, 'Wyn'));
+    const announced: MediaProducerInfo[] = [];
+    viewer.socket.on('media:producer-added', (p) => void announced.push(p));
+
+    const client = new WhipClient({ audio: false });
+    try {
+      const res = await client.publish(`${nodeA.url}/whip/rooms/${roomId}`, host.token);
+      expect(res.status, res.text).toBe(201);
+      await waitUntil('B heard of the WHIP video producer', async () => announced.some((p) => p.kind === 'video'));
+      const video = announced.find((p) => p.kind === 'video')!;
+      const { consumer } = await viewer.consume(video.id);
+      const stats = await expectMediaFlowing(consumer);
+      expect(stats.keyFramesDecoded).toBeGreaterThan(0);
+      expect(await gauge(nodeB.url, 'media_pipes_in')).toBe(1);
+
+      const removed = nextEvent(viewer.socket, 'media:producer-removed', (p) => p.producerId === video.id);
+      const del = await whipRequest(`${nodeA.url}${res.headers.get('location')}`, 'DELETE', host.token);
+      expect(del.status).toBe(200);
+      await removed;
+      await waitUntil('B closed its pipe', async () => (await gauge(nodeB.url, 'media_pipes_in')) === 0);
+    } finally {
+      client.close();
+    }
   });
 
   it('an origin whose worker stalls: the edge reports the pipe stalled, and recovered when RTP flows again', async () => {

@@ -71,7 +71,7 @@ describe('video across nodes in Chromium', () => {
     await signIn(host);
     await page.getByLabel('Title').fill('Cascade live');
     await page.getByRole('button', { name: 'Create room' }).click();
-    await page.getByRole('heading', { name: /On air/ }).waitFor();
+    await page.locator('#room-name').filter({ hasText: 'Cascade live' }).waitFor();
     const roomId = new URL(page.url()).searchParams.get('room') ?? '';
     await page.getByRole('button', { name: 'Go live' }).click();
     await page.locator('#live-badge').waitFor({ state: 'visible' });

@@ -23,26 +23,29 @@ import { INDEX_LOWER_SCRIPT, RESERVE_SCRIPT } from './sale-scripts.js';
 /** Requests per script call: bounds how long one call keeps Redis busy. */
 export const RESERVE_BATCH_MAX = 256;
 
-export interface ReserveRequest {
-  userId: string;
-  requestId: string;
-  qty: number;
-  holdId: string;
-}
+/** What the script decided for one request, as the store turns it into an answer. */
+export type ReserveKind = 'NEW' | 'REPLAY' | 'ERR';
+/**
+ * Turns one request's part of the script's reply into what its caller gets: `kind` NEW (decided
+ * by this call), REPLAY (the stored first answer) or ERR (refused before deciding: text is
+ * NOT_FOUND, BANNED or RATE_LIMITED, nothing recorded); `text` is `OK|holdId|qty|expiresAt|
+ * remaining` or `ERR|CODE|available` (for ERR: the code); `swept` the units that expired holds
+ * gave back just before this batch (the room should hear).
+ */
+export type ReserveDecoder<T> = (saleId: string, kind: ReserveKind, text: string, swept: number) => T;
 
-export interface ReserveOutcome {
-  /** NEW: decided by this call; REPLAY: the stored first answer; ERR: refused before deciding
-   * (text is NOT_FOUND, BANNED or RATE_LIMITED), nothing recorded. */
-  kind: 'NEW' | 'REPLAY' | 'ERR';
-  /** `OK|holdId|qty|expiresAt|remaining` or `ERR|CODE|available` (for ERR: the code). */
-  text: string;
-  /** Units that expired holds gave back just before this batch (the room should hear). */
-  swept: number;
-}
-
-interface Pending extends ReserveRequest {
-  resolve(outcome: ReserveOutcome): void;
-  reject(err: unknown): void;
+/**
+ * The taps of one sale waiting for the end of this turn, kept as the script's own arguments
+ * (four per request, see RESERVE_SCRIPT) and one rate-limit key each: nothing is copied per
+ * tap at flush time, and a tap costs its promise and a few array slots.
+ */
+interface Batch<T> {
+  roomId: string;
+  saleId: string;
+  rateKeys: string[];
+  args: (string | number)[];
+  resolve: ((value: T) => void)[];
+  reject: ((err: unknown) => void)[];
 }
 
 type ReserveCommand = {
@@ -54,15 +57,19 @@ type ReserveCommand = {
 const CLOCK_MARGIN_MS = 250;
 const GUARDS_MAX = 10_000;
 
-export class ReserveBatcher {
+export class ReserveBatcher<T> {
   private readonly connection: RedisClient;
-  private readonly queues = new Map<string, { roomId: string; saleId: string; items: Pending[] }>();
+  /** Sale ref → the batch filling up this turn (a full one is already in `full`). */
+  private readonly open = new Map<string, Batch<T>>();
+  private full: Batch<T>[] = [];
   private scheduled = false;
   /** Sale ref → the due-index score this node last saw after lowering it (Infinity: not indexed). */
   private readonly guards = new Map<string, number>();
+  private readonly flushNow = () => this.flush();
 
   constructor(
     redis: RedisClient,
+    private readonly decode: ReserveDecoder<T>,
     private readonly opts: { reservesPerSecond: number; sweepBatch: number; scriptNow: () => string; now: () => number; log?: Logger },
   ) {
     this.connection = duplicateClient(redis, { enableAutoPipelining: false });
@@ -71,20 +78,29 @@ export class ReserveBatcher {
     this.connection.defineCommand('saleIndexLower', { numberOfKeys: 1, lua: INDEX_LOWER_SCRIPT });
   }
 
-  reserve(roomId: string, saleId: string, request: ReserveRequest): Promise<ReserveOutcome> {
-    return new Promise((resolve, reject) => {
-      const ref = saleRef(roomId, saleId);
-      let queue = this.queues.get(ref);
-      if (!queue) {
-        queue = { roomId, saleId, items: [] };
-        this.queues.set(ref, queue);
-      }
-      queue.items.push({ ...request, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+  reserve(roomId: string, saleId: string, userId: string, requestId: string, qty: number, holdId: string): Promise<T> {
+    const ref = saleRef(roomId, saleId);
+    let batch = this.open.get(ref);
+    if (!batch) {
+      batch = { roomId, saleId, rateKeys: [], args: [], resolve: [], reject: [] };
+      this.open.set(ref, batch);
+    }
+    batch.rateKeys.push(saleRateLimitKey(saleKeys(roomId, saleId), userId));
+    batch.args.push(userId, requestId, qty, holdId);
+    const b = batch;
+    const promise = new Promise<T>((resolve, reject) => {
+      b.resolve.push(resolve);
+      b.reject.push(reject);
     });
+    if (batch.resolve.length >= RESERVE_BATCH_MAX) {
+      this.full.push(batch);
+      this.open.delete(ref);
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushNow);
+    }
+    return promise;
   }
 
   close(): void {
@@ -93,30 +109,33 @@ export class ReserveBatcher {
 
   private flush(): void {
     this.scheduled = false;
-    const queues = [...this.queues.values()];
-    this.queues.clear();
-    for (const { roomId, saleId, items } of queues) {
-      for (let i = 0; i < items.length; i += RESERVE_BATCH_MAX) void this.send(roomId, saleId, items.slice(i, i + RESERVE_BATCH_MAX));
-    }
+    const batches = this.full;
+    this.full = [];
+    for (const batch of this.open.values()) batches.push(batch);
+    this.open.clear();
+    for (const batch of batches) void this.send(batch);
   }
 
-  private async send(roomId: string, saleId: string, items: Pending[]): Promise<void> {
+  private async send(batch: Batch<T>): Promise<void> {
+    const { roomId, saleId, rateKeys, args } = batch;
     const k = saleKeys(roomId, saleId);
-    const keys = [k.sale, k.holds, k.quota, k.heldBy, k.expiries, k.requests, roomBansKey(roomId), ...items.map((it) => saleRateLimitKey(k, it.userId))];
-    const args: (string | number)[] = [this.opts.scriptNow(), this.opts.reservesPerSecond, 1000, this.opts.sweepBatch];
-    for (const it of items) args.push(it.userId, it.requestId, it.qty, it.holdId);
+    const head = [k.sale, k.holds, k.quota, k.heldBy, k.expiries, k.requests, roomBansKey(roomId)];
     let reply: (string | number)[];
     try {
       await this.guard(saleRef(roomId, saleId));
-      reply = await (this.connection as unknown as ReserveCommand).saleReserve(keys.length, ...keys, ...args);
+      reply = await (this.connection as unknown as ReserveCommand).saleReserve(
+        head.length + rateKeys.length, ...head, ...rateKeys,
+        this.opts.scriptNow(), this.opts.reservesPerSecond, 1000, this.opts.sweepBatch, ...args,
+      );
     } catch (err) {
-      for (const it of items) it.reject(err);
+      for (const reject of batch.reject) reject(err);
       return;
     }
     const swept = Number(reply[0]);
-    items.forEach((it, i) => {
-      it.resolve({ kind: String(reply[1 + 2 * i]) as ReserveOutcome['kind'], text: String(reply[2 + 2 * i]), swept });
-    });
+    const { resolve } = batch;
+    for (let i = 0; i < resolve.length; i++) {
+      resolve[i]!(this.decode(saleId, reply[1 + 2 * i] as ReserveKind, String(reply[2 + 2 * i]), swept));
+    }
   }
 
   /** Makes sure the sale's due-index entry is no later than any hold this batch can add. */

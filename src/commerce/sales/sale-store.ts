@@ -23,7 +23,7 @@ import {
   STOP_SCRIPT,
   SWEEP_SCRIPT,
 } from './sale-scripts.js';
-import { ReserveBatcher } from './sale-reserve-batcher.js';
+import { ReserveBatcher, type ReserveKind } from './sale-reserve-batcher.js';
 import { roomBansKey } from '../../core/keys.js';
 import { DUE_INDEX, LEGACY_SWEEP_SET, ORDER_STREAMS, orderStreamKey, roomSalesKeys, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';
 import {
@@ -36,6 +36,7 @@ import {
   parseCheckoutAnswer,
   parseReserveAnswer,
   refusalError,
+  reserveRefusal,
   saleFields,
   saleFromHash,
   saleIdOfHold,
@@ -107,7 +108,7 @@ const localId = (prefix: string): string => `${prefix}${PROCESS_TAG}${(++sequenc
 
 export class SaleStore {
   private readonly cmd: ScriptCommands;
-  private readonly batcher: ReserveBatcher;
+  private readonly batcher: ReserveBatcher<Decided<ReserveAnswer>>;
 
   constructor(
     readonly redis: RedisClient,
@@ -115,7 +116,7 @@ export class SaleStore {
   ) {
     for (const [name, [numberOfKeys, lua]] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys, lua });
     this.cmd = redis as unknown as ScriptCommands;
-    this.batcher = new ReserveBatcher(redis, {
+    this.batcher = new ReserveBatcher(redis, decideReserve, {
       reservesPerSecond: opts.reservesPerSecond,
       sweepBatch: SWEEP_BATCH,
       scriptNow: () => this.scriptNow(),
@@ -209,10 +210,8 @@ export class SaleStore {
   }
 
   /** Decided in a batch with the other taps of this event-loop turn (see ReserveBatcher). */
-  async reserve(roomId: string, saleId: string, userId: string, qty: number, requestId: string): Promise<Decided<ReserveAnswer>> {
-    const { kind, text, swept } = await this.batcher.reserve(roomId, saleId, { userId, requestId, qty, holdId: holdIdFor(saleId, localId('h')) });
-    if (kind === 'ERR') return { answer: { ok: false, code: text as ErrorCode, available: 0 }, fresh: false, swept };
-    return { answer: parseReserveAnswer(saleId, text), fresh: kind === 'NEW', swept };
+  reserve(roomId: string, saleId: string, userId: string, qty: number, requestId: string): Promise<Decided<ReserveAnswer>> {
+    return this.batcher.reserve(roomId, saleId, userId, requestId, qty, holdIdFor(saleId, localId('h')));
   }
 
   close(): void {
@@ -300,6 +299,14 @@ export class SaleStore {
     await this.redis.del(LEGACY_SWEEP_SET);
     return refs.length;
   }
+}
+
+/** One request's part of a reserve batch's reply, as the caller's answer. Refusals are shared
+ * objects (reserveRefusal): a rush answers thousands of buyers the same SOLD_OUT. */
+function decideReserve(saleId: string, kind: ReserveKind, text: string, swept: number): Decided<ReserveAnswer> {
+  if (kind === 'ERR') return { answer: reserveRefusal(`ERR|${text}|0`), fresh: false, swept };
+  const answer = text.charCodeAt(0) === 69 /* 'E' */ ? reserveRefusal(text) : parseReserveAnswer(saleId, text);
+  return { answer, fresh: kind === 'NEW', swept };
 }
 
 /** The requests-hash field of a host's write: `<kind>|<userId>|<requestId>`, or '' without a requestId. */

@@ -217,8 +217,15 @@ async function driver(): Promise<void> {
     for (let pair = 0; pair < PAIRS; pair++) {
       const id = await sale();
       await new Promise((r) => setTimeout(r, 300)); // the sale:started frames are out of the way
+      // Room frames one buyer got during the measured window (each went to every buyer: BUYERS writes).
+      const frames: string[] = [];
+      const count = (name: string) => () => frames.push(name);
+      const onStock = count('stock');
+      const onSoldOut = count('sold-out');
+      crowd[0]!.on('sale:stock', onStock).on('sale:sold-out', onSoldOut);
       let o!: Rush;
       const oursUs = (await ours.cpuUs(async () => void (o = await rush(crowd, id)))) / BUYERS;
+      crowd[0]!.off('sale:stock', onStock).off('sale:sold-out', onSoldOut);
       await host.emitWithAck('sale:stop', { saleId: id });
       await new Promise((r) => setTimeout(r, 300));
       let b!: Rush;
@@ -228,7 +235,7 @@ async function driver(): Promise<void> {
       console.log(
         `pair ${pair + 1}: ours ${oursUs.toFixed(1)} µs/tap, bare ${bareUs.toFixed(1)} µs/tap, ratio ${(oursUs / bareUs).toFixed(2)}; ` +
           `p99 ours ${p99(o.latencies).toFixed(0)} ms / bare ${p99(b.latencies).toFixed(0)} ms; ` +
-          `taps/s ours ${Math.round(BUYERS / (o.ms / 1000))} / bare ${Math.round(BUYERS / (b.ms / 1000))}; held ${o.held}${oversold} ${JSON.stringify(o.codes)}`,
+          `taps/s ours ${Math.round(BUYERS / (o.ms / 1000))} / bare ${Math.round(BUYERS / (b.ms / 1000))}; held ${o.held}${oversold} ${JSON.stringify(o.codes)}; room frames ${frames.join(',') || 'none'}`,
       );
     }
     console.log(`ratio median ${median(ratios).toFixed(2)} (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)}); load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

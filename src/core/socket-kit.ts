@@ -20,6 +20,7 @@ import {
 import { AppError, toErrorBody } from './errors.js';
 import { compileFastParsers } from './fast-parse.js';
 import { InFlight } from './in-flight.js';
+import { roomChannel } from './keys.js';
 import { LogBudget } from './log-budget.js';
 import type { Logger } from './logger.js';
 import { socketFields } from './request-context.js';
@@ -261,8 +262,21 @@ function jsonSize(value: unknown): number {
  * Socket.IO room too, so a user removed remotely (ban) cannot keep acting. */
 export function joinedRoom(socket: LiveSocket): string {
   const roomId = socket.data.roomId;
-  if (!roomId || !socket.rooms.has(`room:${roomId}`)) throw new AppError('NOT_IN_ROOM', 'join a room first');
+  if (!roomId || !socket.rooms.has(channelOf(roomId))) throw new AppError('NOT_IN_ROOM', 'join a room first');
   return roomId;
+}
+
+/** `room:<id>` of the rooms sockets act in, kept: a string made per event would be hashed anew
+ * for the lookup on every tap of a rush. */
+const channels = new Map<string, string>();
+function channelOf(roomId: string): string {
+  let channel = channels.get(roomId);
+  if (channel === undefined) {
+    if (channels.size >= 10_000) channels.clear();
+    channel = roomChannel(roomId);
+    channels.set(roomId, channel);
+  }
+  return channel;
 }
 
 export function requireUser(socket: LiveSocket, action: string) {

@@ -61,6 +61,9 @@ export interface SaleKeys {
   bought: string;
   /** Hash: the available/sold the room was last told (sale:stock or sale:sold-out). */
   frame: string;
+  /** Hash userId → `windowStart|count`: reserve attempts per user in the current window
+   * (RESERVE_SCRIPT); it expires a window after its last write. */
+  rateLimits: string;
 }
 
 const cache = new Map<string, SaleKeys>();
@@ -81,6 +84,7 @@ export function saleKeys(roomId: string, saleId: string): SaleKeys {
       requests: `${base}:requests`,
       bought: `${base}:bought`,
       frame: `${base}:frame`,
+      rateLimits: `${base}:rl`,
     };
     if (cache.size >= CACHE_MAX) cache.clear();
     cache.set(ref, keys);
@@ -88,5 +92,6 @@ export function saleKeys(roomId: string, saleId: string): SaleKeys {
   return keys;
 }
 
-/** Per user per sale, for the reserve rate limit. */
-export const saleRateLimitKey = (k: SaleKeys, userId: string): string => `${k.sale}:rl:${userId}`;
+/** @deprecated Only the pre-issue-10 bench baseline (bench/flash-sale-baseline.ts, replaced by
+ * the bench rewrite) still names this; reserves count attempts in `SaleKeys.rateLimits`. */
+export const saleRateLimitKey = (k: SaleKeys, _userId: string): string => k.rateLimits;

@@ -16,40 +16,38 @@
 import { duplicateClient, type RedisClient } from '../../core/redis-client.js';
 import type { Logger } from '../../core/logger.js';
 import { roomBansKey } from '../../core/keys.js';
-import { DUE_INDEX, saleKeys, saleRateLimitKey, saleRef } from './sale-keys.js';
-import { INDEX_GUARD_MS } from './sale-model.js';
+import { DUE_INDEX, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';
+import { holdIdFor, INDEX_GUARD_MS } from './sale-model.js';
 import { INDEX_LOWER_SCRIPT, RESERVE_SCRIPT } from './sale-scripts.js';
 
 /** Requests per script call: bounds how long one call keeps Redis busy. */
 export const RESERVE_BATCH_MAX = 256;
 
-/** What the script decided for one request, as the store turns it into an answer. */
-export type ReserveKind = 'NEW' | 'REPLAY' | 'ERR';
 /**
- * Turns one request's part of the script's reply into what its caller gets: `kind` NEW (decided
- * by this call), REPLAY (the stored first answer) or ERR (refused before deciding: text is
- * NOT_FOUND, BANNED or RATE_LIMITED, nothing recorded); `text` is `OK|holdId|qty|expiresAt|
- * remaining` or `ERR|CODE|available` (for ERR: the code); `swept` the units that expired holds
- * gave back just before this batch (the room should hear).
+ * Turns one request's part of the script's reply into what its caller gets. `answer` is 'N'
+ * (decided by this call) or 'R' (the stored first answer) followed by `OK|holdId|qty|expiresAt|
+ * remaining` or `ERR|CODE|available`, or 'E' followed by NOT_FOUND, BANNED or RATE_LIMITED
+ * (refused before deciding, nothing recorded); `swept`: units that expired holds gave back just
+ * before this batch (the room should hear).
  */
-export type ReserveDecoder<T> = (saleId: string, kind: ReserveKind, text: string, swept: number) => T;
+export type ReserveDecoder<T> = (saleId: string, answer: string, swept: number) => T;
 
 /**
- * The taps of one sale waiting for the end of this turn, kept as the script's own arguments
- * (four per request, see RESERVE_SCRIPT) and one rate-limit key each: nothing is copied per
- * tap at flush time, and a tap costs its promise and a few array slots.
+ * The taps of one sale waiting for the end of this turn, kept as the script's own arguments (one
+ * `qty requestId userId` string per request, see RESERVE_SCRIPT): nothing is copied per tap at
+ * flush time, and a tap costs its promise and a few array slots.
  */
 interface Batch<T> {
   roomId: string;
   saleId: string;
-  rateKeys: string[];
-  args: (string | number)[];
+  keys: SaleKeys;
+  requests: string[];
   resolve: ((value: T) => void)[];
   reject: ((err: unknown) => void)[];
 }
 
 type ReserveCommand = {
-  saleReserve(numberOfKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
+  saleReserve(...keysAndArgs: (string | number)[]): Promise<[number, ...string[]]>;
   saleIndexLower(index: string, ref: string, now: string, guardMs: number): Promise<string | null>;
 };
 
@@ -57,11 +55,25 @@ type ReserveCommand = {
 const CLOCK_MARGIN_MS = 250;
 const GUARDS_MAX = 10_000;
 
+export interface ReserveBatcherOptions {
+  reservesPerSecond: number;
+  sweepBatch: number;
+  scriptNow: () => string;
+  now: () => number;
+  /** Hold ids: `<saleId>.<holdTag><base36 number>`, the numbers taken `count` at a time from a
+   * sequence of this process (takeSequence returns the last one taken before). */
+  holdTag: string;
+  takeSequence: (count: number) => number;
+  log?: Logger;
+}
+
 export class ReserveBatcher<T> {
   private readonly connection: RedisClient;
   /** Sale ref → the batch filling up this turn (a full one is already in `full`). */
   private readonly open = new Map<string, Batch<T>>();
   private full: Batch<T>[] = [];
+  /** The batch the previous tap went to: in a rush, nearly every tap goes to the same one. */
+  private last: Batch<T> | null = null;
   private scheduled = false;
   /** Sale ref → the due-index score this node last saw after lowering it (Infinity: not indexed). */
   private readonly guards = new Map<string, number>();
@@ -70,31 +82,35 @@ export class ReserveBatcher<T> {
   constructor(
     redis: RedisClient,
     private readonly decode: ReserveDecoder<T>,
-    private readonly opts: { reservesPerSecond: number; sweepBatch: number; scriptNow: () => string; now: () => number; log?: Logger },
+    private readonly opts: ReserveBatcherOptions,
   ) {
     this.connection = duplicateClient(redis, { enableAutoPipelining: false });
     this.connection.on('error', (err: Error) => opts.log?.warn({ err: err.message }, 'redis (reserves) error'));
-    this.connection.defineCommand('saleReserve', { lua: RESERVE_SCRIPT });
+    this.connection.defineCommand('saleReserve', { numberOfKeys: 8, lua: RESERVE_SCRIPT });
     this.connection.defineCommand('saleIndexLower', { numberOfKeys: 1, lua: INDEX_LOWER_SCRIPT });
   }
 
-  reserve(roomId: string, saleId: string, userId: string, requestId: string, qty: number, holdId: string): Promise<T> {
-    const ref = saleRef(roomId, saleId);
-    let batch = this.open.get(ref);
-    if (!batch) {
-      batch = { roomId, saleId, rateKeys: [], args: [], resolve: [], reject: [] };
-      this.open.set(ref, batch);
+  reserve(roomId: string, saleId: string, userId: string, requestId: string, qty: number): Promise<T> {
+    let batch: Batch<T> | null | undefined = this.last;
+    if (!batch || batch.saleId !== saleId || batch.roomId !== roomId) {
+      const ref = saleRef(roomId, saleId);
+      batch = this.open.get(ref);
+      if (!batch) {
+        batch = { roomId, saleId, keys: saleKeys(roomId, saleId), requests: [], resolve: [], reject: [] };
+        this.open.set(ref, batch);
+      }
+      this.last = batch;
     }
-    batch.rateKeys.push(saleRateLimitKey(saleKeys(roomId, saleId), userId));
-    batch.args.push(userId, requestId, qty, holdId);
+    batch.requests.push(`${qty} ${requestId} ${userId}`);
     const b = batch;
     const promise = new Promise<T>((resolve, reject) => {
       b.resolve.push(resolve);
       b.reject.push(reject);
     });
-    if (batch.resolve.length >= RESERVE_BATCH_MAX) {
+    if (batch.requests.length >= RESERVE_BATCH_MAX) {
       this.full.push(batch);
-      this.open.delete(ref);
+      this.open.delete(saleRef(roomId, saleId));
+      this.last = null;
     }
     if (!this.scheduled) {
       this.scheduled = true;
@@ -109,6 +125,7 @@ export class ReserveBatcher<T> {
 
   private flush(): void {
     this.scheduled = false;
+    this.last = null;
     const batches = this.full;
     this.full = [];
     for (const batch of this.open.values()) batches.push(batch);
@@ -117,15 +134,15 @@ export class ReserveBatcher<T> {
   }
 
   private async send(batch: Batch<T>): Promise<void> {
-    const { roomId, saleId, rateKeys, args } = batch;
-    const k = saleKeys(roomId, saleId);
-    const head = [k.sale, k.holds, k.quota, k.heldBy, k.expiries, k.requests, roomBansKey(roomId)];
-    let reply: (string | number)[];
+    const { roomId, saleId, keys: k, requests } = batch;
+    const { reservesPerSecond, sweepBatch } = this.opts;
+    let reply: [number, ...string[]];
     try {
       await this.guard(saleRef(roomId, saleId));
       reply = await (this.connection as unknown as ReserveCommand).saleReserve(
-        head.length + rateKeys.length, ...head, ...rateKeys,
-        this.opts.scriptNow(), this.opts.reservesPerSecond, 1000, this.opts.sweepBatch, ...args,
+        k.sale, k.holds, k.quota, k.heldBy, k.expiries, k.requests, roomBansKey(roomId), k.rateLimits,
+        this.opts.scriptNow(), reservesPerSecond, 1000, sweepBatch, holdIdFor(saleId, this.opts.holdTag), this.opts.takeSequence(requests.length),
+        ...requests,
       );
     } catch (err) {
       for (const reject of batch.reject) reject(err);
@@ -133,9 +150,7 @@ export class ReserveBatcher<T> {
     }
     const swept = Number(reply[0]);
     const { resolve } = batch;
-    for (let i = 0; i < resolve.length; i++) {
-      resolve[i]!(this.decode(saleId, reply[1 + 2 * i] as ReserveKind, String(reply[2 + 2 * i]), swept));
-    }
+    for (let i = 0; i < resolve.length; i++) resolve[i]!(this.decode(saleId, reply[i + 1] as string, swept));
   }
 
   /** Makes sure the sale's due-index entry is no later than any hold this batch can add. */

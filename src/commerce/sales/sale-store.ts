@@ -23,7 +23,7 @@ import {
   STOP_SCRIPT,
   SWEEP_SCRIPT,
 } from './sale-scripts.js';
-import { ReserveBatcher, type ReserveKind } from './sale-reserve-batcher.js';
+import { ReserveBatcher } from './sale-reserve-batcher.js';
 import { roomBansKey } from '../../core/keys.js';
 import { DUE_INDEX, LEGACY_SWEEP_SET, ORDER_STREAMS, orderStreamKey, roomSalesKeys, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';
 import {
@@ -32,7 +32,6 @@ import {
   INDEX_SAFETY_MS,
   SALE_RETENTION_MS,
   SWEEP_BATCH,
-  holdIdFor,
   parseCheckoutAnswer,
   parseReserveAnswer,
   refusalError,
@@ -101,7 +100,9 @@ const core = (k: SaleKeys) => [k.sale, k.holds, k.quota, k.heldBy, k.expiries];
 // Hold and order ids: a random per-process tag keeps them unique across nodes and restarts, a
 // counter makes them cheap. A rush makes thousands per second, and a randomBytes call per id
 // cost more than the rest of the reserve handler. They need not be secret: every script checks
-// that the hold belongs to the caller.
+// that the hold belongs to the caller. Hold ids (`<saleId>.h<tag><n>`) are made by the reserve
+// script itself, from numbers of this sequence taken a batch at a time: only a tap that gets a
+// hold needs one, and most taps of a rush are refusals.
 const PROCESS_TAG = randomBytes(9).toString('base64url');
 let sequence = 0;
 const localId = (prefix: string): string => `${prefix}${PROCESS_TAG}${(++sequence).toString(36)}`;
@@ -121,6 +122,12 @@ export class SaleStore {
       sweepBatch: SWEEP_BATCH,
       scriptNow: () => this.scriptNow(),
       now: () => this.now(),
+      holdTag: `h${PROCESS_TAG}`,
+      takeSequence: (count) => {
+        const before = sequence;
+        sequence += count;
+        return before;
+      },
       log: opts.log,
     });
   }
@@ -211,7 +218,7 @@ export class SaleStore {
 
   /** Decided in a batch with the other taps of this event-loop turn (see ReserveBatcher). */
   reserve(roomId: string, saleId: string, userId: string, qty: number, requestId: string): Promise<Decided<ReserveAnswer>> {
-    return this.batcher.reserve(roomId, saleId, userId, requestId, qty, holdIdFor(saleId, localId('h')));
+    return this.batcher.reserve(roomId, saleId, userId, requestId, qty);
   }
 
   close(): void {
@@ -301,12 +308,28 @@ export class SaleStore {
   }
 }
 
-/** One request's part of a reserve batch's reply, as the caller's answer. Refusals are shared
- * objects (reserveRefusal): a rush answers thousands of buyers the same SOLD_OUT. */
-function decideReserve(saleId: string, kind: ReserveKind, text: string, swept: number): Decided<ReserveAnswer> {
-  if (kind === 'ERR') return { answer: reserveRefusal(`ERR|${text}|0`), fresh: false, swept };
-  const answer = text.charCodeAt(0) === 69 /* 'E' */ ? reserveRefusal(text) : parseReserveAnswer(saleId, text);
-  return { answer, fresh: kind === 'NEW', swept };
+/** Refusals with nothing swept, as whole results: a rush answers thousands of buyers the same
+ * few (`NERR|SOLD_OUT|0`...), so each is made once (and its client error with it, refusalError). */
+const sharedRefusals = new Map<string, Decided<ReserveAnswer>>();
+
+/** One request's part of a reserve batch's reply (see ReserveDecoder), as the caller's answer. */
+function decideReserve(saleId: string, reply: string, swept: number): Decided<ReserveAnswer> {
+  const kind = reply.charCodeAt(0); // N(ew), R(eplay), E(rror before deciding)
+  if (reply.charCodeAt(1) === 79 /* 'O' of OK */) return { answer: parseReserveAnswer(saleId, reply.slice(1)), fresh: kind === 78 /* N */, swept };
+  if (swept > 0) return refused(reply, swept);
+  let shared = sharedRefusals.get(reply);
+  if (!shared) {
+    shared = Object.freeze(refused(reply, 0));
+    if (sharedRefusals.size >= 1024) sharedRefusals.clear();
+    sharedRefusals.set(reply, shared);
+  }
+  return shared;
+}
+
+function refused(reply: string, swept: number): Decided<ReserveAnswer> {
+  const kind = reply.charCodeAt(0);
+  const text = kind === 69 /* E */ ? `ERR|${reply.slice(1)}|0` : reply.slice(1);
+  return { answer: reserveRefusal(text), fresh: kind === 78 /* N */, swept };
 }
 
 /** The requests-hash field of a host's write: `<kind>|<userId>|<requestId>`, or '' without a requestId. */

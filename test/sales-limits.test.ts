@@ -95,7 +95,7 @@ describe('sale and hold ids', () => {
     const { host, hostSocket, roomId, productId, socket } = await roomWithBuyer('Eve');
     const sale = await ok(hostSocket, 'sale:start', { productId, price: 100, quantity: 5, perUserLimit: 2, durationSec: 600 });
     const hold = await ok(socket, 'sale:reserve', { saleId: sale.id, qty: 1, requestId: rid() });
-    const subKeys = ['holds', 'quota', 'held-by', 'expiries', 'requests', 'bought', 'frame', 'rl:u_1'];
+    const subKeys = ['holds', 'quota', 'held-by', 'expiries', 'requests', 'bought', 'frame', 'rl', 'rl:u_1'];
 
     for (const part of subKeys) {
       const saleId = `${sale.id}:${part}`;

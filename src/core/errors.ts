@@ -1,4 +1,4 @@
-import type { ErrorBody, ErrorCode } from '../protocol/index.js';
+import type { Ack, ErrorBody, ErrorCode } from '../protocol/index.js';
 
 /**
  * An error meant for the client: its code and message are sent as-is. Refusals are routine
@@ -6,6 +6,8 @@ import type { ErrorBody, ErrorCode } from '../protocol/index.js';
  * AppError is built without one: it is an answer, not a bug to trace.
  */
 export class AppError extends Error {
+  private answer: Ack<never> | undefined;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -17,6 +19,13 @@ export class AppError extends Error {
     super(message);
     Error.stackTraceLimit = limit;
     this.name = 'AppError';
+  }
+
+  /** The client's answer to this refusal, built once and frozen: an error kept for a common
+   * refusal (sold out) is thrown to thousands of buyers and answers them all with one object. */
+  ack(): Ack<never> {
+    this.answer ??= Object.freeze({ ok: false, error: Object.freeze(toErrorBody(this)) }) as Ack<never>;
+    return this.answer;
   }
 }
 

@@ -44,9 +44,14 @@ interface WindowCommands {
   rateWindow(key: string, windowMs: number, max: number): Promise<number>;
 }
 
-interface SocketState {
-  bucket: TokenBucket;
-  inFlight: number;
+/** One socket's limits. `release` is made once per socket, not per event. */
+class SocketState {
+  inFlight = 0;
+  readonly release = () => {
+    this.inFlight--;
+  };
+
+  constructor(readonly bucket: TokenBucket) {}
 }
 
 type LimitConfig = Pick<
@@ -82,7 +87,7 @@ export class EventLimits implements EventGuard {
   enter(socket: LiveSocket): () => void {
     let state = this.sockets.get(socket);
     if (!state) {
-      state = { bucket: new TokenBucket(this.config.SOCKET_EVENT_BURST, this.config.SOCKET_EVENTS_PER_SEC), inFlight: 0 };
+      state = new SocketState(new TokenBucket(this.config.SOCKET_EVENT_BURST, this.config.SOCKET_EVENTS_PER_SEC));
       this.sockets.set(socket, state);
     }
     const wait = state.bucket.take();
@@ -91,16 +96,16 @@ export class EventLimits implements EventGuard {
       // No timer says when one finishes; a bucket's interval is a fair guess for a retry.
       throw rateLimited(`more than ${this.config.SOCKET_MAX_IN_FLIGHT} requests waiting for an answer`, Math.ceil(1000 / this.config.SOCKET_EVENTS_PER_SEC));
     }
-    const s = state;
-    s.inFlight++;
-    return () => {
-      s.inFlight--;
-    };
+    state.inFlight++;
+    return state.release;
   }
 
-  async check(socket: LiveSocket, event: ClientEventName): Promise<void> {
+  check(socket: LiveSocket, event: ClientEventName): Promise<void> | null {
     const group = LIMITED_EVENTS[event];
-    if (!group) return;
+    return group ? this.checkShared(socket, group) : null;
+  }
+
+  private async checkShared(socket: LiveSocket, group: Group): Promise<void> {
     const { user, ip } = this.perMin[group];
     const userId = socket.data.user?.id;
     const [byUser, byIp] = await Promise.all([

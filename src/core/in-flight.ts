@@ -8,7 +8,7 @@ export class InFlight {
   private waiters: (() => void)[] = [];
   private refusing = false;
 
-  /** From now on `run` answers `refused` instead of starting new work (the node is draining). */
+  /** From now on `begin` refuses new requests (the node is draining). */
   refuseNew(): void {
     this.refusing = true;
   }
@@ -17,18 +17,22 @@ export class InFlight {
     return this.running;
   }
 
-  /** A new request: run and count it, or answer `refused` at once while draining. */
-  run<T>(fn: () => Promise<T>, refused: T): Promise<T> {
-    if (this.refusing) return Promise.resolve(refused);
-    return this.track(fn());
+  /** A new request starts, counted until its `end`; false while draining: refuse it instead.
+   * (Calls, not a wrapped promise: the socket router does this for every event.) */
+  begin(): boolean {
+    if (this.refusing) return false;
+    this.running++;
+    return true;
+  }
+
+  end(): void {
+    if (--this.running === 0) for (const wake of this.waiters.splice(0)) wake();
   }
 
   /** Work that must finish even while draining (a leave's Redis writes): count it, never refuse. */
   track<T>(work: Promise<T>): Promise<T> {
     this.running++;
-    const done = () => {
-      if (--this.running === 0) for (const wake of this.waiters.splice(0)) wake();
-    };
+    const done = () => this.end();
     work.then(done, done);
     return work;
   }

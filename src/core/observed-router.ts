@@ -13,20 +13,14 @@ export interface EventObservers {
   refusals: RefusalLog;
 }
 
-type DispatchArgs = Parameters<EventRouter['dispatch']>;
-
 export class ObservedEventRouter extends EventRouter {
   observers: EventObservers | null = null;
 
-  override async dispatch(socket: LiveSocket, event: DispatchArgs[1], payload: unknown): Promise<Ack<unknown>> {
-    const started = performance.now();
-    const res = await super.dispatch(socket, event, payload);
-    if (this.observers) {
-      this.observers.metrics.observeEvent(event, res, (performance.now() - started) / 1000);
-      if (!res.ok && PRIVILEGE_CODES.has(res.error.code)) {
-        this.observers.refusals.refused({ ...socketFields(socket), event: eventLabel(event), code: res.error.code, reason: res.error.message });
-      }
+  protected override answered(socket: LiveSocket, event: unknown, res: Ack<unknown>, startedMs: number): void {
+    if (!this.observers) return;
+    this.observers.metrics.observeEvent(event, res, (performance.now() - startedMs) / 1000);
+    if (!res.ok && PRIVILEGE_CODES.has(res.error.code)) {
+      this.observers.refusals.refused({ ...socketFields(socket), event: eventLabel(event), code: res.error.code, reason: res.error.message });
     }
-    return res;
   }
 }

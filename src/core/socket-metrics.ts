@@ -6,7 +6,8 @@
 import type { Namespace } from 'socket.io';
 import type { Registry } from 'prom-client';
 import { isClientEvent, type Ack } from '../protocol/index.js';
-import { counter, histogram, LATENCY_BUCKETS, sampledGauge } from './metrics.js';
+import { counter, LATENCY_BUCKETS, sampledGauge } from './metrics.js';
+import { OneLabelHistogram, TalliedCounter } from './tallied-metrics.js';
 
 type Adapter = Namespace['adapter'];
 
@@ -25,14 +26,15 @@ export class SocketMetrics {
     this.connections = counter(registry, 'socket_connections_total', 'Socket.IO connections accepted by this node');
     // Socket.IO's disconnect reasons are a short fixed list ("transport close", "ping timeout", ...).
     this.disconnects = counter(registry, 'socket_disconnects_total', 'Socket.IO connections closed on this node, by reason', ['reason']);
-    this.ackLatency = histogram(
+    // Observed for every event a socket sends: tallied (tallied-metrics.ts), not prom-client's own.
+    this.ackLatency = new OneLabelHistogram(
       registry,
       'socket_event_duration_seconds',
       'Time from an event arriving to its ack, by event (unknown names as "unknown")',
-      ['event'],
+      'event',
       LATENCY_BUCKETS,
     );
-    this.errors = counter(registry, 'socket_event_errors_total', 'Events answered with an error, by event and error code', ['event', 'code']);
+    this.errors = new TalliedCounter(registry, 'socket_event_errors_total', 'Events answered with an error, by event and error code', ['event', 'code']);
     this.broadcasts = counter(
       registry,
       'socket_broadcast_frames_total',
@@ -43,8 +45,8 @@ export class SocketMetrics {
 
   observeEvent(event: unknown, res: Ack<unknown>, seconds: number): void {
     const label = eventLabel(event);
-    this.ackLatency.observe({ event: label }, seconds);
-    if (!res.ok) this.errors.inc({ event: label, code: res.error.code });
+    this.ackLatency.observe(label, seconds);
+    if (!res.ok) this.errors.add(label, res.error.code);
   }
 
   /**

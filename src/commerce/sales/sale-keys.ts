@@ -65,6 +65,9 @@ export interface SaleKeys {
   frame: string;
   /** Sorted set `price|currency|ms` by ms: a standing ledger's price history (none for a sale). */
   prices: string;
+  /** Hash userId → `windowStart|count`: reserve attempts per user in the current window
+   * (RESERVE_SCRIPT); it expires a window after its last write. */
+  rateLimits: string;
 }
 
 const cache = new Map<string, SaleKeys>();
@@ -86,12 +89,10 @@ export function saleKeys(roomId: string, saleId: string): SaleKeys {
       bought: `${base}:bought`,
       frame: `${base}:frame`,
       prices: `${base}:prices`,
+      rateLimits: `${base}:rl`,
     };
     if (cache.size >= CACHE_MAX) cache.clear();
     cache.set(ref, keys);
   }
   return keys;
 }
-
-/** Per user per sale, for the reserve rate limit. */
-export const saleRateLimitKey = (k: SaleKeys, userId: string): string => `${k.sale}:rl:${userId}`;

@@ -149,6 +149,22 @@ export function parseReserveAnswer(saleId: string, answer: string): ReserveAnswe
   return refusal(p);
 }
 
+const refusals = new Map<string, Refusal>();
+const REFUSALS_MAX = 1024;
+
+/** The refusal `ERR|CODE|available` as a shared, frozen object: thousands of taps of a rush get
+ * the same few (SOLD_OUT with 0 left, LIMIT_EXCEEDED, ...), and so the same client error
+ * (refusalError), built once. */
+export function reserveRefusal(text: string): Refusal {
+  let r = refusals.get(text);
+  if (!r) {
+    r = Object.freeze(refusal(text.split('|')));
+    if (refusals.size >= REFUSALS_MAX) refusals.clear();
+    refusals.set(text, r);
+  }
+  return r;
+}
+
 export type CheckoutAnswer = ({ ok: true } & SaleOrder) | Refusal;
 
 /** `OK|orderId|holdId|qty|unitPrice|amount|createdAt|productId|currency` or `ERR|CODE|available`. */
@@ -189,11 +205,20 @@ const MESSAGES: Partial<Record<ErrorCode, (available: number) => string>> = {
   BANNED: () => 'you are banned from this room',
 };
 
-/** The client-facing error of a refusal (AppError carries no stack trace: cheap in a rush). */
+/** Errors already made for shared refusals (reserveRefusal), by what a NOT_FOUND is about. */
+const refusalErrors = new WeakMap<Refusal, Partial<Record<'sale' | 'hold', AppError>>>();
+
+/** The client-facing error of a refusal (AppError carries no stack trace: cheap in a rush). A
+ * frozen (shared) refusal always gets the same error, so its ack is built once too. */
 export function refusalError(r: Refusal, notFoundWhat: 'sale' | 'hold'): AppError {
+  const shared = Object.isFrozen(r);
+  const known = shared ? refusalErrors.get(r)?.[notFoundWhat] : undefined;
+  if (known) return known;
   const message =
     r.code === 'NOT_FOUND' ? `${notFoundWhat} not found` : (MESSAGES[r.code]?.(r.available) ?? r.code.toLowerCase().replace(/_/g, ' '));
-  return new AppError(r.code, message);
+  const err = new AppError(r.code, message);
+  if (shared) refusalErrors.set(r, { ...refusalErrors.get(r), [notFoundWhat]: err });
+  return err;
 }
 
 /** Conversion as a ratio with 4 decimals; 0 when there is no audience to divide by. */

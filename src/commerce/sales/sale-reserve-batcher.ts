@@ -16,37 +16,38 @@
 import { duplicateClient, type RedisClient } from '../../core/redis-client.js';
 import type { Logger } from '../../core/logger.js';
 import { roomBansKey } from '../../core/keys.js';
-import { DUE_INDEX, saleKeys, saleRateLimitKey, saleRef } from './sale-keys.js';
-import { INDEX_GUARD_MS } from './sale-model.js';
+import { DUE_INDEX, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';
+import { holdIdFor, INDEX_GUARD_MS } from './sale-model.js';
 import { INDEX_LOWER_SCRIPT, RESERVE_SCRIPT } from './sale-scripts.js';
 
 /** Requests per script call: bounds how long one call keeps Redis busy. */
 export const RESERVE_BATCH_MAX = 256;
 
-export interface ReserveRequest {
-  userId: string;
-  requestId: string;
-  qty: number;
-  holdId: string;
-}
+/**
+ * Turns one request's part of the script's reply into what its caller gets. `answer` is 'N'
+ * (decided by this call) or 'R' (the stored first answer) followed by `OK|holdId|qty|expiresAt|
+ * remaining` or `ERR|CODE|available`, or 'E' followed by NOT_FOUND, BANNED or RATE_LIMITED
+ * (refused before deciding, nothing recorded); `swept`: units that expired holds gave back just
+ * before this batch (the room should hear).
+ */
+export type ReserveDecoder<T> = (saleId: string, answer: string, swept: number) => T;
 
-export interface ReserveOutcome {
-  /** NEW: decided by this call; REPLAY: the stored first answer; ERR: refused before deciding
-   * (text is NOT_FOUND, BANNED or RATE_LIMITED), nothing recorded. */
-  kind: 'NEW' | 'REPLAY' | 'ERR';
-  /** `OK|holdId|qty|expiresAt|remaining` or `ERR|CODE|available` (for ERR: the code). */
-  text: string;
-  /** Units that expired holds gave back just before this batch (the room should hear). */
-  swept: number;
-}
-
-interface Pending extends ReserveRequest {
-  resolve(outcome: ReserveOutcome): void;
-  reject(err: unknown): void;
+/**
+ * The taps of one sale waiting for the end of this turn, kept as the script's own arguments (one
+ * `qty requestId userId` string per request, see RESERVE_SCRIPT): nothing is copied per tap at
+ * flush time, and a tap costs its promise and a few array slots.
+ */
+interface Batch<T> {
+  roomId: string;
+  saleId: string;
+  keys: SaleKeys;
+  requests: string[];
+  resolve: ((value: T) => void)[];
+  reject: ((err: unknown) => void)[];
 }
 
 type ReserveCommand = {
-  saleReserve(numberOfKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
+  saleReserve(...keysAndArgs: (string | number)[]): Promise<[number, ...string[]]>;
   saleIndexLower(index: string, ref: string, now: string, guardMs: number): Promise<string | null>;
 };
 
@@ -54,37 +55,68 @@ type ReserveCommand = {
 const CLOCK_MARGIN_MS = 250;
 const GUARDS_MAX = 10_000;
 
-export class ReserveBatcher {
+export interface ReserveBatcherOptions {
+  reservesPerSecond: number;
+  sweepBatch: number;
+  scriptNow: () => string;
+  now: () => number;
+  /** Hold ids: `<saleId>.<holdTag><base36 number>`, the numbers taken `count` at a time from a
+   * sequence of this process (takeSequence returns the last one taken before). */
+  holdTag: string;
+  takeSequence: (count: number) => number;
+  log?: Logger;
+}
+
+export class ReserveBatcher<T> {
   private readonly connection: RedisClient;
-  private readonly queues = new Map<string, { roomId: string; saleId: string; items: Pending[] }>();
+  /** Sale ref → the batch filling up this turn (a full one is already in `full`). */
+  private readonly open = new Map<string, Batch<T>>();
+  private full: Batch<T>[] = [];
+  /** The batch the previous tap went to: in a rush, nearly every tap goes to the same one. */
+  private last: Batch<T> | null = null;
   private scheduled = false;
   /** Sale ref → the due-index score this node last saw after lowering it (Infinity: not indexed). */
   private readonly guards = new Map<string, number>();
+  private readonly flushNow = () => this.flush();
 
   constructor(
     redis: RedisClient,
-    private readonly opts: { reservesPerSecond: number; sweepBatch: number; scriptNow: () => string; now: () => number; log?: Logger },
+    private readonly decode: ReserveDecoder<T>,
+    private readonly opts: ReserveBatcherOptions,
   ) {
     this.connection = duplicateClient(redis, { enableAutoPipelining: false });
     this.connection.on('error', (err: Error) => opts.log?.warn({ err: err.message }, 'redis (reserves) error'));
-    this.connection.defineCommand('saleReserve', { lua: RESERVE_SCRIPT });
+    this.connection.defineCommand('saleReserve', { numberOfKeys: 8, lua: RESERVE_SCRIPT });
     this.connection.defineCommand('saleIndexLower', { numberOfKeys: 1, lua: INDEX_LOWER_SCRIPT });
   }
 
-  reserve(roomId: string, saleId: string, request: ReserveRequest): Promise<ReserveOutcome> {
-    return new Promise((resolve, reject) => {
+  reserve(roomId: string, saleId: string, userId: string, requestId: string, qty: number): Promise<T> {
+    let batch: Batch<T> | null | undefined = this.last;
+    if (!batch || batch.saleId !== saleId || batch.roomId !== roomId) {
       const ref = saleRef(roomId, saleId);
-      let queue = this.queues.get(ref);
-      if (!queue) {
-        queue = { roomId, saleId, items: [] };
-        this.queues.set(ref, queue);
+      batch = this.open.get(ref);
+      if (!batch) {
+        batch = { roomId, saleId, keys: saleKeys(roomId, saleId), requests: [], resolve: [], reject: [] };
+        this.open.set(ref, batch);
       }
-      queue.items.push({ ...request, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.last = batch;
+    }
+    batch.requests.push(`${qty} ${requestId} ${userId}`);
+    const b = batch;
+    const promise = new Promise<T>((resolve, reject) => {
+      b.resolve.push(resolve);
+      b.reject.push(reject);
     });
+    if (batch.requests.length >= RESERVE_BATCH_MAX) {
+      this.full.push(batch);
+      this.open.delete(saleRef(roomId, saleId));
+      this.last = null;
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushNow);
+    }
+    return promise;
   }
 
   close(): void {
@@ -93,30 +125,32 @@ export class ReserveBatcher {
 
   private flush(): void {
     this.scheduled = false;
-    const queues = [...this.queues.values()];
-    this.queues.clear();
-    for (const { roomId, saleId, items } of queues) {
-      for (let i = 0; i < items.length; i += RESERVE_BATCH_MAX) void this.send(roomId, saleId, items.slice(i, i + RESERVE_BATCH_MAX));
-    }
+    this.last = null;
+    const batches = this.full;
+    this.full = [];
+    for (const batch of this.open.values()) batches.push(batch);
+    this.open.clear();
+    for (const batch of batches) void this.send(batch);
   }
 
-  private async send(roomId: string, saleId: string, items: Pending[]): Promise<void> {
-    const k = saleKeys(roomId, saleId);
-    const keys = [k.sale, k.holds, k.quota, k.heldBy, k.expiries, k.requests, roomBansKey(roomId), ...items.map((it) => saleRateLimitKey(k, it.userId))];
-    const args: (string | number)[] = [this.opts.scriptNow(), this.opts.reservesPerSecond, 1000, this.opts.sweepBatch];
-    for (const it of items) args.push(it.userId, it.requestId, it.qty, it.holdId);
-    let reply: (string | number)[];
+  private async send(batch: Batch<T>): Promise<void> {
+    const { roomId, saleId, keys: k, requests } = batch;
+    const { reservesPerSecond, sweepBatch } = this.opts;
+    let reply: [number, ...string[]];
     try {
       await this.guard(saleRef(roomId, saleId));
-      reply = await (this.connection as unknown as ReserveCommand).saleReserve(keys.length, ...keys, ...args);
+      reply = await (this.connection as unknown as ReserveCommand).saleReserve(
+        k.sale, k.holds, k.quota, k.heldBy, k.expiries, k.requests, roomBansKey(roomId), k.rateLimits,
+        this.opts.scriptNow(), reservesPerSecond, 1000, sweepBatch, holdIdFor(saleId, this.opts.holdTag), this.opts.takeSequence(requests.length),
+        ...requests,
+      );
     } catch (err) {
-      for (const it of items) it.reject(err);
+      for (const reject of batch.reject) reject(err);
       return;
     }
     const swept = Number(reply[0]);
-    items.forEach((it, i) => {
-      it.resolve({ kind: String(reply[1 + 2 * i]) as ReserveOutcome['kind'], text: String(reply[2 + 2 * i]), swept });
-    });
+    const { resolve } = batch;
+    for (let i = 0; i < resolve.length; i++) resolve[i]!(this.decode(saleId, reply[i + 1] as string, swept));
   }
 
   /** Makes sure the sale's due-index entry is no later than any hold this batch can add. */

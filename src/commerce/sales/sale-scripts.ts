@@ -21,7 +21,6 @@
  * - Scripts that can change when a sale next needs the sweeper return that time (`nextDue`); the
  *   sweeper keeps it in the global due index (INDEX_* scripts below), which no room script touches.
  */
-import { RATE_LIMIT_LUA } from '../../core/rate-limit.js';
 import { DEADLINE_LUA } from '../../core/redis-guard.js';
 import { SALE_MAX_DURATION_SEC } from '../../protocol/index.js';
 
@@ -112,60 +111,90 @@ return {'OK', int(startsAt), int(endsAt), nextDue()}
 
 // Reserve for a batch of N requests of one sale, decided one after the other in order, exactly as
 // N separate calls would (the server batches the requests that arrive in the same event-loop
-// turn; redis-benchmark's baseline sends N = 1).
-// KEYS: 1-5, 6 requests, 7 room bans, then one rate-limit key per request (7 + i).
-// ARGV: now, rlMax, rlWindowMs, sweepBatch, then per request i: userId, requestId, qty, holdId
-// (at 5 + 4(i-1)). → {unitsSwept, kind1, answer1, kind2, answer2, ...} where kind is NEW, REPLAY,
-// or ERR (answer = NOT_FOUND, BANNED or RATE_LIMITED, nothing recorded).
-// Answer: OK|holdId|qty|expiresAt|remaining or ERR|CODE|available.
+// turn, sale-reserve-batcher.ts, which also builds these arguments: reserveScriptCall).
+// KEYS: 1-5, 6 requests, 7 room bans, 8 the sale's reserve rate limits.
+// ARGV: now, rlMax, rlWindowMs, sweepBatch, holdPrefix, holdSeq, then one per request:
+// 'qty requestId userId' (ids never contain spaces). Only a request that gets a hold needs a hold
+// id: the i-th request's is holdPrefix .. base36(holdSeq + i), made here.
+// → {unitsSwept, answer1, answer2, ...}: each answer is 'N' (decided by this call) or 'R' (the
+// stored first answer) followed by OK|holdId|qty|expiresAt|remaining or ERR|CODE|available; or 'E'
+// followed by NOT_FOUND, BANNED or RATE_LIMITED (refused before deciding, nothing recorded).
+// The rate limit: at most rlMax attempts per user per fixed window of rlWindowMs (on the scripts'
+// clock), kept as userId → 'windowStart|count' in one hash per sale that expires a window after
+// its last write, when every window in it is over.
 export const RESERVE_SCRIPT = `${PRELUDE}
-local function rateLimited(rlKey, rlMax, rlWindowMs)
-${RATE_LIMIT_LUA}
-  return nil
+local DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
+local function base36(n)
+  local s = ''
+  repeat
+    local d = n % 36
+    s = string.sub(DIGITS, d + 1, d + 1) .. s
+    n = math.floor(n / 36)
+  until n == 0
+  return s
 end
-local n = (#ARGV - 4) / 4
+local n = #ARGV - 6
 local out = {0}
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  for i = 1, n do out[#out + 1] = 'ERR'; out[#out + 1] = 'NOT_FOUND' end
+  for i = 1, n do out[i + 1] = 'ENOT_FOUND' end
   return out
 end
 local now = clock(ARGV[1])
 local rlMax, rlWindowMs = tonumber(ARGV[2]), tonumber(ARGV[3])
+local rlWritten = false
+local function rateLimited(user)
+  local start, count = now, 1
+  local w = redis.call('HGET', KEYS[8], user)
+  if w then
+    local s, c = string.match(w, '^(%d+)|(%d+)$')
+    if s and now - tonumber(s) < rlWindowMs then start, count = tonumber(s), tonumber(c) + 1 end
+  end
+  if count > rlMax then return true end
+  redis.call('HSET', KEYS[8], user, int(start) .. '|' .. count)
+  rlWritten = true
+  return false
+end
 -- Holds past their time go back first, so a unit in an expired hold is never refused.
 out[1] = sweepDue(now, tonumber(ARGV[4]))
 local s = redis.call('HMGET', KEYS[1], 'startsAt', 'endsAt', 'available', 'limit', 'holdMs')
 local startsAt, endsAt, available, limit = tonumber(s[1]), tonumber(s[2]), tonumber(s[3]), tonumber(s[4])
 local expiresAt = now + tonumber(s[5])
+local holdPrefix, holdSeq = ARGV[5], tonumber(ARGV[6])
 local taken = 0
 for i = 1, n do
-  local a = 5 + 4 * (i - 1)
-  local user, qty, holdId = ARGV[a], tonumber(ARGV[a + 2]), ARGV[a + 3]
-  local reqField = 'r|' .. user .. '|' .. ARGV[a + 1]
+  local qty, requestId, user = string.match(ARGV[6 + i], '^(%d+) (%S+) (%S+)$')
+  qty = tonumber(qty)
+  local reqField = 'r|' .. user .. '|' .. requestId
   local first = redis.call('HGET', KEYS[6], reqField)
-  local kind, text = 'NEW', nil
+  local answer
   if redis.call('SISMEMBER', KEYS[7], user) == 1 then
-    kind, text = 'ERR', 'BANNED'
+    answer = 'EBANNED'
   elseif first then
-    kind, text = 'REPLAY', first
-  elseif rateLimited(KEYS[7 + i], rlMax, rlWindowMs) then
-    kind, text = 'ERR', 'RATE_LIMITED'
-  elseif now < startsAt then text = 'ERR|SALE_NOT_STARTED|' .. available
-  elseif now >= endsAt then text = 'ERR|SALE_ENDED|' .. available
-  elseif tonumber(redis.call('HGET', KEYS[3], user) or '0') + qty > limit then text = 'ERR|LIMIT_EXCEEDED|' .. available
-  elseif available < qty then text = 'ERR|SOLD_OUT|' .. available
+    answer = 'R' .. first
+  elseif rateLimited(user) then
+    answer = 'ERATE_LIMITED'
   else
-    available = available - qty
-    taken = taken + qty
-    redis.call('HINCRBY', KEYS[3], user, qty)
-    redis.call('HSET', KEYS[2], holdId, packHold({ state = 'held', user = user, qty = qty, exp = expiresAt, order = '', at = int(now) }))
-    redis.call('ZADD', KEYS[5], int(expiresAt), holdId)
-    redis.call('ZADD', KEYS[4], 0, user .. '|' .. holdId)
-    text = 'OK|' .. holdId .. '|' .. qty .. '|' .. int(expiresAt) .. '|' .. int(available)
+    local text
+    if now < startsAt then text = 'ERR|SALE_NOT_STARTED|' .. available
+    elseif now >= endsAt then text = 'ERR|SALE_ENDED|' .. available
+    elseif tonumber(redis.call('HGET', KEYS[3], user) or '0') + qty > limit then text = 'ERR|LIMIT_EXCEEDED|' .. available
+    elseif available < qty then text = 'ERR|SOLD_OUT|' .. available
+    else
+      local holdId = holdPrefix .. base36(holdSeq + i)
+      available = available - qty
+      taken = taken + qty
+      redis.call('HINCRBY', KEYS[3], user, qty)
+      redis.call('HSET', KEYS[2], holdId, packHold({ state = 'held', user = user, qty = qty, exp = expiresAt, order = '', at = int(now) }))
+      redis.call('ZADD', KEYS[5], int(expiresAt), holdId)
+      redis.call('ZADD', KEYS[4], 0, user .. '|' .. holdId)
+      text = 'OK|' .. holdId .. '|' .. qty .. '|' .. int(expiresAt) .. '|' .. int(available)
+    end
+    redis.call('HSET', KEYS[6], reqField, text)
+    answer = 'N' .. text
   end
-  if kind == 'NEW' then redis.call('HSET', KEYS[6], reqField, text) end
-  out[#out + 1] = kind
-  out[#out + 1] = text
+  out[i + 1] = answer
 end
+if rlWritten then redis.call('PEXPIRE', KEYS[8], rlWindowMs) end
 if taken > 0 then
   redis.call('HINCRBY', KEYS[1], 'available', -taken)
   redis.call('HINCRBY', KEYS[1], 'held', taken)

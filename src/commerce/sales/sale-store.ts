@@ -38,6 +38,7 @@ import {
   parseCheckoutAnswer,
   parseReserveAnswer,
   refusalError,
+  reserveRefusal,
   saleFields,
   saleFromHash,
   saleIdOfHold,
@@ -107,14 +108,16 @@ const core = (k: SaleKeys) => [k.sale, k.holds, k.quota, k.heldBy, k.expiries];
 // Hold and order ids: a random per-process tag keeps them unique across nodes and restarts, a
 // counter makes them cheap. A rush makes thousands per second, and a randomBytes call per id
 // cost more than the rest of the reserve handler. They need not be secret: every script checks
-// that the hold belongs to the caller.
+// that the hold belongs to the caller. Hold ids (`<saleId>.h<tag><n>`) are made by the reserve
+// script itself, from numbers of this sequence taken a batch at a time: only a tap that gets a
+// hold needs one, and most taps of a rush are refusals.
 const PROCESS_TAG = randomBytes(9).toString('base64url');
 let sequence = 0;
 const localId = (prefix: string): string => `${prefix}${PROCESS_TAG}${(++sequence).toString(36)}`;
 
 export class SaleStore {
   private readonly cmd: ScriptCommands;
-  private readonly batcher: ReserveBatcher;
+  private readonly batcher: ReserveBatcher<Decided<ReserveAnswer>>;
 
   constructor(
     readonly redis: RedisClient,
@@ -122,11 +125,17 @@ export class SaleStore {
   ) {
     for (const [name, [numberOfKeys, lua]] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys, lua });
     this.cmd = redis as unknown as ScriptCommands;
-    this.batcher = new ReserveBatcher(redis, {
+    this.batcher = new ReserveBatcher(redis, decideReserve, {
       reservesPerSecond: opts.reservesPerSecond,
       sweepBatch: SWEEP_BATCH,
       scriptNow: () => this.scriptNow(),
       now: () => this.now(),
+      holdTag: `h${PROCESS_TAG}`,
+      takeSequence: (count) => {
+        const before = sequence;
+        sequence += count;
+        return before;
+      },
       log: opts.log,
     });
   }
@@ -249,10 +258,8 @@ export class SaleStore {
   }
 
   /** Decided in a batch with the other taps of this event-loop turn (see ReserveBatcher). */
-  async reserve(roomId: string, saleId: string, userId: string, qty: number, requestId: string): Promise<Decided<ReserveAnswer>> {
-    const { kind, text, swept } = await this.batcher.reserve(roomId, saleId, { userId, requestId, qty, holdId: holdIdFor(saleId, localId('h')) });
-    if (kind === 'ERR') return { answer: { ok: false, code: text as ErrorCode, available: 0 }, fresh: false, swept };
-    return { answer: parseReserveAnswer(saleId, text), fresh: kind === 'NEW', swept };
+  reserve(roomId: string, saleId: string, userId: string, qty: number, requestId: string): Promise<Decided<ReserveAnswer>> {
+    return this.batcher.reserve(roomId, saleId, userId, requestId, qty);
   }
 
   close(): void {
@@ -342,6 +349,30 @@ export class SaleStore {
     await this.redis.del(LEGACY_SWEEP_SET);
     return refs.length;
   }
+}
+
+/** Refusals with nothing swept, as whole results: a rush answers thousands of buyers the same
+ * few (`NERR|SOLD_OUT|0`...), so each is made once (and its client error with it, refusalError). */
+const sharedRefusals = new Map<string, Decided<ReserveAnswer>>();
+
+/** One request's part of a reserve batch's reply (see ReserveDecoder), as the caller's answer. */
+function decideReserve(saleId: string, reply: string, swept: number): Decided<ReserveAnswer> {
+  const kind = reply.charCodeAt(0); // N(ew), R(eplay), E(rror before deciding)
+  if (reply.charCodeAt(1) === 79 /* 'O' of OK */) return { answer: parseReserveAnswer(saleId, reply.slice(1)), fresh: kind === 78 /* N */, swept };
+  if (swept > 0) return refused(reply, swept);
+  let shared = sharedRefusals.get(reply);
+  if (!shared) {
+    shared = Object.freeze(refused(reply, 0));
+    if (sharedRefusals.size >= 1024) sharedRefusals.clear();
+    sharedRefusals.set(reply, shared);
+  }
+  return shared;
+}
+
+function refused(reply: string, swept: number): Decided<ReserveAnswer> {
+  const kind = reply.charCodeAt(0);
+  const text = kind === 69 /* E */ ? `ERR|${reply.slice(1)}|0` : reply.slice(1);
+  return { answer: reserveRefusal(text), fresh: kind === 78 /* N */, swept };
 }
 
 /** The requests-hash field of a host's write: `<kind>|<userId>|<requestId>`, or '' without a requestId. */

@@ -65,15 +65,18 @@ export function registerSaleEvents(router: EventRouter, ctx: SalesContext): void
     return stock;
   });
 
-  router.on('sale:reserve', countOutcomes(metrics.reserves, async (socket, { saleId, qty, requestId }) => {
+  // The rush path, thousands of taps a second: one promise step after the batch's answer, and a
+  // refusal thrown as the shared error of a shared answer (sale-model.ts, reserveRefusal).
+  router.on('sale:reserve', countOutcomes(metrics.reserves, (socket, { saleId, qty, requestId }) => {
     const roomId = joinedRoom(socket);
     const user = requireUser(socket, 'reserve');
-    const { answer, fresh, swept } = await store.reserve(roomId, saleId, user.id, qty, requestId);
-    if (swept > 0 || (fresh && answer.ok)) broadcasts.stockChanged(roomId, saleId);
-    if (!answer.ok) throw refusalError(answer, 'sale');
-    if (fresh && answer.remaining === 0) broadcasts.soldOut(roomId, saleId);
-    const { ok: _ok, ...hold } = answer;
-    return hold;
+    return store.reserve(roomId, saleId, user.id, qty, requestId).then(({ answer, fresh, swept }) => {
+      if (swept > 0 || (fresh && answer.ok)) broadcasts.stockChanged(roomId, saleId);
+      if (!answer.ok) throw refusalError(answer, 'sale');
+      if (fresh && answer.remaining === 0) broadcasts.soldOut(roomId, saleId);
+      const { ok: _ok, ...hold } = answer;
+      return hold;
+    });
   }));
 
   router.on('sale:checkout', countOutcomes(metrics.checkouts, async (socket, { holdId, requestId }) => {

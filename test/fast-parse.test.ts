@@ -87,7 +87,7 @@ describe('fast parsers at the socket boundary', () => {
           expect(slow.success, JSON.stringify(payload)).toBe(true);
           expect(fast).toStrictEqual(slow.data);
         }),
-        { numRuns: 3000 },
+        { numRuns: 6000 },
       );
       // The generator reaches the fast path: the property above is not vacuous.
       expect(answered).toBeGreaterThan(30);

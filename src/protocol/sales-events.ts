@@ -33,9 +33,10 @@ export const holdIdSchema = z.string().max(128).regex(/^s_[A-Za-z0-9_-]{1,62}\.[
  * if it were a sale); their own events act on them. The ledger route takes both.
  */
 export const STANDING_LEDGER_ID = /^s_[a-z]{2,4}-[A-Za-z0-9_-]{22}$/;
-const notStanding = (id: string) => !STANDING_LEDGER_ID.test(id.split('.')[0]!);
-const flashSaleIdSchema = saleIdSchema.refine(notStanding, 'not a flash sale (a buy-now offer or auction lot: use its own events)');
-const flashHoldIdSchema = holdIdSchema.refine(notStanding, 'not a flash sale hold (a buy-now or auction hold: use its own events)');
+// Said as regexes (negative lookaheads), not refinements: a plain pattern check keeps the rush
+// events' schemas compilable by the socket boundary's fast parser (src/core/fast-parse.ts).
+const flashSaleIdSchema = saleIdSchema.regex(/^(?!s_[a-z]{2,4}-[A-Za-z0-9_-]{22}$)/, 'not a flash sale (a buy-now offer or auction lot: use its own events)');
+const flashHoldIdSchema = holdIdSchema.regex(/^(?!s_[a-z]{2,4}-[A-Za-z0-9_-]{22}\.)/, 'not a flash sale hold (a buy-now or auction hold: use its own events)');
 
 const HOUR = 3600;
 /** The longest sale, however it is given (durationSec or endsAt): the sweeper works for as long as a sale runs. */

@@ -55,6 +55,12 @@ export const configSchema = z.object({
   SALE_RESERVE_RATE_PER_SEC: z.coerce.number().int().min(1).max(1000).default(10),
   /** Consumer group created on every room's orders stream for the merchant's order service. */
   SALE_ORDERS_GROUP: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/).default('merchant'),
+  /** How often every node looks for giveaways past their deadline and races to draw them (one wins). */
+  GIVEAWAY_SWEEP_MS: z.coerce.number().int().min(20).max(60_000).default(250),
+  /** Giveaways one room may hold over its life; one more is refused (LIMIT_EXCEEDED). */
+  GIVEAWAY_MAX_PER_ROOM: z.coerce.number().int().min(1).max(10_000).default(50),
+  /** Entries of one giveaway; one more is refused (LIMIT_EXCEEDED). Also bounds the published list. */
+  GIVEAWAY_MAX_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(100_000),
   /** Rooms one user hosts at once (scheduled or live); one more is refused (LIMIT_EXCEEDED). */
   ROOMS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(10),
   /** A scheduled room whose start (or, unscheduled, its creation) is this long past is ended by a sweep. */

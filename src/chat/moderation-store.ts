@@ -4,17 +4,15 @@
  */
 import type { RedisClient } from '../core/redis-client.js';
 import type { AuditEntry, ModerationSettings, UserRef } from '../protocol/index.js';
-import { roomBansKey, roomKey } from '../core/keys.js';
+import { AUDIT_MAX, roomAuditKey, roomBansKey, roomKey } from '../core/keys.js';
 import { streamFields } from '../core/redis-util.js';
 
 export const moderationKeys = (roomId: string) => ({
   mutes: roomKey(roomId, 'mutes'),
   bans: roomBansKey(roomId),
   settings: roomKey(roomId, 'modsettings'),
-  audit: roomKey(roomId, 'audit'),
+  audit: roomAuditKey(roomId),
 });
-
-const AUDIT_MAX = 10_000;
 
 export class ModerationStore {
   constructor(private readonly redis: RedisClient) {}

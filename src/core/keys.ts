@@ -15,6 +15,20 @@ export const roomStatsKey = (roomId: string): string => roomKey(roomId, 'stats')
  */
 export const roomBansKey = (roomId: string): string => roomKey(roomId, 'bans');
 
+/**
+ * Facts about this live that other domains' rules read (giveaway entry rules): who followed the
+ * host here (rooms' engage:follow), who commented (chat:send) and who bought (flash-sale checkout).
+ * Sets of user ids, written by the domain that owns the fact. roomBuyersKey is the key the sale
+ * scripts already keep (sale-keys.ts `buyers`): same name, so both stay one set.
+ */
+export const roomFollowersKey = (roomId: string): string => roomKey(roomId, 'followers');
+export const roomCommentersKey = (roomId: string): string => roomKey(roomId, 'commenters');
+export const roomBuyersKey = (roomId: string): string => roomKey(roomId, 'sales:buyers');
+
+/** The room's audit log (a capped stream), written by moderation and by giveaway scripts. */
+export const roomAuditKey = (roomId: string): string => roomKey(roomId, 'audit');
+export const AUDIT_MAX = 10_000;
+
 /** Socket.IO room names. */
 export const roomChannel = (roomId: string): string => `room:${roomId}`;
 export const userChannel = (userId: string): string => `user:${userId}`;

@@ -8,6 +8,7 @@ import type { Ack } from './errors.js';
 import { liveEventSchemas, type LiveEventResults, type LiveServerEvents } from './live-events.js';
 import { saleEventSchemas, type SaleEventResults, type SaleServerEvents } from './sales-events.js';
 import { mediaEventSchemas, type MediaEventResults, type MediaServerEvents } from './media-events.js';
+import { giveawayEventSchemas, type GiveawayEventResults, type GiveawayServerEvents } from './giveaway-events.js';
 import type { Role, UserRef } from './models.js';
 
 export * from './errors.js';
@@ -15,15 +16,17 @@ export * from './models.js';
 export * from './live-events.js';
 export * from './sales-events.js';
 export * from './media-events.js';
+export * from './giveaway-events.js';
 export * from './text.js';
 
 export const clientEventSchemas = {
   ...liveEventSchemas,
   ...saleEventSchemas,
   ...mediaEventSchemas,
+  ...giveawayEventSchemas,
 };
 
-export interface ClientEventResults extends LiveEventResults, SaleEventResults, MediaEventResults {}
+export interface ClientEventResults extends LiveEventResults, SaleEventResults, MediaEventResults, GiveawayEventResults {}
 
 export type ClientEventName = keyof typeof clientEventSchemas;
 export type ClientPayload<E extends ClientEventName> = z.input<(typeof clientEventSchemas)[E]>;
@@ -33,7 +36,7 @@ export type ClientToServerEvents = {
   [E in ClientEventName]: (payload: ClientPayload<E>, ack: (res: Ack<ClientEventResults[E]>) => void) => void;
 };
 
-export interface ServerToClientEvents extends LiveServerEvents, SaleServerEvents, MediaServerEvents {}
+export interface ServerToClientEvents extends LiveServerEvents, SaleServerEvents, MediaServerEvents, GiveawayServerEvents {}
 
 export interface SocketData {
   user: UserRef | null;

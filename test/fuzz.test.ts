@@ -18,14 +18,14 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { clientEventSchemas, liveEventSchemas, mediaEventSchemas, saleEventSchemas, type ClientPayload } from '../src/protocol/index.js';
+import { clientEventSchemas, giveawayEventSchemas, liveEventSchemas, mediaEventSchemas, saleEventSchemas, type ClientPayload } from '../src/protocol/index.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/core/embedded-redis.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, requestRaw, type TestSocket } from './helpers/clients.js';
 import { mutationsOf, type Mutation } from './helpers/fuzz.js';
 import { NO_CLIENT_LIMITS } from './helpers/lifted-limits.js';
 import { spawnServerProcess, startStack, type ServerProcess } from './helpers/stack.js';
 
-type FuzzedEvent = keyof typeof liveEventSchemas | keyof typeof saleEventSchemas;
+type FuzzedEvent = keyof typeof liveEventSchemas | keyof typeof saleEventSchemas | keyof typeof giveawayEventSchemas;
 const PER_EVENT = Number(process.env.FUZZ_PER_EVENT ?? 1900); // × 27 events ≈ 51,000 payloads
 const WINDOW = 16; // requests in flight per socket
 // RSS climbs to a high-water mark during the first tens of thousands of payloads (about 185 →
@@ -122,6 +122,7 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
     await ok(viewerSocket, 'room:join', { roomId });
     const hold = await ok(viewerSocket, 'sale:reserve', { saleId: saleA.id, qty: 1, requestId: randomUUID() });
     const message = await ok(hostSocket, 'chat:send', { text: 'first' });
+    const giveaway = await ok(hostSocket, 'giveaway:start', { text: 'Fuzz prize', durationSec: 3600, rule: 'commenters' });
     const targetSocket = await connect(url, target);
     await ok(targetSocket, 'room:join', { roomId });
 
@@ -153,10 +154,12 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
       'sale:checkout': { holdId: hold.holdId, requestId: randomUUID() },
       'sale:release': { holdId: hold.holdId },
       'sale:stats': {},
+      'giveaway:start': { text: 'Fuzz prize', durationSec: 600, winners: 1, rule: 'everyone' },
+      'giveaway:enter': { giveawayId: giveaway.id, free: true },
     };
-    const BUYER_EVENTS = new Set<FuzzedEvent>(['sale:reserve', 'sale:checkout', 'sale:release']);
+    const BUYER_EVENTS = new Set<FuzzedEvent>(['sale:reserve', 'sale:checkout', 'sale:release', 'giveaway:enter']);
     const events = Object.keys(BASES) as FuzzedEvent[];
-    expect(new Set(events)).toEqual(new Set([...Object.keys(liveEventSchemas), ...Object.keys(saleEventSchemas)]));
+    expect(new Set(events)).toEqual(new Set([...Object.keys(liveEventSchemas), ...Object.keys(saleEventSchemas), ...Object.keys(giveawayEventSchemas)]));
 
     // The bases pass their schemas, so each mutation is the only thing wrong.
     for (const e of events) expect(clientEventSchemas[e].safeParse(BASES[e]).success, e).toBe(true);

@@ -81,7 +81,8 @@ redis.call('HSET', KEYS[1], 'entries', kept)
 return out
 `;
 
-// KEYS: giveaway, audit. ARGV: token, winners JSON, auditMax → {'OK', drawnAt} | {'DONE'} | {'LOST'}
+// KEYS: giveaway, audit, entries. ARGV: token, winners JSON, auditMax, keepMs (how long the published
+// data stays downloadable after the draw) → {'OK', drawnAt} | {'DONE'} | {'LOST'}
 export const FINISH_SCRIPT = `
 local g = redis.call('HMGET', KEYS[1], 'status', 'leaseToken', 'id', 'hostId')
 if g[1] == 'drawn' then return {'DONE'} end
@@ -90,6 +91,8 @@ ${NOW}
 redis.call('HSET', KEYS[1], 'status', 'drawn', 'winners', ARGV[2], 'drawnAt', now)
 redis.call('HDEL', KEYS[1], 'leaseToken', 'leaseUntil')
 redis.call('HINCRBY', KEYS[1], 'draws', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'action', 'giveaway-draw', 'actorId', 'server',
   'actorName', 'server', 'target', '', 'detail', cjson.encode({giveawayId = g[3], winners = cjson.decode(ARGV[2])}), 'at', now)
 return {'OK', now}

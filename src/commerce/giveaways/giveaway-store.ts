@@ -16,6 +16,9 @@ import { CLAIM_SCRIPT, ENTER_SCRIPT, FINISH_SCRIPT, START_SCRIPT } from './givea
 
 type Reply = (string | number)[];
 
+/** A drawn giveaway and its entry list stay downloadable (for verifying) this long, then expire. */
+export const GIVEAWAY_KEEP_MS = 30 * 24 * 3600_000;
+
 interface GiveawayCommands {
   giveawayStart(...args: (string | number)[]): Promise<Reply>;
   giveawayEnter(...args: (string | number)[]): Promise<Reply>;
@@ -53,7 +56,7 @@ export class GiveawayStore {
     redis.defineCommand('giveawayStart', { numberOfKeys: 3, lua: START_SCRIPT });
     redis.defineCommand('giveawayEnter', { numberOfKeys: 6, lua: ENTER_SCRIPT });
     redis.defineCommand('giveawayClaim', { numberOfKeys: 3, lua: CLAIM_SCRIPT });
-    redis.defineCommand('giveawayFinish', { numberOfKeys: 2, lua: FINISH_SCRIPT });
+    redis.defineCommand('giveawayFinish', { numberOfKeys: 3, lua: FINISH_SCRIPT });
     this.cmd = redis as unknown as GiveawayCommands;
   }
 
@@ -124,7 +127,7 @@ export class GiveawayStore {
       const who = byHash.get(entry)!;
       return { userId: who.userId, name: shortenName(who.name), entry };
     });
-    const finish = await this.cmd.giveawayFinish(k.giveaway, roomAuditKey(roomId), token, JSON.stringify(winners), AUDIT_MAX);
+    const finish = await this.cmd.giveawayFinish(k.giveaway, roomAuditKey(roomId), k.entries, token, JSON.stringify(winners), AUDIT_MAX, GIVEAWAY_KEEP_MS);
     if (finish[0] !== 'OK') return { kind: finish[0] === 'DONE' ? 'done' : 'lost' };
     return { kind: 'drawn', giveaway: (await this.get(roomId, giveawayId))! };
   }

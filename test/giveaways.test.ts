@@ -175,6 +175,13 @@ describe('giveaways: permissions and bad input', () => {
     const g = await ok(hostSocket, 'giveaway:start', { productId, durationSec: 30 });
     expect(code(await request(modSocket, 'giveaway:enter', { giveawayId: g.id, free: true }))).toBe('FORBIDDEN');
     expect(code(await request(await connect(stack.url, viewer), 'giveaway:enter', { giveawayId: g.id }))).toBe('NOT_IN_ROOM');
+    // Appointed while connected: refused from the role change on (the connection's role is checked).
+    const promoted = await devUser(stack.url, 'Promoted');
+    const promotedSocket = await joined(roomId, promoted);
+    const roleChanged = nextEvent(promotedSocket, 'room:role', (p) => p.role === 'moderator');
+    expect((await http(stack.url, 'PUT', `/api/rooms/${roomId}/moderators/${promoted.id}`, host.token)).status).toBe(200);
+    await roleChanged;
+    expect(code(await request(promotedSocket, 'giveaway:enter', { giveawayId: g.id, free: true }))).toBe('FORBIDDEN');
 
     const other = await devUser(stack.url, 'Not live');
     const created = await http(stack.url, 'POST', '/api/rooms', other.token, { title: 'Later', hostKind: 'buyer' });

@@ -70,8 +70,11 @@ export class GiveawaysDomain implements Domain {
     router.on('giveaway:enter', async (socket, { giveawayId, free }) => {
       const roomId = joinedRoom(socket);
       const user = requireUser(socket, 'enter giveaways');
-      // The host and moderators run the live: they may not win its prizes.
-      if (atLeast(roleOf(await rooms.require(roomId), user), 'moderator')) {
+      // The host and moderators run the live: they may not win its prizes. The connection's role
+      // (set by the rooms domain at join and on every role change, on every node) saves a read
+      // of the room record on the one hot path of a giveaway.
+      const role = socket.data.role ?? roleOf(await rooms.require(roomId), user);
+      if (atLeast(role, 'moderator')) {
         throw new AppError('FORBIDDEN', 'the host and moderators may not enter their own giveaways');
       }
       const { via, alreadyEntered } = await this.store.enter(roomId, giveawayId, user, free);

@@ -1,13 +1,14 @@
 /**
  * Redis keys of giveaways. A giveaway's own keys carry the room's hash tag, so each script stays
  * in one Redis Cluster slot together with the room's bans, followers, commenters and buyers.
- * Two keys are global and never touched from inside a script: the due index every node's sweeper
- * reads, and the id → room index the HTTP route (which names no room) resolves ids with.
+ * Two kinds of keys are global and never touched from inside a script: the due index every node's
+ * sweeper reads, and the id → room keys the HTTP route (which names no room) resolves ids with.
  */
 import { roomKey } from '../../core/keys.js';
 
 export const GIVEAWAY_DUE = 'giveaways:due';
-export const GIVEAWAY_ROOMS = 'giveaways:rooms';
+/** giveawayId → roomId, one string key each so it can expire with the giveaway's published data. */
+export const giveawayRoomKey = (giveawayId: string): string => `giveaways:room:${giveawayId}`;
 
 /** `<roomId>/<giveawayId>` in the due index (ids never contain '/'). */
 export const giveawayRef = (roomId: string, giveawayId: string): string => `${roomId}/${giveawayId}`;

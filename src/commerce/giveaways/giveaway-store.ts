@@ -10,7 +10,7 @@ import { AUDIT_MAX, roomAuditKey, roomBansKey, roomBuyersKey, roomCommentersKey,
 import type { RedisClient } from '../../core/redis-client.js';
 import { shortenName } from '../sales/sale-model.js';
 import { commitmentOf, drawWinners, entryHash, newSalt, newSeed, sortEntries } from './giveaway-draw.js';
-import { GIVEAWAY_DUE, GIVEAWAY_ROOMS, giveawayKeys, giveawayRef, roomGiveawaysKey } from './giveaway-keys.js';
+import { GIVEAWAY_DUE, giveawayKeys, giveawayRef, giveawayRoomKey, roomGiveawaysKey } from './giveaway-keys.js';
 import { notEligibleMessage } from './giveaway-rules.js';
 import { CLAIM_SCRIPT, ENTER_SCRIPT, FINISH_SCRIPT, START_SCRIPT } from './giveaway-scripts.js';
 
@@ -67,7 +67,7 @@ export class GiveawayStore {
     // The global indexes first: a giveaway that exists is always found by the sweepers and the
     // entries route. An index entry whose giveaway was never made is dropped at its first sweep (GONE).
     await Promise.all([
-      this.redis.hset(GIVEAWAY_ROOMS, id, roomId),
+      this.redis.set(giveawayRoomKey(id), roomId, 'PX', input.durationSec * 1000 + GIVEAWAY_KEEP_MS),
       this.redis.zadd(GIVEAWAY_DUE, Date.now() + input.durationSec * 1000, giveawayRef(roomId, id)),
     ]);
     const k = giveawayKeys(roomId, id);
@@ -161,7 +161,7 @@ export class GiveawayStore {
   }
 
   async roomOf(giveawayId: string): Promise<string | null> {
-    return this.redis.hget(GIVEAWAY_ROOMS, giveawayId);
+    return this.redis.get(giveawayRoomKey(giveawayId));
   }
 
   /** The published list: every entry's salted hash, sorted (the salt is secret until the draw). */

@@ -11,6 +11,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GiveawayStore } from '../src/commerce/giveaways/giveaway-store.js';
 import { entryHash } from '../src/commerce/giveaways/giveaway-draw.js';
+import { giveawayKeys } from '../src/commerce/giveaways/giveaway-keys.js';
+import { roomAuditKey, roomBansKey } from '../src/core/keys.js';
 import type { RedisClient } from '../src/core/redis-client.js';
 import type { GiveawayWinner } from '../src/protocol/index.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, requestRaw, type TestSocket, type TestUser } from './helpers/clients.js';
@@ -275,5 +277,26 @@ describe('giveaways: the deadline and the draw, at the store', () => {
     const result = (drawn[0] as { giveaway: { winners: { userId: string }[]; entries: number } }).giveaway;
     expect(result.entries).toBe(40);
     expect(result.winners).toHaveLength(3);
+  }, 30_000);
+
+  it("a node that claimed the draw and died: another draws once its lease ends; the dead node's late finish records nothing", async () => {
+    const c = redis.client();
+    clients.push(c);
+    const store = new GiveawayStore(c, { maxPerRoom: 10, maxEntries: 100, drawLeaseMs: 500 });
+    const g = await store.start('r_lease', { id: 'u_host', name: 'Host' }, { prize: { kind: 'text', text: 'Lease' }, durationSec: 5, winners: 1, rule: 'everyone' });
+    await store.enter('r_lease', g.id, { id: 'u_1', name: 'One' }, false);
+    await store.enter('r_lease', g.id, { id: 'u_2', name: 'Two' }, false);
+    const raw = c as unknown as {
+      giveawayClaim(...a: (string | number)[]): Promise<(string | number)[]>;
+      giveawayFinish(...a: (string | number)[]): Promise<(string | number)[]>;
+    };
+    const k = giveawayKeys('r_lease', g.id);
+    // The "dead" node claims as soon as Redis says the deadline passed, and never finishes.
+    await expect.poll(async () => (await raw.giveawayClaim(k.giveaway, k.entries, roomBansKey('r_lease'), 'dead-token', 500))[0], { timeout: 10_000, interval: 50 }).toBe('OK');
+    expect((await store.draw('r_lease', g.id)).kind).toBe('busy');
+    await expect.poll(async () => (await store.draw('r_lease', g.id)).kind, { timeout: 5000, interval: 100 }).toBe('drawn');
+    expect(await raw.giveawayFinish(k.giveaway, roomAuditKey('r_lease'), k.entries, 'dead-token', '[]', 100, 60_000)).toEqual(['DONE']);
+    expect(await store.drawCount('r_lease', g.id)).toBe(1);
+    expect((await store.get('r_lease', g.id))!.winners).toHaveLength(1);
   }, 30_000);
 });

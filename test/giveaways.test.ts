@@ -26,7 +26,7 @@ const MAX_PER_ROOM = 6;
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({
-    config: { GIVEAWAY_MAX_ENTRIES: String(MAX_ENTRIES), GIVEAWAY_MAX_PER_ROOM: String(MAX_PER_ROOM), GIVEAWAY_SWEEP_MS: '100' },
+    config: { METRICS_TOKEN: 'giveaway-metrics-token-0123456789', GIVEAWAY_MAX_ENTRIES: String(MAX_ENTRIES), GIVEAWAY_MAX_PER_ROOM: String(MAX_PER_ROOM), GIVEAWAY_SWEEP_MS: '100' },
   });
 }, 60_000);
 afterAll(async () => {
@@ -141,6 +141,13 @@ describe('giveaways: rules, free entry, draw, verification', () => {
     const audit = await ok(hostSocket, 'mod:audit', { limit: 50 });
     expect(audit.filter((a) => a.action === 'giveaway-start')).toHaveLength(4);
     expect(audit.some((a) => a.action === 'giveaway-draw' && a.detail.giveawayId === everyone.id)).toBe(true);
+
+    // This node counted the starts, the entries by outcome and the draws it announced.
+    const metrics = await (await fetch(`${stack.url}/metrics`, { headers: { authorization: 'Bearer giveaway-metrics-token-0123456789' } })).text();
+    const value = (series: string) => Number(metrics.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1] ?? NaN);
+    expect(value('giveaway_starts_total{outcome="ok"}')).toBeGreaterThanOrEqual(4);
+    expect(value('giveaway_entries_total{outcome="NOT_ELIGIBLE"}')).toBe(9);
+    expect(value('giveaway_draws_total')).toBeGreaterThanOrEqual(4);
 
     // Late joiners see the room's giveaways in the snapshot.
     const snap = await ok(await connect(stack.url, plain!), 'room:join', { roomId });

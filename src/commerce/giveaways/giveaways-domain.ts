@@ -17,6 +17,8 @@ import { BagStore } from '../bag-store.js';
 import { DRAW_ALGORITHM } from './giveaway-draw.js';
 import { GiveawayStore } from './giveaway-store.js';
 import { GiveawaySweeper } from './giveaway-sweeper.js';
+import { giveawaysMetrics, type GiveawaysMetrics } from './giveaways-metrics.js';
+import { countOutcomes } from '../../core/metrics.js';
 
 /** Giveaways listed in the join snapshot. */
 const SNAPSHOT_RECENT = 5;
@@ -26,6 +28,7 @@ export class GiveawaysDomain implements Domain {
   readonly store: GiveawayStore;
   readonly sweeper: GiveawaySweeper;
   private readonly bag: BagStore;
+  private readonly metrics: GiveawaysMetrics;
 
   constructor(private readonly deps: DomainDeps) {
     const { redis, config, log } = deps;
@@ -35,10 +38,12 @@ export class GiveawaysDomain implements Domain {
       drawLeaseMs: 10_000,
     });
     this.bag = new BagStore(redis);
+    this.metrics = giveawaysMetrics(deps.metrics);
     this.sweeper = new GiveawaySweeper(this.store, (g) => this.announceDrawn(g), config.GIVEAWAY_SWEEP_MS, log);
   }
 
   private announceDrawn(giveaway: Giveaway): void {
+    this.metrics.draws.inc();
     this.deps.io.to(roomChannel(giveaway.roomId)).emit('giveaway:drawn', { giveaway });
   }
 
@@ -49,7 +54,7 @@ export class GiveawaysDomain implements Domain {
   registerEvents(router: EventRouter): void {
     const { rooms, io } = this.deps;
 
-    router.on('giveaway:start', async (socket, input) => {
+    router.on('giveaway:start', countOutcomes(this.metrics.starts, async (socket, input) => {
       const roomId = joinedRoom(socket);
       const room = await rooms.require(roomId);
       const user = requireUser(socket, 'start giveaways');
@@ -65,9 +70,9 @@ export class GiveawaysDomain implements Domain {
       const giveaway = await this.store.start(roomId, user, { prize, durationSec: input.durationSec, winners: input.winners, rule: input.rule });
       io.to(roomChannel(roomId)).emit('giveaway:started', { giveaway, serverTime: giveaway.startedAt });
       return giveaway;
-    });
+    }));
 
-    router.on('giveaway:enter', async (socket, { giveawayId, free }) => {
+    router.on('giveaway:enter', countOutcomes(this.metrics.entries, async (socket, { giveawayId, free }) => {
       const roomId = joinedRoom(socket);
       const user = requireUser(socket, 'enter giveaways');
       // The host and moderators run the live: they may not win its prizes. The connection's role
@@ -79,7 +84,7 @@ export class GiveawaysDomain implements Domain {
       }
       const { via, alreadyEntered } = await this.store.enter(roomId, giveawayId, user, free);
       return { giveawayId, entered: true as const, via, alreadyEntered };
-    });
+    }));
   }
 
   registerHttp(router: Router): void {

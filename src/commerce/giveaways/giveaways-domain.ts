@@ -22,6 +22,8 @@ import { countOutcomes } from '../../core/metrics.js';
 
 /** Giveaways listed in the join snapshot. */
 const SNAPSHOT_RECENT = 5;
+/** Drawn entry lists kept per node for the entries route. */
+const DRAWN_LISTS_KEPT = 8;
 
 export class GiveawaysDomain implements Domain {
   readonly name = 'giveaways';
@@ -29,6 +31,8 @@ export class GiveawaysDomain implements Domain {
   readonly sweeper: GiveawaySweeper;
   private readonly bag: BagStore;
   private readonly metrics: GiveawaysMetrics;
+  /** Drawn giveaways' published lists, oldest first (see publishedEntries). */
+  private readonly drawnLists = new Map<string, Promise<string[]>>();
 
   constructor(private readonly deps: DomainDeps) {
     const { redis, config, log } = deps;
@@ -94,10 +98,27 @@ export class GiveawaysDomain implements Domain {
       const roomId = await this.store.roomOf(giveawayId);
       if (!roomId) throw notFound('giveaway');
       await this.deps.membership.requireReadable(roomId, req.user ?? null);
-      const [giveaway, entries] = await Promise.all([this.store.get(roomId, giveawayId), this.store.entryList(roomId, giveawayId)]);
+      const giveaway = await this.store.get(roomId, giveawayId);
       if (!giveaway) throw notFound('giveaway');
-      res.json({ giveaway, algorithm: DRAW_ALGORITHM, entries });
+      res.json({ giveaway, algorithm: DRAW_ALGORITHM, entries: await this.publishedEntries(giveaway) });
     });
+  }
+
+  /**
+   * The sorted entry hashes. A drawn list never changes, and hashing up to GIVEAWAY_MAX_ENTRIES
+   * ids costs real CPU, so right after a draw (when the whole room may check it) each node
+   * computes it once and keeps the last few.
+   */
+  private async publishedEntries(giveaway: Giveaway): Promise<string[]> {
+    if (giveaway.status !== 'drawn') return this.store.entryList(giveaway.roomId, giveaway.id);
+    let list = this.drawnLists.get(giveaway.id);
+    if (!list) {
+      list = this.store.entryList(giveaway.roomId, giveaway.id);
+      if (this.drawnLists.size >= DRAWN_LISTS_KEPT) this.drawnLists.delete(this.drawnLists.keys().next().value!);
+      this.drawnLists.set(giveaway.id, list);
+      list.catch(() => this.drawnLists.delete(giveaway.id));
+    }
+    return list;
   }
 
   async close(): Promise<void> {

@@ -83,6 +83,12 @@ export const configSchema = z.object({
   AUCTION_MAX_BIDS_PER_LOT: z.coerce.number().int().min(10).max(10_000_000).default(100_000),
   /** How often every node looks for lots to close and winners' holds to settle. */
   AUCTION_CLOSE_TICK_MS: z.coerce.number().int().min(10).max(10_000).default(100),
+  /** How often every node looks for giveaways past their deadline and races to draw them (one wins). */
+  GIVEAWAY_SWEEP_MS: z.coerce.number().int().min(20).max(60_000).default(250),
+  /** Giveaways one room may hold over its life; one more is refused (LIMIT_EXCEEDED). */
+  GIVEAWAY_MAX_PER_ROOM: z.coerce.number().int().min(1).max(10_000).default(50),
+  /** Entries of one giveaway; one more is refused (LIMIT_EXCEEDED). Also bounds the published list. */
+  GIVEAWAY_MAX_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(100_000),
   /** Rooms one user hosts at once (scheduled or live); one more is refused (LIMIT_EXCEEDED). */
   ROOMS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(10),
   /** A scheduled room whose start (or, unscheduled, its creation) is this long past is ended by a sweep. */

@@ -7,6 +7,7 @@ import { SalesDomain } from './commerce/sales/sales-domain.js';
 import { BuyNowDomain } from './commerce/buy-now/buy-now-domain.js';
 import { OrdersDomain } from './commerce/orders/orders-domain.js';
 import { AuctionsDomain } from './commerce/auctions/auctions-domain.js';
+import { GiveawaysDomain } from './commerce/giveaways/giveaways-domain.js';
 
 export function createDomains(deps: DomainDeps): Domain[] {
   // Buy-now and auctions sell through the sales machinery (holds, checkout, the orders stream;
@@ -16,7 +17,7 @@ export function createDomains(deps: DomainDeps): Domain[] {
   const sales = new SalesDomain(deps, { onOrder: (roomId) => orders.noteOrder(roomId) });
   const buyNow = new BuyNowDomain(deps, sales);
   const auctions = new AuctionsDomain(deps, { store: sales.store, queries: sales.queries });
-  const domains: Domain[] = [new ChatDomain(deps), new CommerceDomain(deps, buyNow), sales, buyNow, auctions, orders];
+  const domains: Domain[] = [new ChatDomain(deps), new CommerceDomain(deps, buyNow), sales, buyNow, auctions, orders, new GiveawaysDomain(deps)];
   // Media needs mediasoup worker processes; MEDIA_ENABLED=false runs without video.
   if (deps.config.MEDIA_ENABLED) domains.push(new MediaDomain(deps));
   return domains;

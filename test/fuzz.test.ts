@@ -18,15 +18,15 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { auctionEventSchemas, buyNowEventSchemas, clientEventSchemas, liveEventSchemas, mediaEventSchemas, saleEventSchemas, type ClientPayload } from '../src/protocol/index.js';
+import { auctionEventSchemas, buyNowEventSchemas, clientEventSchemas, giveawayEventSchemas, liveEventSchemas, mediaEventSchemas, saleEventSchemas, type ClientPayload } from '../src/protocol/index.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/core/embedded-redis.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, requestRaw, type TestSocket } from './helpers/clients.js';
 import { mutationsOf, type Mutation } from './helpers/fuzz.js';
 import { NO_CLIENT_LIMITS } from './helpers/lifted-limits.js';
 import { spawnServerProcess, startStack, type ServerProcess } from './helpers/stack.js';
 
-type FuzzedEvent = keyof typeof liveEventSchemas | keyof typeof saleEventSchemas | keyof typeof buyNowEventSchemas | keyof typeof auctionEventSchemas;
-const PER_EVENT = Number(process.env.FUZZ_PER_EVENT ?? 1450); // × 35 events ≈ 50,750 payloads
+type FuzzedEvent = keyof typeof liveEventSchemas | keyof typeof saleEventSchemas | keyof typeof buyNowEventSchemas | keyof typeof auctionEventSchemas | keyof typeof giveawayEventSchemas;
+const PER_EVENT = Number(process.env.FUZZ_PER_EVENT ?? 1400); // × 37 events ≈ 51,800 payloads
 const WINDOW = 16; // requests in flight per socket
 // RSS climbs to a high-water mark during the first tens of thousands of payloads (about 185 →
 // 270 MB here) while the live heap after a full GC stays flat (~34 MB): allocator and V8 page
@@ -129,6 +129,7 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
     const lotA = await ok(hostSocket, 'auction:start', { productId, startPrice: 100, durationSec: 300 });
     await ok(hostSocket, 'auction:cancel', { lotId: lotA.lotId });
     const lotB = await ok(hostSocket, 'auction:start', { productId, startPrice: 100, durationSec: 300 });
+    const giveaway = await ok(hostSocket, 'giveaway:start', { text: 'Fuzz prize', durationSec: 3600, rule: 'commenters' });
     const targetSocket = await connect(url, target);
     await ok(targetSocket, 'room:join', { roomId });
 
@@ -168,13 +169,15 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
       'auction:bid': { lotId: lotB.lotId, amount: 100, requestId: randomUUID() },
       'auction:checkout': { lotId: lotB.lotId, requestId: randomUUID() },
       'auction:bids': { lotId: lotB.lotId, limit: 10 },
+      'giveaway:start': { text: 'Fuzz prize', durationSec: 600, winners: 1, rule: 'everyone' },
+      'giveaway:enter': { giveawayId: giveaway.id, free: true },
     };
     const BUYER_EVENTS = new Set<FuzzedEvent>([
-      'sale:reserve', 'sale:checkout', 'sale:release', 'buy:reserve', 'buy:checkout', 'buy:release', 'auction:bid', 'auction:checkout',
+      'sale:reserve', 'sale:checkout', 'sale:release', 'buy:reserve', 'buy:checkout', 'buy:release', 'auction:bid', 'auction:checkout', 'giveaway:enter',
     ]);
     const events = Object.keys(BASES) as FuzzedEvent[];
     expect(new Set(events)).toEqual(
-      new Set([...Object.keys(liveEventSchemas), ...Object.keys(saleEventSchemas), ...Object.keys(buyNowEventSchemas), ...Object.keys(auctionEventSchemas)]),
+      new Set([...Object.keys(liveEventSchemas), ...Object.keys(saleEventSchemas), ...Object.keys(buyNowEventSchemas), ...Object.keys(auctionEventSchemas), ...Object.keys(giveawayEventSchemas)]),
     );
 
     // The bases pass their schemas, so each mutation is the only thing wrong.

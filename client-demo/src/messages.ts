@@ -48,6 +48,8 @@ const SENTENCES: Record<ErrorCode, (e: ErrorLike) => string> = {
   AUCTION_ENDED: () => 'Bidding has closed on this lot.',
   BID_TOO_LOW: () => 'Someone bid that already: try the next amount.',
   ALREADY_LEADING: () => 'You’re already the highest bidder.',
+  GIVEAWAY_CLOSED: () => 'This giveaway has closed.',
+  NOT_ELIGIBLE: () => 'This giveaway is for followers, commenters or buyers: use the free entry instead.',
   MEDIA_ERROR: () => 'The video couldn’t start. Please try again.',
   // WHIP ingest answers (HTTP only): a page meets them only if it publishes over WHIP.
   UNSUPPORTED_MEDIA_TYPE: () => 'That stream format isn’t supported.',
@@ -58,7 +60,7 @@ const SENTENCES: Record<ErrorCode, (e: ErrorLike) => string> = {
 };
 
 /** Codes that are news, not mistakes: shown neutrally, never as a red error. */
-const NEUTRAL = new Set<string>(['AUCTION_ENDED', 'ALREADY_LEADING', 'SOLD_OUT', 'SALE_ENDED', 'ROOM_ENDED', 'NOT_IN_ROOM', 'SLOW_MODE', 'ROOM_NOT_LIVE', 'SALE_NOT_STARTED']);
+const NEUTRAL = new Set<string>(['GIVEAWAY_CLOSED', 'AUCTION_ENDED', 'ALREADY_LEADING', 'SOLD_OUT', 'SALE_ENDED', 'ROOM_ENDED', 'NOT_IN_ROOM', 'SLOW_MODE', 'ROOM_NOT_LIVE', 'SALE_NOT_STARTED']);
 
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.prototype.hasOwnProperty.call(SENTENCES, code);

@@ -10,7 +10,7 @@
 import type { RedisClient } from '../core/redis-client.js';
 import { foldForMatch, type ChatMessage, type ErrorCode, type UserRef } from '../protocol/index.js';
 import { AppError, lateWrite } from '../core/errors.js';
-import { ENGAGEMENT_WEIGHTS, roomKey, roomStatsKey } from '../core/keys.js';
+import { ENGAGEMENT_WEIGHTS, roomCommentersKey, roomKey, roomStatsKey } from '../core/keys.js';
 import { RATE_LIMIT_LUA } from '../core/rate-limit.js';
 import { streamFields } from '../core/redis-util.js';
 import { DEADLINE_LUA, writeDeadline } from '../core/redis-guard.js';
@@ -22,7 +22,8 @@ export const CHAT_CLIENT_ID_TTL_MS = 10 * 60_000;
 /** How many recent messages recentNameOf reads: one XREVRANGE, bounded, on a rare staff action. */
 const NAME_SCAN = 500;
 
-// KEYS: stream, stats, mutes, bans, settings, rate key, slow key, sent-by-clientId key (or '' when none)
+// KEYS: stream, stats, mutes, bans, settings, rate key, slow key, sent-by-clientId key (or '' when none),
+//       commenters (the live's set of users who commented: giveaway rule `commenters`)
 // ARGV: userId, name, text, folded text (protocol/text.ts), now, maxlen, rlMax, rlWindowMs, weight, slow-exempt,
 //       deadline, clientId TTL ms
 // → {'OK', id} | {'DUP', id, fields...} (the stored message; no fields if it was deleted) | {'ERR', code, detail?}
@@ -57,6 +58,7 @@ if slow > 0 and ARGV[10] ~= '1' then
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], '*', 'u', ARGV[1], 'n', ARGV[2], 't', ARGV[3], 'at', ARGV[5])
 redis.call('HINCRBY', KEYS[2], 'chatMessages', 1)
+redis.call('SADD', KEYS[9], ARGV[1])
 redis.call('HINCRBY', KEYS[2], 'engagement', ARGV[9])
 if ARGV[12] ~= '' then redis.call('SET', KEYS[8], id, 'PX', ARGV[12]) end
 return {'OK', id}
@@ -82,7 +84,7 @@ export class ChatStore {
     private readonly redis: RedisClient,
     private readonly limits: ChatLimits,
   ) {
-    redis.defineCommand('chatSend', { numberOfKeys: 8, lua: SEND_SCRIPT });
+    redis.defineCommand('chatSend', { numberOfKeys: 9, lua: SEND_SCRIPT });
     this.cmd = redis as unknown as ChatCommands;
   }
 
@@ -109,6 +111,7 @@ export class ChatStore {
       roomKey(roomId, `slow:${user.id}`),
       // Always a key of this room, so the script stays in one slot even without a clientId.
       roomKey(roomId, `chat:sent:${user.id}:${clientId ?? ''}`),
+      roomCommentersKey(roomId),
       user.id,
       user.name,
       text,

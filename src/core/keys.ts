@@ -15,11 +15,22 @@ export const roomStatsKey = (roomId: string): string => roomKey(roomId, 'stats')
  */
 export const roomBansKey = (roomId: string): string => roomKey(roomId, 'bans');
 
+/**
+ * Facts about this live that other domains' rules read (giveaway entry rules): who followed the
+ * host here (rooms' engage:follow), who commented (chat:send) and who bought (flash-sale checkout).
+ * Sets of user ids, written by the domain that owns the fact. roomBuyersKey is the key the sale
+ * scripts already keep (sale-keys.ts `buyers`): same name, so both stay one set.
+ */
+export const roomFollowersKey = (roomId: string): string => roomKey(roomId, 'followers');
+export const roomCommentersKey = (roomId: string): string => roomKey(roomId, 'commenters');
+export const roomBuyersKey = (roomId: string): string => roomKey(roomId, 'sales:buyers');
+
 /** Muted user ids → until (epoch ms), written by moderation; read inside the auction bid script. */
 export const roomMutesKey = (roomId: string): string => roomKey(roomId, 'mutes');
 
 /** The room's audit log (a capped stream) of moderation and other staff actions. Written by
- * moderation, and by the auction cancel script in the same atomic step as the cancel. */
+ * moderation, by the auction cancel script in the same atomic step as the cancel, and by the
+ * giveaway scripts. */
 export const roomAuditKey = (roomId: string): string => roomKey(roomId, 'audit');
 /** Entries the audit stream keeps (approximately; XADD MAXLEN ~). */
 export const AUDIT_MAX = 10_000;

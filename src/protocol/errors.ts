@@ -26,6 +26,8 @@ export const ERROR_CODES = [
   'AUCTION_ENDED',
   'BID_TOO_LOW',
   'ALREADY_LEADING',
+  'GIVEAWAY_CLOSED',
+  'NOT_ELIGIBLE',
   'MEDIA_ERROR',
   // WHIP (RFC 9725): an HTTP status each, as the RFC names them.
   'UNSUPPORTED_MEDIA_TYPE',

@@ -11,6 +11,7 @@ import { mediaEventSchemas, type MediaEventResults, type MediaServerEvents } fro
 import { buyNowEventSchemas, type BuyNowEventResults, type BuyNowServerEvents } from './orders-events.js';
 import type { BatchServerEvents } from './room-batch.js';
 import { auctionEventSchemas, type AuctionEventResults, type AuctionServerEvents } from './auction-events.js';
+import { giveawayEventSchemas, type GiveawayEventResults, type GiveawayServerEvents } from './giveaway-events.js';
 import type { Role, UserRef } from './models.js';
 
 export * from './errors.js';
@@ -22,6 +23,7 @@ export * from './orders-events.js';
 export * from './room-batch.js';
 export * from './whip.js';
 export * from './auction-events.js';
+export * from './giveaway-events.js';
 export * from './text.js';
 
 export const clientEventSchemas = {
@@ -30,10 +32,11 @@ export const clientEventSchemas = {
   ...mediaEventSchemas,
   ...buyNowEventSchemas,
   ...auctionEventSchemas,
+  ...giveawayEventSchemas,
 };
 
 export interface ClientEventResults
-  extends LiveEventResults, SaleEventResults, MediaEventResults, BuyNowEventResults, AuctionEventResults {}
+  extends LiveEventResults, SaleEventResults, MediaEventResults, BuyNowEventResults, AuctionEventResults, GiveawayEventResults {}
 
 export type ClientEventName = keyof typeof clientEventSchemas;
 export type ClientPayload<E extends ClientEventName> = z.input<(typeof clientEventSchemas)[E]>;
@@ -44,7 +47,7 @@ export type ClientToServerEvents = {
 };
 
 export interface ServerToClientEvents
-  extends LiveServerEvents, SaleServerEvents, MediaServerEvents, BuyNowServerEvents, AuctionServerEvents, BatchServerEvents {}
+  extends LiveServerEvents, SaleServerEvents, MediaServerEvents, BuyNowServerEvents, AuctionServerEvents, GiveawayServerEvents, BatchServerEvents {}
 
 export interface SocketData {
   user: UserRef | null;

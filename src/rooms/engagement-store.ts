@@ -5,7 +5,7 @@
  * sender was told UNAVAILABLE counts nothing, so the total stays what was acknowledged.
  */
 import type { RedisClient } from '../core/redis-client.js';
-import { ENGAGEMENT_WEIGHTS, roomKey, roomStatsKey } from '../core/keys.js';
+import { ENGAGEMENT_WEIGHTS, roomFollowersKey, roomKey, roomStatsKey } from '../core/keys.js';
 import { RATE_LIMIT_LUA } from '../core/rate-limit.js';
 import { AppError, lateWrite } from '../core/errors.js';
 import { DEADLINE_LUA, writeDeadline } from '../core/redis-guard.js';
@@ -69,7 +69,7 @@ export class EngagementStore {
 
   /** Follows count once per user; returns the score and whether it was already counted. */
   async follow(roomId: string, userId: string): Promise<{ engagement: number; already: boolean }> {
-    return this.counter.once(roomId, roomKey(roomId, 'followers'), userId, ENGAGEMENT_WEIGHTS.follow);
+    return this.counter.once(roomId, roomFollowersKey(roomId), userId, ENGAGEMENT_WEIGHTS.follow);
   }
 
   /** Shares count at most once per user per 10 s, so a share button can't be farmed. */

@@ -1,0 +1,191 @@
+/**
+ * Giveaways in Redis: start, enter and the exactly-once draw (giveaway-scripts.ts), the public
+ * view of a giveaway and its published entry list.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Giveaway, GiveawayPrize, GiveawayRule, GiveawayWinner, UserRef } from '../../protocol/index.js';
+import { AppError, notFound } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import { AUDIT_MAX, roomAuditKey, roomBansKey, roomBuyersKey, roomCommentersKey, roomFollowersKey } from '../../core/keys.js';
+import type { RedisClient } from '../../core/redis-client.js';
+import { shortenName } from '../sales/sale-model.js';
+import { commitmentOf, drawWinners, entryHash, newSalt, newSeed, sortEntries } from './giveaway-draw.js';
+import { GIVEAWAY_DUE, giveawayKeys, giveawayRef, giveawayRoomKey, roomGiveawaysKey } from './giveaway-keys.js';
+import { notEligibleMessage } from './giveaway-rules.js';
+import { CLAIM_SCRIPT, ENTER_SCRIPT, FINISH_SCRIPT, START_SCRIPT } from './giveaway-scripts.js';
+
+type Reply = (string | number)[];
+
+/** A drawn giveaway and its entry list stay downloadable (for verifying) this long, then expire. */
+export const GIVEAWAY_KEEP_MS = 30 * 24 * 3600_000;
+
+interface GiveawayCommands {
+  giveawayStart(...args: (string | number)[]): Promise<Reply>;
+  giveawayEnter(...args: (string | number)[]): Promise<Reply>;
+  giveawayClaim(...args: (string | number)[]): Promise<Reply>;
+  giveawayFinish(...args: (string | number)[]): Promise<Reply>;
+}
+
+export interface GiveawayLimits {
+  maxPerRoom: number;
+  maxEntries: number;
+  /** How long a claimed draw is left to the claiming node before another may redo it. */
+  drawLeaseMs: number;
+}
+
+export interface StartInput {
+  prize: GiveawayPrize;
+  durationSec: number;
+  winners: number;
+  rule: GiveawayRule;
+}
+
+/** What one draw attempt did: `drawn` is set only for the one call that recorded the result. */
+export type DrawOutcome =
+  | { kind: 'drawn'; giveaway: Giveaway }
+  | { kind: 'done' | 'gone' | 'busy' | 'lost' }
+  | { kind: 'early'; endsAt: number };
+
+export class GiveawayStore {
+  private readonly cmd: GiveawayCommands;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly limits: GiveawayLimits,
+  ) {
+    redis.defineCommand('giveawayStart', { numberOfKeys: 3, lua: START_SCRIPT });
+    redis.defineCommand('giveawayEnter', { numberOfKeys: 6, lua: ENTER_SCRIPT });
+    redis.defineCommand('giveawayClaim', { numberOfKeys: 3, lua: CLAIM_SCRIPT });
+    redis.defineCommand('giveawayFinish', { numberOfKeys: 3, lua: FINISH_SCRIPT });
+    this.cmd = redis as unknown as GiveawayCommands;
+  }
+
+  async start(roomId: string, host: UserRef, input: StartInput): Promise<Giveaway> {
+    const id = newId('g_');
+    const seed = newSeed();
+    const commitment = commitmentOf(seed);
+    // The global indexes first: a giveaway that exists is always found by the sweepers and the
+    // entries route. An index entry whose giveaway was never made is dropped at its first sweep (GONE).
+    await Promise.all([
+      this.redis.set(giveawayRoomKey(id), roomId, 'PX', input.durationSec * 1000 + GIVEAWAY_KEEP_MS),
+      this.redis.zadd(GIVEAWAY_DUE, Date.now() + input.durationSec * 1000, giveawayRef(roomId, id)),
+    ]);
+    const k = giveawayKeys(roomId, id);
+    const reply = await this.cmd.giveawayStart(
+      k.giveaway, roomGiveawaysKey(roomId), roomAuditKey(roomId),
+      id, JSON.stringify(input.prize), input.rule, input.winners, input.durationSec * 1000,
+      commitment, seed, newSalt(), host.id, host.name, this.limits.maxPerRoom, AUDIT_MAX,
+    );
+    if (reply[0] !== 'OK') {
+      throw new AppError('LIMIT_EXCEEDED', `a room holds at most ${this.limits.maxPerRoom} giveaways`);
+    }
+    return (await this.get(roomId, id))!;
+  }
+
+  async enter(roomId: string, giveawayId: string, user: UserRef, free: boolean): Promise<{ via: 'rule' | 'free'; alreadyEntered: boolean }> {
+    const k = giveawayKeys(roomId, giveawayId);
+    const reply = await this.cmd.giveawayEnter(
+      k.giveaway, k.entries, roomBansKey(roomId), roomFollowersKey(roomId), roomCommentersKey(roomId), roomBuyersKey(roomId),
+      user.id, user.name, free ? '1' : '0', this.limits.maxEntries,
+    );
+    if (reply[0] === 'OK') return { via: reply[1] === 'free' ? 'free' : 'rule', alreadyEntered: Number(reply[2]) === 1 };
+    switch (reply[1]) {
+      case 'NOT_FOUND':
+        throw notFound('giveaway');
+      case 'GIVEAWAY_CLOSED':
+        throw new AppError('GIVEAWAY_CLOSED', 'this giveaway has closed its entries');
+      case 'BANNED':
+        throw new AppError('BANNED', 'you are banned from this room');
+      case 'NOT_ELIGIBLE': {
+        const rule = (await this.redis.hget(k.giveaway, 'rule')) as Exclude<GiveawayRule, 'everyone'>;
+        throw new AppError('NOT_ELIGIBLE', notEligibleMessage(rule));
+      }
+      default:
+        throw new AppError('LIMIT_EXCEEDED', `this giveaway is full (${this.limits.maxEntries} entries)`);
+    }
+  }
+
+  /**
+   * Try to draw: safe to call from every node at any time. Exactly one call in the giveaway's life
+   * answers `drawn` (see giveaway-scripts.ts), and only its caller announces the winners.
+   */
+  async draw(roomId: string, giveawayId: string): Promise<DrawOutcome> {
+    const k = giveawayKeys(roomId, giveawayId);
+    const token = randomUUID();
+    const claim = await this.cmd.giveawayClaim(k.giveaway, k.entries, roomBansKey(roomId), token, this.limits.drawLeaseMs);
+    if (claim[0] === 'EARLY') return { kind: 'early', endsAt: Number(claim[1]) };
+    if (claim[0] !== 'OK') return { kind: String(claim[0]).toLowerCase() as 'done' | 'gone' | 'busy' };
+    const [, seed, salt, wanted, ...flat] = claim.map(String) as string[];
+    const byHash = new Map<string, { userId: string; name: string }>();
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const userId = flat[i]!;
+      const value = flat[i + 1]!;
+      byHash.set(entryHash(salt!, userId), { userId, name: value.slice(value.indexOf('|') + 1) });
+    }
+    const picked = drawWinners(seed!, sortEntries(byHash.keys()), Number(wanted));
+    const winners: GiveawayWinner[] = picked.map((entry) => {
+      const who = byHash.get(entry)!;
+      return { userId: who.userId, name: shortenName(who.name), entry };
+    });
+    const finish = await this.cmd.giveawayFinish(k.giveaway, roomAuditKey(roomId), k.entries, token, JSON.stringify(winners), AUDIT_MAX, GIVEAWAY_KEEP_MS);
+    if (finish[0] !== 'OK') return { kind: finish[0] === 'DONE' ? 'done' : 'lost' };
+    return { kind: 'drawn', giveaway: (await this.get(roomId, giveawayId))! };
+  }
+
+  /** The public view: the seed and salt only once drawn. */
+  async get(roomId: string, giveawayId: string): Promise<Giveaway | null> {
+    const h = await this.redis.hgetall(giveawayKeys(roomId, giveawayId).giveaway);
+    if (!h.id) return null;
+    const drawn = h.status === 'drawn';
+    return {
+      id: h.id,
+      roomId,
+      prize: JSON.parse(h.prize ?? '{}') as GiveawayPrize,
+      rule: h.rule as GiveawayRule,
+      winnersWanted: Number(h.winnersWanted),
+      startedAt: Number(h.startedAt),
+      endsAt: Number(h.endsAt),
+      commitment: h.commitment ?? '',
+      status: drawn ? 'drawn' : 'open',
+      entries: Number(h.entries ?? 0),
+      seed: drawn ? (h.seed ?? null) : null,
+      salt: drawn ? (h.salt ?? null) : null,
+      winners: drawn ? (JSON.parse(h.winners ?? '[]') as GiveawayWinner[]) : [],
+      drawnAt: drawn ? Number(h.drawnAt) : null,
+    };
+  }
+
+  /** How many times a result was recorded (1 once drawn; the tests' exactly-once check). */
+  async drawCount(roomId: string, giveawayId: string): Promise<number> {
+    return Number((await this.redis.hget(giveawayKeys(roomId, giveawayId).giveaway, 'draws')) ?? 0);
+  }
+
+  async roomOf(giveawayId: string): Promise<string | null> {
+    return this.redis.get(giveawayRoomKey(giveawayId));
+  }
+
+  /** The published list: every entry's salted hash, sorted (the salt is secret until the draw). */
+  async entryList(roomId: string, giveawayId: string): Promise<string[]> {
+    const k = giveawayKeys(roomId, giveawayId);
+    const [salt, userIds] = await Promise.all([this.redis.hget(k.giveaway, 'salt'), this.redis.hkeys(k.entries)]);
+    if (!salt) return [];
+    return sortEntries(userIds.map((id) => entryHash(salt, id)));
+  }
+
+  /** The room's most recent giveaways, newest first (the join snapshot's part). */
+  async recent(roomId: string, count: number): Promise<Giveaway[]> {
+    const ids = await this.redis.zrevrange(roomGiveawaysKey(roomId), 0, count - 1);
+    const all = await Promise.all(ids.map((id) => this.get(roomId, id)));
+    return all.filter((g): g is Giveaway => g !== null);
+  }
+
+  /** Up to `max` refs whose deadline has passed by this node's clock (the claim checks Redis's). */
+  async due(max: number): Promise<string[]> {
+    return this.redis.zrangebyscore(GIVEAWAY_DUE, '-inf', Date.now(), 'LIMIT', 0, max);
+  }
+
+  async reschedule(ref: string, at: number | null): Promise<void> {
+    if (at === null) await this.redis.zrem(GIVEAWAY_DUE, ref);
+    else await this.redis.zadd(GIVEAWAY_DUE, at, ref);
+  }
+}

@@ -22,7 +22,7 @@ export class HostAuctionPanel {
   private readonly status = h('strong', { 'data-testid': 'host-auction-countdown' });
   private readonly figures = h('span', { 'data-testid': 'host-auction-figures' });
   private readonly heading = h('strong', {});
-  private readonly bidList = h('ol', { class: 'auction-bids', 'data-testid': 'host-auction-bids' });
+  private readonly bidList = h('ul', { class: 'auction-bids', 'data-testid': 'host-auction-bids' });
   private readonly cancelButton: HTMLButtonElement;
   private lot: AuctionLot | null = null;
   private offset = 0;
@@ -152,7 +152,7 @@ export class HostAuctionPanel {
     const now = Date.now() + this.offset;
     const money = (n: number) => formatMoney(n, lot.currency);
     this.live.dataset.status = lot.status;
-    this.heading.textContent = `🔨 ${lot.title} · ${lot.mode === 'extend' ? `extend ${lot.extendSec} s` : 'sudden death'}`;
+    this.heading.textContent = `${lot.title} · ${lot.mode === 'extend' ? `extend ${lot.extendSec} s` : 'sudden death'}`;
     const ended: Record<string, string> = { 'awaiting-payment': 'Won — awaiting payment', sold: 'Sold', unsold: 'Unsold', cancelled: 'Cancelled' };
     this.status.textContent = open ? `Ends in ${formatCountdown(lot.endsAt - now)}` : (ended[lot.status] ?? lot.status);
     this.figures.textContent = `${money(lot.price)} · ${lot.bidCount} bid${lot.bidCount === 1 ? '' : 's'} · ${lot.leader ? `${lot.leader} leads` : 'no bids yet'}`;

@@ -12,6 +12,7 @@ import { incrementAt } from '../../src/commerce/auctions/auction-rules.js';
 import type { AuctionLot, AuctionOrder, AuctionState, AuctionWin, JoinSnapshot } from '../../src/protocol/index.js';
 import { busy, formatCountdown, formatMoney, h, minorDigits, show, toast } from './dom.js';
 import type { LiveClient } from './live-client.js';
+import { productImage } from './product-view.js';
 
 const TICK_MS = 250;
 /** A closed lot stays on screen this long, so people see how it ended. */
@@ -204,7 +205,7 @@ class AuctionStrip {
     };
     this.bidButtons = [bidButton(0), bidButton(1)];
     const maxId = `auction-max-${lot.lotId}`;
-    this.maxInput = h('input', { id: maxId, name: 'max', class: 'max-input', inputmode: 'decimal', autocomplete: 'off', pattern: '[0-9]+([.,][0-9]{1,3})?', placeholder: 'Max' });
+    this.maxInput = h('input', { id: maxId, name: 'max', class: 'max-input', inputmode: 'decimal', autocomplete: 'off', pattern: '[0-9]+([.,][0-9]{1,3})?', placeholder: 'Your max bid' });
     this.maxButton = h('button', {
       type: 'button',
       class: 'ghost',
@@ -232,11 +233,11 @@ class AuctionStrip {
       h(
         'div',
         { class: 'sale-main' },
-        lot.imageUrl ? h('img', { src: lot.imageUrl, alt: '', class: 'thumb', referrerpolicy: 'no-referrer' }) : h('div', { class: 'thumb', 'aria-hidden': 'true' }, '🔨'),
+        productImage(lot),
         h(
           'div',
           { class: 'sale-text' },
-          h('p', { class: 'sale-kicker' }, h('span', { class: 'flash auction-flag' }, '🔨 Auction'), ' ', this.when),
+          h('p', { class: 'sale-kicker' }, h('span', { class: 'flash auction-flag' }, 'Live auction'), ' ', this.when),
           h('h3', { id: titleId }, lot.title),
           h('p', { class: 'sale-price', 'aria-live': 'polite', 'aria-atomic': 'true' }, this.price, ' · ', this.bids, ' · ', this.leader),
         ),
@@ -268,8 +269,9 @@ class AuctionStrip {
     if (Date.now() >= this.extendedUntil) this.when.classList.remove('extended');
     this.price.textContent = money(lot.price);
     this.bids.textContent = `${lot.bidCount} bid${lot.bidCount === 1 ? '' : 's'}`;
-    this.leader.textContent = lot.leader === null ? 'No bids yet' : v.leading || v.win ? 'You’re winning' : `${lot.leader} leads`;
-    this.leader.classList.toggle('me', lot.leader !== null && (v.leading || v.win !== null));
+    const mine = lot.leader !== null && (v.leading || v.win !== null || v.paid);
+    this.leader.textContent = lot.leader === null ? 'No bids yet' : mine ? (open ? 'You’re winning' : 'You won') : open ? `${lot.leader} leads` : `Won by ${lot.leader}`;
+    this.leader.classList.toggle('me', mine);
     this.amounts = [lot.nextMin, lot.nextMin + incrementAt(lot.increments, lot.nextMin)];
     this.amounts.forEach((amount, i) => {
       const b = this.bidButtons[i]!;

@@ -3,7 +3,7 @@
  * Redis: the host (1280×800) puts a bag product up as a 30 s `extend` lot; Bob, already watching
  * on a phone (390×844), sees the strip appear inside the first viewport and bids; Alice joins
  * mid-lot (the lot comes from her join snapshot) and outbids him; Bob sees the price move, bids
- * again in the last seconds and the countdown visibly extends; the lot closes on Redis's clock,
+ * a maximum in the last seconds and the countdown visibly extends; the lot closes on Redis's clock,
  * Bob gets "You won" and checks out. A second lot is cancelled by the host after a confirmation.
  * Screenshots go to test-artifacts/e2e/auction-*.png; axe-core finds nothing serious or critical.
  */
@@ -132,7 +132,7 @@ describe('auction UI in Chromium', { timeout: 180_000 }, () => {
     await accessible(bob, 'viewer, auction strip');
   });
 
-  it('Alice joins mid-lot and outbids Bob; Bob sees the price move, bids in the last seconds and the timer extends', async () => {
+  it('Alice joins mid-lot and outbids Bob; Bob sees the price move, sets a max bid in the last seconds and the timer extends', async () => {
     await watchSignedIn(alice);
     await strip(alice.page).waitFor({ state: 'visible' });
     await hasText(alice.page.getByTestId('auction-bid-1'), 'Bid $19.00');
@@ -148,7 +148,10 @@ describe('auction UI in Chromium', { timeout: 180_000 }, () => {
     // Into the last 10 s, then a bid: the countdown jumps back to 10 s and says so.
     await bob.page.waitForFunction(() => /0:0\d$/.test((globalThis as any).document.querySelector('[data-testid="auction-countdown"]')?.textContent ?? ''), undefined, { timeout: 40_000 });
     const before = await secondsLeft(bob.page);
-    await bob.page.getByTestId('auction-bid-1').click();
+    // A maximum this time: the server bids for him just enough to lead ($20), not the $30.
+    await bob.page.getByLabel('Max bid in USD').fill('30');
+    await bob.page.getByRole('button', { name: 'Set max' }).click();
+    await hasText(bob.page.locator('.toasts'), 'Max bid set: up to $30.00');
     await hasText(bob.page.getByTestId('auction-countdown'), 'Extended');
     await hasText(bob.page.getByTestId('auction-leader'), 'You’re winning');
     expect(await secondsLeft(bob.page)).toBeGreaterThan(before);
@@ -161,6 +164,8 @@ describe('auction UI in Chromium', { timeout: 180_000 }, () => {
   it('the lot closes: Bob won and checks out; the host sees it awaiting payment then sold', async () => {
     await bob.page.getByTestId('auction-checkout').waitFor({ state: 'visible', timeout: 40_000 });
     await hasText(bob.page.getByTestId('auction-countdown'), 'Sold');
+    await hasText(bob.page.getByTestId('auction-leader'), 'You won');
+    await hasText(alice.page.getByTestId('auction-leader'), /Won by B\*+b/);
     await screenshot(bob, 'auction-05-viewer-won');
     await accessible(bob, 'viewer, won');
     await bob.page.getByTestId('auction-checkout').click();

@@ -44,9 +44,9 @@ export class HostAuctionPanel {
       h(
         'div',
         { class: 'fields' },
-        h('div', { class: 'wide-field' }, h('label', { for: 'auction-product' }, 'Product'), this.productSelect),
+        h('div', { class: 'wide-field' }, h('label', { for: 'auction-product' }, 'Product to auction'), this.productSelect),
         h('div', {}, h('label', { for: 'auction-price' }, 'Start price'), this.priceInput),
-        choice('auction-duration', 'Runs for', 'durationSec', [[15, '15 s'], [30, '30 s'], [60, '1 min'], [120, '2 min'], [300, '5 min']], 60),
+        choice('auction-duration', 'Auction length', 'durationSec', [[15, '15 s'], [30, '30 s'], [60, '1 min'], [120, '2 min'], [300, '5 min']], 60),
         choice('auction-mode', 'Late bids', 'mode', [['extend', 'Extend the timer (10 s)'], ['sudden-death', 'Sudden death']], 'extend'),
       ),
       h('div', {}, h('button', { type: 'submit' }, 'Start auction')),

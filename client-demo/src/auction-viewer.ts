@@ -111,6 +111,11 @@ export class ViewerAuctionPanel {
   }
 
   private render(): void {
+    // An unpaid win past its hold is gone: the server marks the lot unsold.
+    if (this.win && this.win.expiresAt <= this.now()) {
+      this.win = null;
+      toast('Your winning bid’s hold ran out, so the lot went unsold.', 'info');
+    }
     const lot = this.lot;
     const open = lot?.status === 'open';
     if (lot && !open && this.closedAt === null) this.closedAt = Date.now();

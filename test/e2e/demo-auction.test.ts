@@ -106,7 +106,7 @@ describe('auction UI in Chromium', { timeout: 180_000 }, () => {
     const { page } = host;
     // Prefilled from the product's price.
     await expect.poll(() => page.getByLabel('Start price').inputValue()).toBe('18.00');
-    await page.getByLabel('Runs for').last().selectOption('30');
+    await page.getByLabel('Auction length').selectOption('30');
     await page.getByLabel('Late bids').selectOption('extend');
     await page.getByRole('button', { name: 'Start auction' }).click();
     await hasText(page.getByTestId('host-auction-countdown'), /Ends in 0:[0-3]\d/);

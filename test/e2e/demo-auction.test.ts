@@ -188,9 +188,13 @@ describe('auction UI in Chromium', { timeout: 180_000 }, () => {
     await dialog.getByRole('button', { name: 'Cancel', exact: true }).click();
     await hasText(page.getByTestId('host-auction-countdown'), 'Ends in');
     await page.getByRole('button', { name: 'Cancel lot' }).click();
-    await page.getByRole('dialog', { name: /Cancel the auction/ }).getByRole('button', { name: 'Cancel lot' }).click();
+    await dialog.waitFor();
+    await screenshot(host, 'auction-06-host-cancel-confirm');
+    await accessible(host, 'studio, cancel dialog');
+    await dialog.getByRole('button', { name: 'Cancel lot' }).click();
     await hasText(page.getByTestId('host-auction-countdown'), 'Cancelled');
     await hasText(bob.page.getByTestId('auction-countdown'), 'Cancelled');
+    await screenshot(bob, 'auction-07-viewer-cancelled');
     expect(await bob.page.getByTestId('auction-bid-1').isVisible()).toBe(false);
   });
 });

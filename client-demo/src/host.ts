@@ -16,6 +16,7 @@ import { ModerationPanel } from './moderation-panel.js';
 import { People } from './people.js';
 import { productImage } from './product-view.js';
 import { HostSalePanel } from './sale-host.js';
+import { HostAuctionPanel } from './auction-host.js';
 import { api, check, mountAccount, type Session } from './session.js';
 import { orderTotals, renderSummary, summaryFromHttp, type ShowSummary } from './show-summary.js';
 
@@ -77,6 +78,8 @@ function openStudio(session: Session, roomId: string): void {
     setStat('conversion', `${(f.conversion * 100).toFixed(1)}%`);
   });
   byId('sale-body').replaceWith(sales.root);
+  const auctions = new HostAuctionPanel(client);
+  byId('auction-body').replaceWith(auctions.root);
 
   let joinedBefore = false;
   const render = (snap: JoinSnapshot) => {
@@ -93,6 +96,7 @@ function openStudio(session: Session, roomId: string): void {
     for (const st of snap.buyNow?.stock ?? []) buyStock.set(st.productId, st);
     pinnedId = snap.commerce.pinned.product?.id ?? null;
     sales.load(snap);
+    auctions.load(snap);
     chat.load(snap);
     moderation.load(snap);
     setRoom(snap.room);
@@ -226,6 +230,7 @@ function openStudio(session: Session, roomId: string): void {
       if (!bag.some((p) => p.id === product.id)) bag = [...bag, product];
       renderProducts();
       sales.setBag(bag);
+      auctions.setBag(bag);
       addForm.reset();
       toast(`${product.title} added`, 'success');
       byId<HTMLInputElement>('product-title').focus();
@@ -288,6 +293,7 @@ function openStudio(session: Session, roomId: string): void {
   const endOfShow = (summary: ShowSummary) => {
     clearInterval(poll);
     sales.endAll();
+    auctions.endAll();
     const studio = byId('studio');
     studio.classList.add('ended');
     show(byId('studio'), true);
@@ -319,6 +325,7 @@ function openStudio(session: Session, roomId: string): void {
     bag = applyBagChange(bag, change);
     renderProducts();
     sales.setBag(bag);
+    auctions.setBag(bag);
   });
   s.on('room:status', ({ room: r }) => setRoom(r));
   const stockChanged = (st: BuyNowStock) => {

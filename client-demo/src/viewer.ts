@@ -8,6 +8,7 @@
  */
 import './styles.css';
 import { applyBagChange, type BuyNowHold, type JoinSnapshot, type PinState, type Product } from '../../src/protocol/index.js';
+import { ViewerAuctionPanel } from './auction-viewer.js';
 import { BuyNowBook } from './buy-now.js';
 import { ChatPanel } from './chat-panel.js';
 import { busy, byId, formatMoney, formatTime, h, roomParam, show, toast } from './dom.js';
@@ -61,6 +62,10 @@ function watch(roomId: string): void {
     },
   });
   let saleHolds: HoldView[] = [];
+  const auctions = new ViewerAuctionPanel(client, byId('auction'), byId('auction-body'), {
+    onOrder: addOrder,
+    onLotChanged: () => renderPin(),
+  });
   const buyNow = new BuyNowBook(client, {
     changed: () => {
       renderPin();
@@ -89,6 +94,7 @@ function watch(roomId: string): void {
     pin = snap.commerce.pinned;
     chat.load(snap);
     sales.load(snap);
+    auctions.load(snap);
     buyNow.load(snap);
     player.load(snap);
     hearts.load(snap.hearts, snap.you !== null);
@@ -186,11 +192,11 @@ function watch(roomId: string): void {
     void video.play().catch(() => {});
   });
 
-  // ---- the pinned product over the video (hidden while its flash sale's strip shows it)
+  // ---- the pinned product over the video (hidden while its flash sale's or auction's strip shows it)
   function renderPin(): void {
     const body = byId('pinned-body');
     const product = pin.product;
-    const onSale = product ? sales.activeSaleOf(product.id) : null;
+    const onSale = product ? (sales.activeSaleOf(product.id) ?? auctions.openLotOf(product.id)) : null;
     show(byId('pinned'), Boolean(product) && !onSale);
     if (!product || onSale) {
       body.replaceChildren();

@@ -11,7 +11,7 @@
  */
 import { io as connectIo, type Socket } from 'socket.io-client';
 import { WebSocket } from 'ws';
-import type { Ack, ClientToServerEvents, JoinSnapshot, ServerToClientEvents } from '../src/protocol/index.js';
+import { unpackRoomBatch, type Ack, type ClientToServerEvents, type JoinSnapshot, type ServerToClientEvents } from '../src/protocol/index.js';
 
 export type ViewerSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -120,9 +120,12 @@ export function wsConnect(wsUrl: string, onEventFrame: (frame: string) => void):
   });
 }
 
-/** A socket.io-client connection (websocket transport only, no reconnection). */
+/** A socket.io-client connection (websocket transport only, no reconnection). Batched room
+ * events (`room:batch`) are unpacked to their own listeners, as a real client does, so a bench
+ * waiting for `auction:state` or `presence:update` sees them however they arrive. */
 export function connectSocketIo(url: string, token: string): Promise<ViewerSocket> {
   const socket: ViewerSocket = connectIo(url, { transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true });
+  unpackRoomBatch(socket);
   return new Promise((ok, fail) => {
     socket.once('connect', () => ok(socket));
     socket.once('connect_error', (err) => {

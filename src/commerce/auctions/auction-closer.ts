@@ -12,6 +12,7 @@
  * closer awards it, and the award is idempotent per lot (a racing second award replays the first).
  */
 import type { Logger } from '../../core/logger.js';
+import { PeriodicPass } from '../../core/periodic-pass.js';
 import type { Product } from '../../protocol/index.js';
 import type { SaleQueries } from '../sales/sale-queries.js';
 import type { SaleStore } from '../sales/sale-store.js';
@@ -29,8 +30,7 @@ export interface SalesDesk {
 }
 
 export class AuctionCloser {
-  private readonly timer: NodeJS.Timeout;
-  private running = false;
+  private readonly periodic: PeriodicPass;
 
   constructor(
     private readonly store: AuctionStore,
@@ -40,21 +40,17 @@ export class AuctionCloser {
     intervalMs: number,
     private readonly log: Logger,
   ) {
-    this.timer = setInterval(() => void this.tick(), intervalMs);
-    this.timer.unref();
+    this.periodic = new PeriodicPass(() => this.pass(), intervalMs, log, 'auction close pass');
   }
 
-  async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      const refs = await this.store.claimDue(CLOSE_CLAIM_MAX);
-      await Promise.all(refs.map((ref) => this.advanceRef(ref)));
-    } catch (err) {
-      this.log.warn({ err }, 'auction close pass failed; retrying next tick');
-    } finally {
-      this.running = false;
-    }
+  /** One pass over what is due now (tests call it directly); a slow pass is never overlapped. */
+  tick(): Promise<void> {
+    return this.periodic.run();
+  }
+
+  private async pass(): Promise<void> {
+    const refs = await this.store.claimDue(CLOSE_CLAIM_MAX);
+    await Promise.all(refs.map((ref) => this.advanceRef(ref)));
   }
 
   private async advanceRef(ref: string): Promise<void> {
@@ -116,6 +112,6 @@ export class AuctionCloser {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.periodic.stop();
   }
 }

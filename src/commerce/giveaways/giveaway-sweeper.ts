@@ -4,6 +4,7 @@
  * store's claim/finish scripts make exactly one attempt record and announce the result.
  */
 import type { Logger } from '../../core/logger.js';
+import { PeriodicPass } from '../../core/periodic-pass.js';
 import { parseGiveawayRef } from './giveaway-keys.js';
 import type { Giveaway } from '../../protocol/index.js';
 import type { GiveawayStore } from './giveaway-store.js';
@@ -12,8 +13,7 @@ import type { GiveawayStore } from './giveaway-store.js';
 const DUE_PER_TICK = 20;
 
 export class GiveawaySweeper {
-  private readonly timer: NodeJS.Timeout;
-  private running = false;
+  private readonly periodic: PeriodicPass;
 
   constructor(
     private readonly store: GiveawayStore,
@@ -21,21 +21,17 @@ export class GiveawaySweeper {
     intervalMs: number,
     private readonly log: Logger,
   ) {
-    this.timer = setInterval(() => void this.tick(), intervalMs);
-    this.timer.unref();
+    this.periodic = new PeriodicPass(() => this.pass(), intervalMs, log, 'giveaway sweep');
   }
 
-  async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      const refs = await this.store.due(DUE_PER_TICK);
-      await Promise.all(refs.map((ref) => this.drawOne(ref)));
-    } catch (err) {
-      this.log.warn({ err }, 'giveaway sweep failed; retrying next tick');
-    } finally {
-      this.running = false;
-    }
+  /** One pass over what is due now (tests call it directly); a slow pass is never overlapped. */
+  tick(): Promise<void> {
+    return this.periodic.run();
+  }
+
+  private async pass(): Promise<void> {
+    const refs = await this.store.due(DUE_PER_TICK);
+    await Promise.all(refs.map((ref) => this.drawOne(ref)));
   }
 
   private async drawOne(ref: string): Promise<void> {
@@ -58,6 +54,6 @@ export class GiveawaySweeper {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.periodic.stop();
   }
 }

@@ -8,14 +8,14 @@
  * and announces a sale's end exactly once.
  */
 import type { Logger } from '../../core/logger.js';
+import { PeriodicPass } from '../../core/periodic-pass.js';
 import type { SaleBroadcasts } from './sale-broadcasts.js';
 import { parseSaleRef } from './sale-keys.js';
 import { SWEEP_CLAIM_MAX } from './sale-model.js';
 import type { SaleStore } from './sale-store.js';
 
 export class SaleSweeper {
-  private readonly timer: NodeJS.Timeout;
-  private running = false;
+  private readonly periodic: PeriodicPass;
 
   constructor(
     private readonly store: SaleStore,
@@ -23,22 +23,17 @@ export class SaleSweeper {
     intervalMs: number,
     private readonly log: Logger,
   ) {
-    this.timer = setInterval(() => void this.tick(), intervalMs);
-    this.timer.unref();
+    this.periodic = new PeriodicPass(() => this.pass(), intervalMs, log, 'sale sweep');
   }
 
-  /** One pass over the sales that are due; a slow pass is never overlapped. */
-  async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      const { lease, refs } = await this.store.claimDue(SWEEP_CLAIM_MAX);
-      await Promise.all(refs.map((ref) => this.sweepOne(ref, lease)));
-    } catch (err) {
-      this.log.warn({ err }, 'sale sweep failed; retrying next tick');
-    } finally {
-      this.running = false;
-    }
+  /** One pass over what is due now (tests call it directly); a slow pass is never overlapped. */
+  tick(): Promise<void> {
+    return this.periodic.run();
+  }
+
+  private async pass(): Promise<void> {
+    const { lease, refs } = await this.store.claimDue(SWEEP_CLAIM_MAX);
+    await Promise.all(refs.map((ref) => this.sweepOne(ref, lease)));
   }
 
   /** A sweep that fails leaves the entry at its lease: another node sweeps it when that ends. */
@@ -55,6 +50,6 @@ export class SaleSweeper {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.periodic.stop();
   }
 }

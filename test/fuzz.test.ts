@@ -3,7 +3,7 @@
  * are valid — a real room, product, message, sale and hold — except for the one thing mutated,
  * so the mutation reaches validation and, when it still passes, the handler and Redis. The server
  * runs as its own process so its memory and its log are its own. Over 50,000 payloads: no
- * INTERNAL, no error log line, no crash, no dropped connection, RSS growth under 20 MB.
+ * INTERNAL, no error log line, no crash, no dropped connection, live heap growth under 4 MB.
  *
  * Media: with MEDIA_ENABLED=false (no worker processes in CI) the server answers UNKNOWN_EVENT to
  * every media event; their schemas are fuzzed directly (never throw, accepted values re-validate).
@@ -28,9 +28,9 @@ import { spawnServerProcess, startStack, type ServerProcess } from './helpers/st
 type FuzzedEvent = keyof typeof liveEventSchemas | keyof typeof saleEventSchemas | keyof typeof buyNowEventSchemas | keyof typeof auctionEventSchemas | keyof typeof giveawayEventSchemas;
 const PER_EVENT = Number(process.env.FUZZ_PER_EVENT ?? 1400); // × 37 events ≈ 51,800 payloads
 const WINDOW = 16; // requests in flight per socket
-// RSS climbs to a high-water mark during the first tens of thousands of payloads (about 185 →
-// 270 MB here) while the live heap after a full GC stays flat (~34 MB): allocator and V8 page
-// retention, not a leak. A leak keeps growing after that, which is what is measured.
+// RSS climbs during the run (about 185 → 300 MB here) while the live heap after a full GC stays
+// flat (~34 MB): allocator and V8 page retention, not a leak. So the live heap is what is
+// measured: a leak keeps growing it.
 // The server writes a heap snapshot on SIGUSR2, which runs a full GC first: RSS read after one is
 // memory the server holds, not garbage V8 has not collected yet.
 const snapshots = mkdtempSync(join(tmpdir(), 'fuzz-heap-'));
@@ -70,9 +70,9 @@ afterAll(async () => {
   rmSync(snapshots, { recursive: true, force: true });
 });
 
-/** Full GC in the server (a heap snapshot), then its RSS. Waits on the snapshot file and on the
+/** Full GC in the server (a heap snapshot), then its RSS and the snapshot's size (the live heap). Waits on the snapshot file and on the
  * server answering again (it writes the snapshot on its main thread), not on a timer. */
-async function settledRss(): Promise<number> {
+async function settledRss(): Promise<{ rss: number; heap: number }> {
   const done = new Set(readdirSync(snapshots));
   server.child.kill('SIGUSR2');
   let size = -1;
@@ -82,7 +82,7 @@ async function settledRss(): Promise<number> {
     const now = file ? statSync(join(snapshots, file)).size : -1;
     if (file && now > 0 && now === size) {
       rmSync(join(snapshots, file));
-      return rssOf(server.child.pid!);
+      return { rss: rssOf(server.child.pid!), heap: now };
     }
     size = now;
   }
@@ -110,7 +110,7 @@ async function run(socket: TestSocket, event: string, items: Mutation[], seen: M
 }
 
 describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
-  it(`${PER_EVENT} payloads per event: no INTERNAL, no error log, no crash, RSS growth < 20 MB`, async () => {
+  it(`${PER_EVENT} payloads per event: no INTERNAL, no error log, no crash, live heap growth < 4 MB`, async () => {
     const url = server.url;
     const { host, roomId, productId } = await liveRoom(url, 'Fuzz host');
     const viewer = await devUser(url, 'Fuzz viewer');
@@ -203,9 +203,9 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
     await slice(0, 0.4);
     await settledRss();
     await slice(0.4, 0.6);
-    const rssWarm = await settledRss();
+    const warm = await settledRss();
     await slice(0.6, 1);
-    const rssEnd = await settledRss();
+    const end = await settledRss();
     const seconds = (performance.now() - started) / 1000;
 
     // Media is off here: every media event is UNKNOWN_EVENT, whatever the payload.
@@ -219,7 +219,7 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
     const counts = Object.fromEntries([...seen].filter(([k]) => k !== '#'));
     console.log(
       `fuzz: ${total} payloads over ${events.length} events in ${seconds.toFixed(1)} s; codes seen: ${Object.keys(counts).join(' ')}; ` +
-        `server RSS ${(rssWarm / 1e6).toFixed(1)} → ${(rssEnd / 1e6).toFixed(1)} MB`,
+        `server RSS ${(warm.rss / 1e6).toFixed(1)} → ${(end.rss / 1e6).toFixed(1)} MB, live heap (snapshot) ${(warm.heap / 1e6).toFixed(1)} → ${(end.heap / 1e6).toFixed(1)} MB`,
     );
     expect(total).toBeGreaterThanOrEqual(50_000);
     expect(seen.get('#')?.length).toBe(total);
@@ -227,7 +227,10 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
     expect(errorLines).toEqual([]);
     expect(server.child.exitCode).toBeNull();
     expect([...sockets.values()].every((s) => s.connected)).toBe(true);
-    expect(rssEnd - rssWarm).toBeLessThan(20 * 1024 * 1024);
+    // The live heap after a full GC, not RSS: with 37 events RSS kept climbing 15–25 MB over the
+    // measured 20,000 payloads while the heap snapshot stayed within 0.2 MB (33.4 → 33.6 → 33.5 MB):
+    // allocator and V8 page retention, not a leak. A leak of even 200 bytes per payload shows here.
+    expect(end.heap - warm.heap).toBeLessThan(4 * 1024 * 1024);
 
     // Still serving: a fresh client joins and chats.
     const fresh = await connect(url, await devUser(url, 'After'));

@@ -34,6 +34,14 @@ for (const f of process.argv.slice(1)) {
   if (!fs.existsSync(f)) { console.log(`(no report: ${f})`); continue; }
   const r = JSON.parse(fs.readFileSync(f, "utf8"));
   passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+  // Name every failure here too: a CI log is often read from its tail only.
+  for (const file of r.testResults ?? []) {
+    for (const t of file.assertionResults ?? []) {
+      if (t.status !== "failed") continue;
+      console.log(`FAILED ${f.endsWith("cluster.json") ? "[cluster] " : ""}${file.name.replace(process.cwd() + "/", "")} > ${t.fullName}`);
+      for (const m of (t.failureMessages ?? []).slice(0, 1)) console.log("  " + m.split("\n").slice(0, 6).join("\n  "));
+    }
+  }
 }
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 ' "$PWD/test-artifacts/vitest.json" "$PWD/test-artifacts/vitest-cluster.json"

@@ -7,7 +7,7 @@
  *   at each (first hold expiry, opening, end). The sweeper on every node claims only the due
  *   entries, a bounded number per tick, and runs the per-sale sweep script with that sale's own
  *   (room-tagged) keys; how the index stays correct without cross-slot writes is told in
- *   sale-scripts.ts (INDEX_*). A global expiry set of every hold would put every room's holds in
+ *   sale-index-scripts.ts. A global expiry set of every hold would put every room's holds in
  *   one slot and could not be updated atomically with the room-tagged sale counters.
  * - ORDER_STREAMS: the per-room order streams, for the merchant's service to discover (the
  *   stream itself must sit in the room's slot so checkout appends to it atomically).

@@ -24,7 +24,7 @@ export const SALE_RETENTION_MS = 7 * 24 * 3600_000;
 /** Expired holds one script call gives back at most, so no call blocks Redis for long. */
 export const SWEEP_BATCH = 500;
 
-// The due index (sale-scripts.ts, INDEX_*): what bounds the sweeper's work and keeps it on time.
+// The due index (sale-index-scripts.ts): what bounds the sweeper's work and keeps it on time.
 /** Sales one node sweeps per tick at most, however many exist or are due. */
 export const SWEEP_CLAIM_MAX = 100;
 /** A new sale's index entry is due this long after it is written, unless its real first due time

@@ -18,7 +18,8 @@ import type { Logger } from '../../core/logger.js';
 import { roomBansKey } from '../../core/keys.js';
 import { DUE_INDEX, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';
 import { holdIdFor, INDEX_GUARD_MS } from './sale-model.js';
-import { INDEX_LOWER_SCRIPT, RESERVE_SCRIPT } from './sale-scripts.js';
+import { RESERVE_SCRIPT } from './sale-scripts.js';
+import { INDEX_LOWER_SCRIPT } from './sale-index-scripts.js';
 
 /** Requests per script call: bounds how long one call keeps Redis busy. */
 export const RESERVE_BATCH_MAX = 256;

@@ -15,8 +15,6 @@ import {
   AWARD_SCRIPT,
   CHECKOUT_SCRIPT,
   CREATE_SCRIPT,
-  INDEX_CLAIM_SCRIPT,
-  INDEX_RESCHEDULE_SCRIPT,
   RELEASE_SCRIPT,
   RESTOCK_SCRIPT,
   SOLD_OUT_FRAME_SCRIPT,
@@ -24,6 +22,7 @@ import {
   STOP_SCRIPT,
   SWEEP_SCRIPT,
 } from './sale-scripts.js';
+import { INDEX_CLAIM_SCRIPT, INDEX_RESCHEDULE_SCRIPT } from './sale-index-scripts.js';
 import { ReserveBatcher } from './sale-reserve-batcher.js';
 import { roomBansKey } from '../../core/keys.js';
 import { DUE_INDEX, LEGACY_SWEEP_SET, ORDER_STREAMS, orderIndexKey, orderStreamKey, roomSalesKeys, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';

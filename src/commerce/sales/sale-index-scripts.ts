@@ -3,7 +3,8 @@
  * sale-scripts.ts: they touch that one global key and never a room's keys.
  */
 
-const CLOCK = `
+/** clock(arg) (ARGV virtual time, or Redis TIME when '') and int(n), for scripts without the sale PRELUDE. */
+export const CLOCK_LUA = `
 local function clock(arg)
   if arg and arg ~= '' then return tonumber(arg) end
   local t = redis.call('TIME')
@@ -25,7 +26,7 @@ local function int(n) return string.format('%d', n) end
 
 // KEYS: 1 index. ARGV: now|'', max, leaseMs. → {lease, ref1, ref2, ...}: up to max due entries,
 // each now leased to the caller until `lease`.
-export const INDEX_CLAIM_SCRIPT = `${CLOCK}
+export const INDEX_CLAIM_SCRIPT = `${CLOCK_LUA}
 local now = clock(ARGV[1])
 local lease = now + tonumber(ARGV[3])
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', int(now), 'LIMIT', 0, tonumber(ARGV[2]))
@@ -39,7 +40,7 @@ return out
 
 // KEYS: 1 index. ARGV: ref, lease, nextDue ('' = unindex), now|'', safetyMs. → 1 set, 0 left alone
 // (lowered by a reserve meanwhile, claimed again, or too close to the lease's end to be sure).
-export const INDEX_RESCHEDULE_SCRIPT = `${CLOCK}
+export const INDEX_RESCHEDULE_SCRIPT = `${CLOCK_LUA}
 local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not cur or tonumber(cur) ~= tonumber(ARGV[2]) then return 0 end
 if clock(ARGV[4]) >= tonumber(ARGV[2]) - tonumber(ARGV[5]) then return 0 end
@@ -51,7 +52,7 @@ return 1
 // sooner than guardMs from now), the sale's entry is brought to at most now + guardMs. Only an
 // existing entry: a sale without one is over and retired (or never existed).
 // → the entry's score, or nil when there is none.
-export const INDEX_LOWER_SCRIPT = `${CLOCK}
+export const INDEX_LOWER_SCRIPT = `${CLOCK_LUA}
 redis.call('ZADD', KEYS[1], 'XX', 'LT', int(clock(ARGV[2]) + tonumber(ARGV[3])), ARGV[1])
 return redis.call('ZSCORE', KEYS[1], ARGV[1])
 `;

@@ -90,7 +90,8 @@ export function saleFromHash(h: Record<string, string>, now: number): FlashSale 
     initial: num(h.initial),
     added: num(h.added),
     available: num(h.available),
-    held: num(h.held),
+    // Clients see a waitlist offer as a hold, so their sum stays initial + added.
+    held: num(h.held) + num(h.offered),
     sold: num(h.sold),
     perUserLimit: num(h.limit),
     startsAt,
@@ -225,7 +226,8 @@ export function refusalError(r: Refusal, notFoundWhat: 'sale' | 'hold'): AppErro
 export const conversionOf = (buyers: number, viewers: number): number =>
   viewers > 0 ? Math.round((buyers / viewers) * 10_000) / 10_000 : 0;
 
-export type HoldState = 'held' | 'sold' | 'released' | 'expired';
+/** offered: a waitlist offer (a one-unit hold the scripts made for the waitlist's head). */
+export type HoldState = 'held' | 'offered' | 'sold' | 'released' | 'expired';
 
 export interface HoldRecord {
   state: HoldState;

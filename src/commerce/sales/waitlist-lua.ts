@@ -21,6 +21,12 @@
  *   node's waitlist pass pops to tell the user (`sale:offer`), so an offer made inside any script
  *   on any node (a reserve's sweep, the sweeper, a release) is announced.
  *
+ * Buy-now: its offers sell through the same scripts, so a list on a buy-now ledger would work the
+ * same way for returning holds; but `sale:waitlist` refuses buy-now ids for now, because a host's
+ * stock edit reaches a buy-now ledger through standing-ledger.ts's UPSERT_SCRIPT, which sets
+ * `available` directly and would have to call giveBack first (a `buy:waitlist` event then needs
+ * that, nothing else).
+ *
  * Sale hash fields used here: offered, offerMs (written by each join from WAITLIST_OFFER_SEC),
  * waitlistSeq, offerSeq, waitlistOffers, waitlistConversions, waitlistLapsed, waitlistDropped.
  */

@@ -51,6 +51,10 @@ export const configSchema = z.object({
   SALE_SWEEP_MS: z.coerce.number().int().min(20).max(60_000).default(250),
   /** Flash sales counting down or open at once in one room; one more is refused (LIMIT_EXCEEDED). */
   SALE_MAX_RUNNING_PER_ROOM: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** People one sale's sold-out waitlist holds at most; one more join is WAITLIST_FULL. */
+  WAITLIST_MAX: z.coerce.number().int().min(1).max(100_000).default(10_000),
+  /** How long a waitlist offer (a unit offered to the waitlist's head) waits for its checkout. */
+  WAITLIST_OFFER_SEC: z.coerce.number().int().min(1).max(3600).default(60),
   /** Reserve attempts per user per sale per second. */
   SALE_RESERVE_RATE_PER_SEC: z.coerce.number().int().min(1).max(1000).default(10),
   /** Consumer group created on every room's orders stream for the merchant's order service. */

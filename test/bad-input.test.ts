@@ -179,6 +179,14 @@ describe('socket events: malformed payloads', () => {
     { event: 'sale:reserve', payload: { saleId: `s_bn-${'A'.repeat(22)}`, requestId: 'req-0000006' }, code: 'BAD_REQUEST' },
     { event: 'sale:checkout', payload: { holdId: `s_bn-${'A'.repeat(22)}.x`, requestId: 'req-0000007' }, code: 'BAD_REQUEST' },
     { event: 'sale:release', payload: { holdId: `s_bn-${'A'.repeat(22)}.x` }, code: 'BAD_REQUEST' },
+    { event: 'sale:waitlist', payload: { saleId: `s_bn-${'A'.repeat(22)}`, action: 'join' }, code: 'BAD_REQUEST' },
+    // waitlist: a sale that does not exist, a bad action, a key-naming id, extra fields
+    { event: 'sale:waitlist', payload: { saleId: 's_0123456789abcdef', action: 'join' }, code: 'NOT_FOUND' },
+    { event: 'sale:waitlist', payload: { saleId: 's_0123456789abcdef', action: 'leave' }, code: 'NOT_FOUND' },
+    { event: 'sale:waitlist', payload: { saleId: 's_0123456789abcdef', action: 'jump' }, code: 'BAD_REQUEST' },
+    { event: 'sale:waitlist', payload: { saleId: 's_0123456789abcdef' }, code: 'BAD_REQUEST' },
+    { event: 'sale:waitlist', payload: { saleId: 's_x:waitlist', action: 'join' }, code: 'BAD_REQUEST' },
+    { event: 'sale:waitlist', payload: { saleId: 's_0123456789abcdef', action: 'join', position: 1 }, code: 'BAD_REQUEST' },
     // while a random sale id that happens to start with bn- is still a sale id (16 characters)
     { event: 'sale:stop', payload: { saleId: 's_bn-0123456789abc' }, code: 'NOT_FOUND' },
     // auctions: ids that name nothing, and values outside the rules

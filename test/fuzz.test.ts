@@ -161,6 +161,7 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
       'sale:checkout': { holdId: hold.holdId, requestId: randomUUID() },
       'sale:release': { holdId: hold.holdId },
       'sale:stats': {},
+      'sale:waitlist': { saleId: saleA.id, action: 'join' },
       'buy:reserve': { productId, qty: 1, requestId: randomUUID() },
       'buy:checkout': { holdId: buyHold.holdId, requestId: randomUUID() },
       'buy:release': { holdId: buyHold.holdId },
@@ -173,7 +174,7 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
       'giveaway:enter': { giveawayId: giveaway.id, free: true },
     };
     const BUYER_EVENTS = new Set<FuzzedEvent>([
-      'sale:reserve', 'sale:checkout', 'sale:release', 'buy:reserve', 'buy:checkout', 'buy:release', 'auction:bid', 'auction:checkout', 'giveaway:enter',
+      'sale:reserve', 'sale:checkout', 'sale:release', 'sale:waitlist', 'buy:reserve', 'buy:checkout', 'buy:release', 'auction:bid', 'auction:checkout', 'giveaway:enter',
     ]);
     const events = Object.keys(BASES) as FuzzedEvent[];
     expect(new Set(events)).toEqual(

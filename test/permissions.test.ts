@@ -283,6 +283,8 @@ describe('guests', () => {
     { event: 'buy:reserve', payload: () => ({ productId, requestId: 'guest-buy-0001' }) },
     { event: 'buy:checkout', payload: () => ({ holdId: `s_bn-${'A'.repeat(22)}.x`, requestId: 'guest-buy-0002' }) },
     { event: 'buy:release', payload: () => ({ holdId: `s_bn-${'A'.repeat(22)}.x` }) },
+    { event: 'sale:waitlist', payload: () => ({ saleId: 's_0123456789abcdef', action: 'join' }) },
+    { event: 'sale:waitlist', payload: () => ({ saleId: 's_0123456789abcdef', action: 'leave' }) },
   ];
 
   it.each(guestRefusals)('a guest in the room cannot $event → UNAUTHORIZED', async ({ event, payload }) => {

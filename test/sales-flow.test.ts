@@ -122,7 +122,7 @@ describe('flash sale flow', () => {
     // staff figures: 1 order, 2 units, GMV, 1 buyer of 2 viewers (staff don't count)
     const figures = await ok(hostSocket, 'sale:stats', {});
     expect(figures).toMatchObject({ roomId, uniqueViewers: 2, orders: 1, unitsSold: 2, gmv: 3998, buyers: 1, conversion: 0.5 });
-    expect(figures.sales).toEqual([{ saleId: sale.id, orders: 1, unitsSold: 2, gmv: 3998, buyers: 1, conversion: 0.5 }]);
+    expect(figures.sales).toEqual([{ saleId: sale.id, orders: 1, unitsSold: 2, gmv: 3998, buyers: 1, conversion: 0.5, waitlist: { length: 0, offers: 0, conversions: 0, lapsed: 0 } }]);
     expect(await request(bob.socket, 'sale:stats', {})).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
 
     // stop: the room hears the end, reservations are refused

@@ -42,7 +42,7 @@ describe('sale model', () => {
     const good = { sale, holds, quota: { u1: '3', u2: '1', u3: '1' }, bought: { u1: '1', u3: '1' } };
     const ok = computeLedger('s1', good);
     expect(ok.checks).toEqual({ balanced: true, availableNonNegative: true, countersMatchRecords: true, withinLimit: true });
-    expect(ok.recount).toEqual({ held: 3, sold: 2, bought: 2, activeHolds: 2 });
+    expect(ok.recount).toEqual({ held: 3, offered: 0, sold: 2, bought: 2, activeHolds: 2 });
     expect(ok.ok).toBe(true);
 
     const broken = (patch: Partial<typeof good>) => computeLedger('s1', { ...good, ...patch }).checks;
@@ -50,5 +50,14 @@ describe('sale model', () => {
     expect(broken({ sale: { ...sale, available: '-1', held: '11' } }).availableNonNegative).toBe(false);
     expect(broken({ quota: { u1: '2', u2: '1', u3: '1' } }).countersMatchRecords).toBe(false);
     expect(broken({ quota: { u1: '4', u2: '1', u3: '1' }, holds: { ...holds, h6: 'held|u1|1|99||1' }, sale: { ...sale, held: '4', available: '6' } }).withinLimit).toBe(false);
+
+    // A waitlist offer is a one-unit hold of its own: counted in `offered` and the user's quota.
+    const offeredSale = { ...sale, available: '6', offered: '1' };
+    const withOffer = { ...good, sale: offeredSale, holds: { ...holds, h7: 'offered|u3|1|99||1' }, quota: { ...good.quota, u3: '2' } };
+    const offered = computeLedger('s1', withOffer);
+    expect(offered.ok).toBe(true);
+    expect(offered.recount).toMatchObject({ held: 3, offered: 1, activeHolds: 3 });
+    expect(computeLedger('s1', { ...withOffer, sale: { ...offeredSale, available: '7' } }).checks.balanced).toBe(false);
+    expect(computeLedger('s1', { ...withOffer, sale: { ...offeredSale, offered: '0', available: '7' } }).checks.countersMatchRecords).toBe(false);
   });
 });

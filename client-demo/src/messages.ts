@@ -45,6 +45,8 @@ const SENTENCES: Record<ErrorCode, (e: ErrorLike) => string> = {
   SOLD_OUT: () => 'Sold out: every unit is taken.',
   LIMIT_EXCEEDED: () => 'You’ve reached the limit for this.',
   HOLD_EXPIRED: () => 'Your reservation ran out, so the units went back on sale.',
+  WAITLIST_NOT_SOLD_OUT: () => 'There are units left: reserve one instead of joining the waitlist.',
+  WAITLIST_FULL: () => 'The waitlist is full.',
   AUCTION_ENDED: () => 'Bidding has closed on this lot.',
   BID_TOO_LOW: () => 'Someone bid that already: try the next amount.',
   ALREADY_LEADING: () => 'You’re already the highest bidder.',

@@ -79,7 +79,7 @@ export async function summaryFromHttp(roomId: string): Promise<ShowSummary> {
     api<{ sales: FlashSale[] }>('GET', `/api/rooms/${roomId}/sales`).catch(() => ({ sales: [] as FlashSale[] })),
   ]);
   // Without the live figures: units and GMV recounted from each sale's sold count at its price.
-  const perSale = sales.map((s) => ({ saleId: s.id, orders: 0, unitsSold: s.sold, gmv: s.sold * s.price, buyers: 0, conversion: 0 }));
+  const perSale = sales.map((s) => ({ saleId: s.id, orders: 0, unitsSold: s.sold, gmv: s.sold * s.price, buyers: 0, conversion: 0, waitlist: { length: 0, offers: 0, conversions: 0, lapsed: 0 } }));
   const figures: RoomSaleFigures = {
     roomId,
     uniqueViewers: 0,

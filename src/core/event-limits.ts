@@ -23,6 +23,8 @@ export const LIMITED_EVENTS: Partial<Record<ClientEventName, Group>> = {
   'pin:history': 'reads',
   'mod:audit': 'reads',
   'auction:bids': 'reads',
+  // Not a read, but a write anyone signed in may repeat: the shared per-user/IP window caps it.
+  'sale:waitlist': 'reads',
   'media:create-transport': 'reads',
   'media:consume': 'reads',
 };

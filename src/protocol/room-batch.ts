@@ -27,6 +27,7 @@ export const BATCHABLE_EVENTS = [
   'presence:update',
   'sale:stock',
   'sale:bought',
+  'sale:waitlist-length',
   'buy:stock',
   'buy:bought',
   'auction:state',

@@ -77,6 +77,8 @@ export const saleEventSchemas = {
   'sale:checkout': z.object({ holdId: flashHoldIdSchema, requestId: requestIdSchema }).strict(),
   'sale:release': z.object({ holdId: flashHoldIdSchema }).strict(),
   'sale:stats': z.object({}).strict().optional().default({}),
+  /** Join (or leave) a sold-out sale's waitlist: one entry per user, one unit per entry (PROTOCOL.md, Waitlist). */
+  'sale:waitlist': z.object({ saleId: flashSaleIdSchema, action: z.enum(['join', 'leave']) }).strict(),
 } satisfies Record<string, z.ZodType>;
 
 /** HTTP path parameters of the per-sale routes. */
@@ -120,6 +122,8 @@ export interface SaleHold {
   saleId: string;
   qty: number;
   expiresAt: number;
+  /** Set (true) on a waitlist offer: a one-unit hold the server made for the user (sale:offer). */
+  offer?: true;
 }
 
 export interface SaleOrder {
@@ -143,6 +147,8 @@ export interface SaleFigures {
   buyers: number;
   /** buyers ÷ unique viewers of the room (0 when nobody watched). */
   conversion: number;
+  /** The sold-out waitlist: people waiting now, offers made, offers checked out, offers lapsed. */
+  waitlist: { length: number; offers: number; conversions: number; lapsed: number };
 }
 
 export interface RoomSaleFigures {
@@ -172,10 +178,12 @@ export interface SaleLedger {
   added: number;
   available: number;
   held: number;
+  /** Units in waitlist offers (holds the server made for the waitlist's head). */
+  offered: number;
   sold: number;
   perUserLimit: number;
   /** Recounted from the individual holds and purchases, independently of the counters. */
-  recount: { held: number; sold: number; bought: number; activeHolds: number };
+  recount: { held: number; offered: number; sold: number; bought: number; activeHolds: number };
   maxUnitsPerUser: number;
   checks: {
     balanced: boolean;
@@ -194,6 +202,23 @@ export interface SaleEventResults {
   'sale:checkout': SaleOrder;
   'sale:release': { holdId: string; released: boolean; remaining: number };
   'sale:stats': RoomSaleFigures;
+  /** position: 1-based place in the line (0 after a leave); length: people waiting. */
+  'sale:waitlist': SaleWaitlistPosition;
+}
+
+export interface SaleWaitlistPosition {
+  saleId: string;
+  /** 1-based; 0: not (or no longer) on the list — left, offered a unit, dropped, or the sale ended. */
+  position: number;
+  length: number;
+}
+
+/** A unit offered to the waitlist's head: a hold of one unit, checked out with sale:checkout. */
+export interface SaleOffer {
+  saleId: string;
+  holdId: string;
+  qty: number;
+  expiresAt: number;
 }
 
 export interface SaleServerEvents {
@@ -210,4 +235,10 @@ export interface SaleServerEvents {
   'sale:bought': (p: { saleId: string; name: string; qty: number }) => void;
   /** Host and moderators only: live figures, at most once a second. */
   'sale:stats': (p: RoomSaleFigures) => void;
+  /** To the offered user only: a unit for you from the waitlist; check it out before expiresAt. */
+  'sale:offer': (p: SaleOffer) => void;
+  /** To a waitlisted user only, when their place changed (at most twice a second per sale). */
+  'sale:waitlist-position': (p: SaleWaitlistPosition) => void;
+  /** Room: how many wait (batchable; at most twice a second per sale). */
+  'sale:waitlist-length': (p: { saleId: string; length: number }) => void;
 }

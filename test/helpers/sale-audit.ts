@@ -2,8 +2,10 @@
  * An independent audit of one flash sale, straight from Redis: it names the keys and parses the
  * records itself and shares no code with the server's ledger (src/commerce/sales/sale-ledger.ts),
  * so a bug there cannot hide a bug in the scripts. Layout (docs/PROTOCOL.md and sale-scripts.ts):
- * - `{room:R}:sale:S` hash: initial, added, available, held, sold, limit, …
- * - `{room:R}:sale:S:holds` hash holdId → `state|userId|qty|expiresAt|orderId|at`
+ * - `{room:R}:sale:S` hash: initial, added, available, held, offered, sold, limit, …
+ * - `{room:R}:sale:S:holds` hash holdId → `state|userId|qty|expiresAt|orderId|at`; state
+ *   `offered` is a waitlist offer (a one-unit hold made for the waitlist's head)
+ * - `{room:R}:sale:S:waitlist` sorted set userId → join sequence
  * - `{room:R}:sale:S:quota` hash userId → units held + bought
  * - `{room:R}:orders` stream, one entry per order (saleId, orderId, holdId, userId, qty, requestId)
  */
@@ -23,10 +25,14 @@ export interface SaleAudit {
   added: number;
   available: number;
   held: number;
+  /** Units in waitlist offers. */
+  offered: number;
   sold: number;
   limit: number;
   /** Counted from the hold records. */
-  records: { held: number; sold: number; expired: number; released: number; holds: number };
+  records: { held: number; offered: number; sold: number; expired: number; released: number; holds: number };
+  /** Users on the waitlist now. */
+  waitlist: string[];
   orders: AuditedOrder[];
   /** Holds still held more than `lateMs` after their expiresAt (Redis clock). */
   overdue: { holdId: string; expiresAt: number; lateBy: number }[];
@@ -57,6 +63,7 @@ export async function auditSale(redis: Redis, roomId: string, saleId: string, la
     .hgetall(`${base}:quota`)
     .xrange(`{room:${roomId}}:orders`, '-', '+')
     .time()
+    .zrange(`${base}:waitlist`, 0, -1)
     .exec();
   if (!replies) throw new Error('audit transaction aborted');
   for (const [err] of replies) if (err) throw err;
@@ -66,6 +73,7 @@ export async function auditSale(redis: Redis, roomId: string, saleId: string, la
   const stream = replies[3]![1] as [string, string[]][];
   const [sec, usec] = replies[4]![1] as [string, string];
   const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+  const waitlist = replies[5]![1] as string[];
 
   const n = (v: string | undefined) => Number(v ?? NaN);
   const a: SaleAudit = {
@@ -74,9 +82,12 @@ export async function auditSale(redis: Redis, roomId: string, saleId: string, la
     added: n(sale.added),
     available: n(sale.available),
     held: n(sale.held),
+    // Sales that never had a waitlist offer have no `offered` field.
+    offered: Number(sale.offered ?? 0),
     sold: n(sale.sold),
     limit: n(sale.limit),
-    records: { held: 0, sold: 0, expired: 0, released: 0, holds: 0 },
+    records: { held: 0, offered: 0, sold: 0, expired: 0, released: 0, holds: 0 },
+    waitlist,
     orders: [],
     overdue: [],
     lastExpiry: 0,
@@ -88,7 +99,7 @@ export async function auditSale(redis: Redis, roomId: string, saleId: string, la
   const unitsByUser = new Map<string, number>();
   const soldHolds = new Map<string, { orderId: string; userId: string; qty: number }>();
   for (const [holdId, raw] of Object.entries(holds)) {
-    const m = /^(held|sold|released|expired)\|([^|]+)\|(\d+)\|(\d+)\|([^|]*)\|(\d*)$/.exec(raw);
+    const m = /^(held|offered|sold|released|expired)\|([^|]+)\|(\d+)\|(\d+)\|([^|]*)\|(\d*)$/.exec(raw);
     if (!m) {
       problem(`unreadable hold ${holdId}: ${raw}`);
       continue;
@@ -98,9 +109,13 @@ export async function auditSale(redis: Redis, roomId: string, saleId: string, la
     const expiresAt = Number(expText);
     a.records.holds += 1;
     if (!holdId.startsWith(`${saleId}.`)) problem(`hold ${holdId} does not name its sale`);
-    if (state === 'held' || state === 'sold') unitsByUser.set(userId, (unitsByUser.get(userId) ?? 0) + qty);
-    if (state === 'held') {
-      a.records.held += qty;
+    if (state === 'held' || state === 'offered' || state === 'sold') unitsByUser.set(userId, (unitsByUser.get(userId) ?? 0) + qty);
+    if (state === 'held' || state === 'offered') {
+      if (state === 'held') a.records.held += qty;
+      else {
+        a.records.offered += qty;
+        if (qty !== 1) problem(`offer ${holdId} of ${qty} units (a waitlist seat is for one)`);
+      }
       if (now - expiresAt > lateMs) a.overdue.push({ holdId, expiresAt, lateBy: now - expiresAt });
     } else if (state === 'sold') {
       a.records.sold += qty;
@@ -112,11 +127,14 @@ export async function auditSale(redis: Redis, roomId: string, saleId: string, la
   }
 
   // Units: every unit is in exactly one place, counted two ways.
-  if (a.initial + a.added !== a.available + a.held + a.sold) {
-    problem(`initial ${a.initial} + added ${a.added} != available ${a.available} + held ${a.held} + sold ${a.sold}`);
+  if (a.initial + a.added !== a.available + a.held + a.offered + a.sold) {
+    problem(`initial ${a.initial} + added ${a.added} != available ${a.available} + held ${a.held} + offered ${a.offered} + sold ${a.sold}`);
   }
-  if (a.available < 0 || a.held < 0 || a.sold < 0) problem('a negative counter');
+  if (a.available < 0 || a.held < 0 || a.offered < 0 || a.sold < 0) problem('a negative counter');
   if (a.records.held !== a.held) problem(`held counter ${a.held} but hold records hold ${a.records.held}`);
+  if (a.records.offered !== a.offered) problem(`offered counter ${a.offered} but offer records hold ${a.records.offered}`);
+  // Nobody waits while units are on sale (they would have been offered to the waitlist's head).
+  if (a.available > 0 && waitlist.length > 0) problem(`${a.available} units available while ${waitlist.length} wait`);
   if (a.records.sold !== a.sold) problem(`sold counter ${a.sold} but sold hold records ${a.records.sold}`);
 
   // The per-person limit, from the records, and the quota the scripts check against.

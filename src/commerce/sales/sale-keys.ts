@@ -7,12 +7,12 @@
  *   at each (first hold expiry, opening, end). The sweeper on every node claims only the due
  *   entries, a bounded number per tick, and runs the per-sale sweep script with that sale's own
  *   (room-tagged) keys; how the index stays correct without cross-slot writes is told in
- *   sale-scripts.ts (INDEX_*). A global expiry set of every hold would put every room's holds in
+ *   sale-index-scripts.ts. A global expiry set of every hold would put every room's holds in
  *   one slot and could not be updated atomically with the room-tagged sale counters.
  * - ORDER_STREAMS: the per-room order streams, for the merchant's service to discover (the
  *   stream itself must sit in the room's slot so checkout appends to it atomically).
  */
-import { roomKey } from '../../core/keys.js';
+import { roomBansKey, roomKey } from '../../core/keys.js';
 
 export const DUE_INDEX = 'sales:due';
 /** Before the due index: a set of every sale, swept each tick. Moved into DUE_INDEX at start. */
@@ -68,6 +68,12 @@ export interface SaleKeys {
   /** Hash userId → `windowStart|count`: reserve attempts per user in the current window
    * (RESERVE_SCRIPT); it expires a window after its last write. */
   rateLimits: string;
+  /** Sorted set userId → join sequence: the sold-out waitlist, FIFO (waitlist-lua.ts). */
+  waitlist: string;
+  /** Hash userId → the waitlist position the user was last told (the positions pass). */
+  waitlistTold: string;
+  /** List `holdId|userId|expiresAt` of waitlist offers not yet announced to their user. */
+  waitlistNotices: string;
 }
 
 const cache = new Map<string, SaleKeys>();
@@ -90,9 +96,16 @@ export function saleKeys(roomId: string, saleId: string): SaleKeys {
       frame: `${base}:frame`,
       prices: `${base}:prices`,
       rateLimits: `${base}:rl`,
+      waitlist: `${base}:waitlist`,
+      waitlistTold: `${base}:waitlist:told`,
+      waitlistNotices: `${base}:waitlist:notices`,
     };
     if (cache.size >= CACHE_MAX) cache.clear();
     cache.set(ref, keys);
   }
   return keys;
 }
+
+/** The last three keys of every script that can give units back (sale-scripts.ts, useWaitlist):
+ * the room's bans, the sale's waitlist and its offer notices. */
+export const waitlistScriptKeys = (roomId: string, k: SaleKeys): [string, string, string] => [roomBansKey(roomId), k.waitlist, k.waitlistNotices];

@@ -1,6 +1,7 @@
 /**
  * The ledger of one sale: its counters next to a recount from the individual hold and purchase
- * records, and the invariants checked on both. Pure, so the same function serves the operators'
+ * records, and the invariants checked on both: initial + added = available + held + offered + sold
+ * (offered: units in waitlist offers, waitlist-lua.ts). Pure, so the same function serves the operators'
  * route and the tests.
  */
 import type { SaleLedger } from '../../protocol/index.js';
@@ -19,10 +20,12 @@ export function computeLedger(saleId: string, r: LedgerRecords): SaleLedger {
   const added = n(r.sale.added);
   const available = n(r.sale.available);
   const held = n(r.sale.held);
+  const offered = n(r.sale.offered);
   const sold = n(r.sale.sold);
   const perUserLimit = n(r.sale.limit);
 
   let heldRecount = 0;
+  let offeredRecount = 0;
   let soldRecount = 0;
   let activeHolds = 0;
   let recordsParse = true;
@@ -33,8 +36,10 @@ export function computeLedger(saleId: string, r: LedgerRecords): SaleLedger {
       recordsParse = false;
       continue;
     }
-    if (h.state === 'held') {
-      heldRecount += h.qty;
+    if (h.state === 'held' || h.state === 'offered') {
+      // A waitlist offer is a hold the server made: it counts in the user's quota like one.
+      if (h.state === 'held') heldRecount += h.qty;
+      else offeredRecount += h.qty;
       activeHolds += 1;
       heldByUser.set(h.userId, (heldByUser.get(h.userId) ?? 0) + h.qty);
     } else if (h.state === 'sold') {
@@ -54,9 +59,10 @@ export function computeLedger(saleId: string, r: LedgerRecords): SaleLedger {
   }
 
   const checks = {
-    balanced: initial + added === available + held + sold,
-    availableNonNegative: available >= 0 && held >= 0 && sold >= 0,
-    countersMatchRecords: recordsParse && quotasMatch && heldRecount === held && soldRecount === sold && boughtRecount === sold,
+    balanced: initial + added === available + held + offered + sold,
+    availableNonNegative: available >= 0 && held >= 0 && offered >= 0 && sold >= 0,
+    countersMatchRecords:
+      recordsParse && quotasMatch && heldRecount === held && offeredRecount === offered && soldRecount === sold && boughtRecount === sold,
     withinLimit: maxUnitsPerUser <= perUserLimit,
   };
   return {
@@ -65,9 +71,10 @@ export function computeLedger(saleId: string, r: LedgerRecords): SaleLedger {
     added,
     available,
     held,
+    offered,
     sold,
     perUserLimit,
-    recount: { held: heldRecount, sold: soldRecount, bought: boughtRecount, activeHolds },
+    recount: { held: heldRecount, offered: offeredRecount, sold: soldRecount, bought: boughtRecount, activeHolds },
     maxUnitsPerUser,
     checks,
     ok: Object.values(checks).every(Boolean),

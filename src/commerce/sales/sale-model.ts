@@ -24,7 +24,7 @@ export const SALE_RETENTION_MS = 7 * 24 * 3600_000;
 /** Expired holds one script call gives back at most, so no call blocks Redis for long. */
 export const SWEEP_BATCH = 500;
 
-// The due index (sale-scripts.ts, INDEX_*): what bounds the sweeper's work and keeps it on time.
+// The due index (sale-index-scripts.ts): what bounds the sweeper's work and keeps it on time.
 /** Sales one node sweeps per tick at most, however many exist or are due. */
 export const SWEEP_CLAIM_MAX = 100;
 /** A new sale's index entry is due this long after it is written, unless its real first due time
@@ -90,7 +90,8 @@ export function saleFromHash(h: Record<string, string>, now: number): FlashSale 
     initial: num(h.initial),
     added: num(h.added),
     available: num(h.available),
-    held: num(h.held),
+    // Clients see a waitlist offer as a hold, so their sum stays initial + added.
+    held: num(h.held) + num(h.offered),
     sold: num(h.sold),
     perUserLimit: num(h.limit),
     startsAt,
@@ -225,7 +226,8 @@ export function refusalError(r: Refusal, notFoundWhat: 'sale' | 'hold'): AppErro
 export const conversionOf = (buyers: number, viewers: number): number =>
   viewers > 0 ? Math.round((buyers / viewers) * 10_000) / 10_000 : 0;
 
-export type HoldState = 'held' | 'sold' | 'released' | 'expired';
+/** offered: a waitlist offer (a one-unit hold the scripts made for the waitlist's head). */
+export type HoldState = 'held' | 'offered' | 'sold' | 'released' | 'expired';
 
 export interface HoldRecord {
   state: HoldState;

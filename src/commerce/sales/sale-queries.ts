@@ -67,7 +67,7 @@ export class SaleQueries {
     return values<Record<string, string>>(await pipe.exec()).flatMap((h) => saleFromHash(h, now) ?? []);
   }
 
-  /** The user's holds that are still held and unexpired, in the given sales. */
+  /** The user's holds (and waitlist offers, `offer: true`) that are still live and unexpired, in the given sales. */
   async holdsOf(roomId: string, userId: string, saleIds: string[]): Promise<SaleHold[]> {
     const now = this.now();
     const perSale = await Promise.all(
@@ -79,7 +79,9 @@ export class SaleQueries {
         const raws = await this.redis.hmget(k.holds, ...holdIds);
         return holdIds.flatMap((holdId, i): SaleHold[] => {
           const h = raws[i] ? parseHoldRecord(raws[i]!) : null;
-          return h && h.state === 'held' && h.expiresAt > now ? [{ holdId, saleId, qty: h.qty, expiresAt: h.expiresAt }] : [];
+          if (!h || h.expiresAt <= now) return [];
+          if (h.state === 'held') return [{ holdId, saleId, qty: h.qty, expiresAt: h.expiresAt }];
+          return h.state === 'offered' ? [{ holdId, saleId, qty: h.qty, expiresAt: h.expiresAt, offer: true as const }] : [];
         });
       }),
     );
@@ -108,19 +110,25 @@ export class SaleQueries {
     const room = roomSalesKeys(roomId);
     const saleIds = await this.redis.zrange(room.all, 0, -1);
     const pipe = this.redis.pipeline().scard(room.viewers).scard(room.buyers);
-    for (const id of saleIds) pipe.hmget(saleKeys(roomId, id).sale, 'orders', 'sold', 'gmv', 'buyers');
-    const [viewers, buyers, ...rows] = values<unknown>(await pipe.exec());
+    for (const id of saleIds) {
+      const k = saleKeys(roomId, id);
+      pipe.hmget(k.sale, 'orders', 'sold', 'gmv', 'buyers', 'waitlistOffers', 'waitlistConversions', 'waitlistLapsed');
+      pipe.zcard(k.waitlist);
+    }
+    const [viewers, buyers, ...replies] = values<unknown>(await pipe.exec());
     const uniqueViewers = Number(viewers);
-    const sales: SaleFigures[] = (rows as (string | null)[][]).flatMap((row, i) => {
+    const sales: SaleFigures[] = saleIds.flatMap((saleId, i) => {
+      const row = replies[2 * i] as (string | null)[];
       if (row[0] === null) return []; // past its retention
       const saleBuyers = Number(row[3]);
       return [{
-        saleId: saleIds[i]!,
+        saleId,
         orders: Number(row[0]),
         unitsSold: Number(row[1]),
         gmv: Number(row[2]),
         buyers: saleBuyers,
         conversion: conversionOf(saleBuyers, uniqueViewers),
+        waitlist: { length: Number(replies[2 * i + 1]), offers: Number(row[4] ?? 0), conversions: Number(row[5] ?? 0), lapsed: Number(row[6] ?? 0) },
       }];
     });
     const sum = (f: (s: SaleFigures) => number) => sales.reduce((acc, s) => acc + f(s), 0);

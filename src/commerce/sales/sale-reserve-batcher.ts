@@ -16,9 +16,10 @@
 import { duplicateClient, type RedisClient } from '../../core/redis-client.js';
 import type { Logger } from '../../core/logger.js';
 import { roomBansKey } from '../../core/keys.js';
-import { DUE_INDEX, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';
+import { DUE_INDEX, saleKeys, saleRef, waitlistScriptKeys, type SaleKeys } from './sale-keys.js';
 import { holdIdFor, INDEX_GUARD_MS } from './sale-model.js';
-import { INDEX_LOWER_SCRIPT, RESERVE_SCRIPT } from './sale-scripts.js';
+import { RESERVE_SCRIPT } from './sale-scripts.js';
+import { INDEX_LOWER_SCRIPT } from './sale-index-scripts.js';
 
 /** Requests per script call: bounds how long one call keeps Redis busy. */
 export const RESERVE_BATCH_MAX = 256;
@@ -64,6 +65,8 @@ export interface ReserveBatcherOptions {
    * sequence of this process (takeSequence returns the last one taken before). */
   holdTag: string;
   takeSequence: (count: number) => number;
+  /** A batch's sweep gave units back (they may have gone to the sale's waitlist as offers). */
+  onSwept?: (roomId: string, saleId: string) => void;
   log?: Logger;
 }
 
@@ -86,7 +89,7 @@ export class ReserveBatcher<T> {
   ) {
     this.connection = duplicateClient(redis, { enableAutoPipelining: false });
     this.connection.on('error', (err: Error) => opts.log?.warn({ err: err.message }, 'redis (reserves) error'));
-    this.connection.defineCommand('saleReserve', { numberOfKeys: 8, lua: RESERVE_SCRIPT });
+    this.connection.defineCommand('saleReserve', { numberOfKeys: 11, lua: RESERVE_SCRIPT });
     this.connection.defineCommand('saleIndexLower', { numberOfKeys: 1, lua: INDEX_LOWER_SCRIPT });
   }
 
@@ -140,7 +143,7 @@ export class ReserveBatcher<T> {
     try {
       await this.guard(saleRef(roomId, saleId));
       reply = await (this.connection as unknown as ReserveCommand).saleReserve(
-        k.sale, k.holds, k.quota, k.heldBy, k.expiries, k.requests, roomBansKey(roomId), k.rateLimits,
+        k.sale, k.holds, k.quota, k.heldBy, k.expiries, k.requests, roomBansKey(roomId), k.rateLimits, ...waitlistScriptKeys(roomId, k),
         this.opts.scriptNow(), reservesPerSecond, 1000, sweepBatch, holdIdFor(saleId, this.opts.holdTag), this.opts.takeSequence(requests.length),
         ...requests,
       );
@@ -149,6 +152,8 @@ export class ReserveBatcher<T> {
       return;
     }
     const swept = Number(reply[0]);
+    // Units that came back may have become waitlist offers (or dropped entries): once per batch.
+    if (swept > 0) this.opts.onSwept?.(roomId, saleId);
     const { resolve } = batch;
     for (let i = 0; i < resolve.length; i++) resolve[i]!(this.decode(saleId, reply[i + 1] as string, swept));
   }

@@ -9,7 +9,12 @@
  * - Time comes from ARGV (tests drive a virtual clock) or, when that is '', from Redis TIME, so
  *   every node agrees on when a sale opens and a hold expires whatever its own clock says.
  * - A hold record is `state|userId|qty|expiresAt|orderId|at`; state is held, sold, released or
- *   expired. Records stay after the hold ends so a late checkout can tell HOLD_EXPIRED apart.
+ *   expired, or offered (a waitlist offer: a one-unit hold made by the scripts, waitlist-lua.ts).
+ *   Records stay after the hold ends so a late checkout can tell HOLD_EXPIRED apart.
+ * - Waitlist: a script that can give units back calls useWaitlist(...) with its last three keys
+ *   (room bans, the sale's waitlist, its offer notices) so returning units go to the waitlist's
+ *   head as offers first (giveBack, waitlist-lua.ts); the ledger is then
+ *   initial + added = available + held + offered + sold.
  * - Scripts that answer a client request store their first answer under the requestId and
  *   return {'NEW', answer, unitsSwept} the first time, {'REPLAY', answer, 0} afterwards;
  *   {'ERR', CODE} means nothing was recorded or changed (no such sale, rate limited, banned).
@@ -19,10 +24,11 @@
  * - Every action of a buyer first reads the room's ban set (`{room:<id>}:bans`, written by
  *   moderation) inside the same script, so a ban is never raced by a reserve or checkout in flight.
  * - Scripts that can change when a sale next needs the sweeper return that time (`nextDue`); the
- *   sweeper keeps it in the global due index (INDEX_* scripts below), which no room script touches.
+ *   sweeper keeps it in the global due index (sale-index-scripts.ts), which no room script touches.
  */
 import { DEADLINE_LUA } from '../../core/redis-guard.js';
 import { SALE_MAX_DURATION_SEC } from '../../protocol/index.js';
+import { WAITLIST_PRELUDE_LUA } from './waitlist-lua.js';
 
 const PRELUDE = `
 local function clock(arg)
@@ -38,16 +44,22 @@ end
 local function packHold(h)
   return h.state .. '|' .. h.user .. '|' .. int(h.qty) .. '|' .. int(h.exp) .. '|' .. h.order .. '|' .. h.at
 end
--- A hold leaves 'held' (expired or released): its units are available again at once.
+${WAITLIST_PRELUDE_LUA}
+-- A hold (or a waitlist offer) leaves 'held' / 'offered' (expired or released): its units go
+-- back at once, to the waitlist's head first (giveBack, waitlist-lua.ts).
 local function returnHold(holdId, h, state)
+  local was = h.state -- 'held' or 'offered': the counter the units leave
   h.state = state
   redis.call('HSET', KEYS[2], holdId, packHold(h))
-  redis.call('HINCRBY', KEYS[1], 'available', h.qty)
-  redis.call('HINCRBY', KEYS[1], 'held', -h.qty)
+  redis.call('HINCRBY', KEYS[1], was, -h.qty)
+  if was == 'offered' and state == 'expired' then redis.call('HINCRBY', KEYS[1], 'waitlistLapsed', 1) end
   redis.call('HINCRBY', KEYS[3], h.user, -h.qty)
   redis.call('ZREM', KEYS[4], h.user .. '|' .. holdId)
   redis.call('ZREM', KEYS[5], holdId)
+  giveBack(h.qty)
 end
+-- A hold or an offer that can still be checked out or released.
+local function live(h) return h.state == 'held' or h.state == 'offered' end
 -- When the sweeper must next look at this sale: its first hold expiry, its opening (countdown)
 -- and its end, whichever comes first and is still pending; '' when nothing is pending.
 local function nextDue()
@@ -65,7 +77,7 @@ local function sweepDue(now, batch)
   for _, holdId in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', int(now), 'LIMIT', 0, batch)) do
     local raw = redis.call('HGET', KEYS[2], holdId)
     local h = raw and unpackHold(raw)
-    if h and h.state == 'held' then
+    if h and live(h) then
       returnHold(holdId, h, 'expired')
       units = units + h.qty
     else
@@ -112,8 +124,8 @@ return {'OK', int(startsAt), int(endsAt), nextDue()}
 // Reserve for a batch of N requests of one sale, decided one after the other in order, exactly as
 // N separate calls would (the server batches the requests that arrive in the same event-loop
 // turn, sale-reserve-batcher.ts, which also builds these arguments: reserveScriptCall).
-// KEYS: 1-5, 6 requests, 7 room bans, 8 the sale's reserve rate limits.
-// ARGV: now, rlMax, rlWindowMs, sweepBatch, holdPrefix, holdSeq, then one per request:
+// KEYS: 1-5, 6 requests, 7 room bans, 8 the sale's reserve rate limits, 9-11 waitlist (bans,
+// waitlist, notices). ARGV: now, rlMax, rlWindowMs, sweepBatch, holdPrefix, holdSeq, then one per request:
 // 'qty requestId userId' (ids never contain spaces). Only a request that gets a hold needs a hold
 // id: the i-th request's is holdPrefix .. base36(holdSeq + i), made here.
 // → {unitsSwept, answer1, answer2, ...}: each answer is 'N' (decided by this call) or 'R' (the
@@ -154,7 +166,9 @@ local function rateLimited(user)
   rlWritten = true
   return false
 end
--- Holds past their time go back first, so a unit in an expired hold is never refused.
+-- Holds past their time go back first, so a unit in an expired hold is never refused (or, while
+-- people wait, goes to the waitlist's head).
+useWaitlist(now, KEYS[9], KEYS[10], KEYS[11])
 out[1] = sweepDue(now, tonumber(ARGV[4]))
 local s = redis.call('HMGET', KEYS[1], 'startsAt', 'endsAt', 'available', 'limit', 'holdMs')
 local startsAt, endsAt, available, limit = tonumber(s[1]), tonumber(s[2]), tonumber(s[3]), tonumber(s[4])
@@ -234,13 +248,14 @@ return {'NEW', text, nextDue()}
 `;
 
 // KEYS: 1-5, 6 requests, 7 bought, 8 orders stream, 9 room buyers, 10 room bans, 11 room's order
-// index (orderId → stream entry id), 12 price history. ARGV: userId, requestId, holdId, orderId,
+// index (orderId → stream entry id), 12 price history, 13-15 waitlist (bans, waitlist, notices). ARGV: userId, requestId, holdId, orderId,
 // now, userName, roomId, saleId. The order carries the ledger's `kind` (sale, buy-now, auction:
 // every ledger that sells through these scripts); a sale's hash has none and is 'sale'.
 // A hold is checked out at the price in force when it was taken: a standing ledger's price can
 // change (standing-ledger.ts keeps its history, `price|currency|ms` scored by ms); a sale has no
 // history and one price. The order made is kept (`o|<holdId>` in requests) for later replays.
-// Answer: OK|orderId|holdId|qty|unitPrice|amount|createdAt|productId|currency or ERR|CODE|available.
+// Answer: OK|orderId|holdId|qty|unitPrice|amount|createdAt|productId|currency or ERR|CODE|available;
+// the reply's 4th element is offerDue (waitlist-lua.ts). A waitlist offer checks out like a hold.
 export const CHECKOUT_SCRIPT = `${PRELUDE}
 local user, holdId = ARGV[1], ARGV[3]
 if redis.call('SISMEMBER', KEYS[10], user) == 1 then return {'ERR', 'BANNED'} end
@@ -249,10 +264,11 @@ local first = redis.call('HGET', KEYS[6], reqField)
 if first then return {'REPLAY', first, 0} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND'} end
 local now = clock(ARGV[5])
+useWaitlist(now, KEYS[13], KEYS[14], KEYS[15])
 local swept = 0
 local function answer(kind, text)
   redis.call('HSET', KEYS[6], reqField, text)
-  return {kind, text, swept}
+  return {kind, text, swept, offerDue()}
 end
 local function refuse(code)
   return answer('NEW', 'ERR|' .. code .. '|' .. redis.call('HGET', KEYS[1], 'available'))
@@ -281,10 +297,12 @@ if past then
   unit, currency = string.match(past, '^([^|]*)|([^|]*)|')
   price = tonumber(unit)
 end
+local was = h.state -- 'held', or 'offered': a waitlist conversion
 h.state, h.order, h.at = 'sold', ARGV[4], int(now)
 local amount = price * h.qty
 redis.call('HSET', KEYS[2], holdId, packHold(h))
-redis.call('HINCRBY', KEYS[1], 'held', -h.qty)
+redis.call('HINCRBY', KEYS[1], was, -h.qty)
+if was == 'offered' then redis.call('HINCRBY', KEYS[1], 'waitlistConversions', 1) end
 redis.call('HINCRBY', KEYS[1], 'sold', h.qty)
 redis.call('HINCRBY', KEYS[1], 'orders', 1)
 redis.call('HINCRBY', KEYS[1], 'gmv', int(amount))
@@ -301,66 +319,78 @@ redis.call('HSET', KEYS[6], 'o|' .. holdId, text)
 return answer('NEW', text)
 `;
 
-// KEYS: 1-5, 6 room bans. ARGV: userId, holdId, now.
-// → {'OK', released 0|1, available, unitsReturned} | {'ERR', code, available, unitsReturned}
+// KEYS: 1-5, 6 room bans, 7-9 waitlist (bans, waitlist, notices). ARGV: userId, holdId, now.
+// Releasing a waitlist offer declines it: the unit passes to the next in line.
+// → {'OK', released 0|1, available, unitsReturned, offerDue} | {'ERR', code, available, unitsReturned, offerDue}
 export const RELEASE_SCRIPT = `${PRELUDE}
-if redis.call('SISMEMBER', KEYS[6], ARGV[1]) == 1 then return {'ERR', 'BANNED', 0, 0} end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND', 0, 0} end
+if redis.call('SISMEMBER', KEYS[6], ARGV[1]) == 1 then return {'ERR', 'BANNED', 0, 0, ''} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND', 0, 0, ''} end
 local now = clock(ARGV[3])
+useWaitlist(now, KEYS[7], KEYS[8], KEYS[9])
 local raw = redis.call('HGET', KEYS[2], ARGV[2])
 local h = raw and unpackHold(raw)
 local function available() return tonumber(redis.call('HGET', KEYS[1], 'available')) end
-if not h or h.user ~= ARGV[1] then return {'ERR', 'NOT_FOUND', available(), 0} end
-if h.state == 'sold' then return {'ERR', 'CONFLICT', available(), 0} end
-if h.state == 'expired' then return {'ERR', 'HOLD_EXPIRED', available(), 0} end
-if h.state == 'released' then return {'OK', 0, available(), 0} end
+if not h or h.user ~= ARGV[1] then return {'ERR', 'NOT_FOUND', available(), 0, ''} end
+if h.state == 'sold' then return {'ERR', 'CONFLICT', available(), 0, ''} end
+if h.state == 'expired' then return {'ERR', 'HOLD_EXPIRED', available(), 0, ''} end
+if h.state == 'released' then return {'OK', 0, available(), 0, ''} end
 if now >= h.exp then
   returnHold(ARGV[2], h, 'expired')
-  return {'ERR', 'HOLD_EXPIRED', available(), h.qty}
+  return {'ERR', 'HOLD_EXPIRED', available(), h.qty, offerDue()}
 end
 returnHold(ARGV[2], h, 'released')
-return {'OK', 1, available(), h.qty}
+return {'OK', 1, available(), h.qty, offerDue()}
 `;
 
-// KEYS: 1 sale, 2 requests. ARGV: quantity, now, deadline, request field|''.
-// → {'NEW' | 'REPLAY', 'OK|available|added|held|sold'} | {'ERR', code} (nothing recorded)
+// KEYS: 1-5, 6 requests, 7-9 waitlist (bans, waitlist, notices). ARGV: quantity, now, deadline,
+// request field|''. New units go to the waitlist's head first. `held` in the answer counts the
+// offers too (clients see an offer as a hold; the ledger separates them).
+// → {'NEW' | 'REPLAY', 'OK|available|added|held|sold', offerDue} | {'ERR', code} (nothing recorded)
 export const RESTOCK_SCRIPT = `${PRELUDE}
 local deadline = tonumber(ARGV[3])
 ${DEADLINE_LUA}
 if ARGV[4] ~= '' then
-  local first = redis.call('HGET', KEYS[2], ARGV[4])
-  if first then return {'REPLAY', first} end
+  local first = redis.call('HGET', KEYS[6], ARGV[4])
+  if first then return {'REPLAY', first, ''} end
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND'} end
-if clock(ARGV[2]) >= tonumber(redis.call('HGET', KEYS[1], 'endsAt')) then return {'ERR', 'SALE_ENDED'} end
+local now = clock(ARGV[2])
+if now >= tonumber(redis.call('HGET', KEYS[1], 'endsAt')) then return {'ERR', 'SALE_ENDED'} end
+useWaitlist(now, KEYS[7], KEYS[8], KEYS[9])
 redis.call('HINCRBY', KEYS[1], 'added', ARGV[1])
-redis.call('HINCRBY', KEYS[1], 'available', ARGV[1])
-local s = redis.call('HMGET', KEYS[1], 'available', 'added', 'held', 'sold')
-local text = 'OK|' .. s[1] .. '|' .. s[2] .. '|' .. s[3] .. '|' .. s[4]
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[4], text) end
-return {'NEW', text}
+giveBack(tonumber(ARGV[1]))
+local s = redis.call('HMGET', KEYS[1], 'available', 'added', 'held', 'sold', 'offered')
+local text = 'OK|' .. s[1] .. '|' .. s[2] .. '|' .. int(tonumber(s[3]) + tonumber(s[5] or '0')) .. '|' .. s[4]
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[6], ARGV[4], text) end
+return {'NEW', text, offerDue()}
 `;
 
-// KEYS: 1 sale, 2 active set. ARGV: now, saleId, endReason. Ends the sale now; existing holds may still be
-// checked out until they expire. → {'OK', now} | {'ERR', code}
+// KEYS: 1 sale, 2 active set, 3 waitlist. ARGV: now, saleId, endReason. Ends the sale now; existing
+// holds and waitlist offers may still be checked out until they expire (then their units go to
+// available). The waitlist closes: its entries are dropped (the positions pass tells them 0).
+// → {'OK', now} | {'ERR', code}
 export const STOP_SCRIPT = `${PRELUDE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND'} end
 local now = clock(ARGV[1])
 if now >= tonumber(redis.call('HGET', KEYS[1], 'endsAt')) then return {'ERR', 'SALE_ENDED'} end
 redis.call('HSET', KEYS[1], 'endsAt', int(now), 'endReason', ARGV[3], 'ended', 1)
 redis.call('SREM', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[3])
 return {'OK', int(now)}
 `;
 
-// KEYS: 1-5, 6 requests, 7 bought, 8 active set. ARGV: now, batch, saleId, retentionMs.
+// KEYS: 1-5, 6 requests, 7 bought, 8 active set, 9-11 waitlist (bans, waitlist, notices), 12 told
+// positions. ARGV: now, batch, saleId, retentionMs. A lapsed offer passes to the next in line; at
+// the sale's end the waitlist closes (as in STOP).
 // Safe to run on every node at once: each hold is expired by exactly one call, and exactly one
 // call sees a countdown finish (justOpened) or the sale end (justEnded) and announces it.
 // → {'GONE'} | {'OK', unitsReturned, justOpened, justEnded, retired, sold, nextDue}
 export const SWEEP_SCRIPT = `${PRELUDE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'GONE'} end
 local now = clock(ARGV[1])
+useWaitlist(now, KEYS[9], KEYS[10], KEYS[11])
 local units = sweepDue(now, tonumber(ARGV[2]))
-local s = redis.call('HMGET', KEYS[1], 'startsAt', 'endsAt', 'opened', 'ended', 'held', 'sold')
+local s = redis.call('HMGET', KEYS[1], 'startsAt', 'endsAt', 'opened', 'ended', 'held', 'sold', 'offered')
 local over = now >= tonumber(s[2])
 local justOpened, justEnded = 0, 0
 if not over and now >= tonumber(s[1]) and s[3] ~= '1' then
@@ -372,11 +402,13 @@ if over and s[4] ~= '1' then
   redis.call('SREM', KEYS[8], ARGV[3])
   justEnded = 1
 end
+if over then redis.call('DEL', KEYS[10]) end
 -- Over with no hold left: nothing can change any more. Keep the records for the retention time
 -- (ledger, replays of old requests), then let Redis drop them.
 local retired = 0
-if over and tonumber(s[5]) == 0 then
+if over and tonumber(s[5]) == 0 and tonumber(s[7] or '0') == 0 then
   for i = 1, 7 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+  for i = 11, 12 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
   retired = 1
 end
 return {'OK', units, justOpened, justEnded, retired, tonumber(s[6]), nextDue()}
@@ -386,8 +418,11 @@ return {'OK', units, justOpened, justEnded, retired, tonumber(s[6]), nextDue()}
 // when that is exactly what it was last told (by a stock frame or a sold-out): after a sell-out
 // the rush's remaining taps are refusals that change nothing, so no frame follows the sold-out.
 export const STOCK_FRAME_SCRIPT = `
-local s = redis.call('HMGET', KEYS[1], 'available', 'held', 'sold')
+local s = redis.call('HMGET', KEYS[1], 'available', 'held', 'sold', 'offered')
 if not s[1] then return nil end
+-- Clients see a waitlist offer as a hold (held counts both; the ledger separates them).
+s[2] = string.format('%d', tonumber(s[2]) + tonumber(s[4] or '0'))
+s[4] = nil
 local f = redis.call('HMGET', KEYS[2], 'available', 'held', 'sold')
 if f[1] == s[1] and f[2] == s[2] and f[3] == s[3] then return nil end
 redis.call('HSET', KEYS[2], 'available', s[1], 'held', s[2], 'sold', s[3])
@@ -399,53 +434,11 @@ return s
 // sold-out announcement (recorded as the room's last frame), or nil when units came back in the
 // meantime (the next stock frame tells that instead).
 export const SOLD_OUT_FRAME_SCRIPT = `
-local s = redis.call('HMGET', KEYS[1], 'available', 'held', 'sold')
+local s = redis.call('HMGET', KEYS[1], 'available', 'held', 'sold', 'offered')
 if s[1] ~= '0' then return nil end
+s[2] = string.format('%d', tonumber(s[2]) + tonumber(s[4] or '0'))
+s[4] = nil
 redis.call('HSET', KEYS[2], 'available', s[1], 'held', s[2], 'sold', s[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return s
-`;
-
-// ---- The global due index -------------------------------------------------------------------
-// `sales:due` is a sorted set `<roomId>/<saleId>` → the time (ms, Redis clock) the sweeper must
-// next look at the sale. It is global, so these scripts touch it alone (one key, one slot) and
-// never a room's keys; the room scripts above return the times. What keeps an entry from ever
-// being later than its sale needs, without a transaction across slots:
-// - the entry is written before its sale exists (create), and a reserve lowers it (INDEX_LOWER)
-//   before its script can add a hold, so a process killed between two commands loses nothing;
-// - the sweeper claims due entries by moving them to a lease (INDEX_CLAIM), and sets the sale's
-//   next time only if nobody lowered the entry since and the lease is far from over
-//   (INDEX_RESCHEDULE); otherwise the entry stays early and the sale is simply swept once more.
-
-// KEYS: 1 index. ARGV: now|'', max, leaseMs. → {lease, ref1, ref2, ...}: up to max due entries,
-// each now leased to the caller until `lease`.
-export const INDEX_CLAIM_SCRIPT = `${PRELUDE}
-local now = clock(ARGV[1])
-local lease = now + tonumber(ARGV[3])
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', int(now), 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {int(lease)}
-for _, ref in ipairs(due) do
-  redis.call('ZADD', KEYS[1], int(lease), ref)
-  out[#out + 1] = ref
-end
-return out
-`;
-
-// KEYS: 1 index. ARGV: ref, lease, nextDue ('' = unindex), now|'', safetyMs. → 1 set, 0 left alone
-// (lowered by a reserve meanwhile, claimed again, or too close to the lease's end to be sure).
-export const INDEX_RESCHEDULE_SCRIPT = `${PRELUDE}
-local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not cur or tonumber(cur) ~= tonumber(ARGV[2]) then return 0 end
-if clock(ARGV[4]) >= tonumber(ARGV[2]) - tonumber(ARGV[5]) then return 0 end
-if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) end
-return 1
-`;
-
-// KEYS: 1 index. ARGV: ref, now|'', guardMs. Before a reserve may add a hold (which expires no
-// sooner than guardMs from now), the sale's entry is brought to at most now + guardMs. Only an
-// existing entry: a sale without one is over and retired (or never existed).
-// → the entry's score, or nil when there is none.
-export const INDEX_LOWER_SCRIPT = `${PRELUDE}
-redis.call('ZADD', KEYS[1], 'XX', 'LT', int(clock(ARGV[2]) + tonumber(ARGV[3])), ARGV[1])
-return redis.call('ZSCORE', KEYS[1], ARGV[1])
 `;

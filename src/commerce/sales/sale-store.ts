@@ -15,8 +15,6 @@ import {
   AWARD_SCRIPT,
   CHECKOUT_SCRIPT,
   CREATE_SCRIPT,
-  INDEX_CLAIM_SCRIPT,
-  INDEX_RESCHEDULE_SCRIPT,
   RELEASE_SCRIPT,
   RESTOCK_SCRIPT,
   SOLD_OUT_FRAME_SCRIPT,
@@ -24,9 +22,12 @@ import {
   STOP_SCRIPT,
   SWEEP_SCRIPT,
 } from './sale-scripts.js';
+import { INDEX_CLAIM_SCRIPT, INDEX_RESCHEDULE_SCRIPT } from './sale-index-scripts.js';
 import { ReserveBatcher } from './sale-reserve-batcher.js';
 import { roomBansKey } from '../../core/keys.js';
-import { DUE_INDEX, LEGACY_SWEEP_SET, ORDER_STREAMS, orderIndexKey, orderStreamKey, roomSalesKeys, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';
+import {
+  DUE_INDEX, LEGACY_SWEEP_SET, ORDER_STREAMS, orderIndexKey, orderStreamKey, roomSalesKeys, saleKeys, saleRef, waitlistScriptKeys, type SaleKeys,
+} from './sale-keys.js';
 import {
   INDEX_CREATE_GRACE_MS,
   INDEX_LEASE_MS,
@@ -92,11 +93,11 @@ export interface SaleStoreOptions {
 const SCRIPTS = {
   saleCreate: [8, CREATE_SCRIPT],
   saleAward: [7, AWARD_SCRIPT],
-  saleCheckout: [12, CHECKOUT_SCRIPT],
-  saleRelease: [6, RELEASE_SCRIPT],
-  saleRestock: [2, RESTOCK_SCRIPT],
-  saleStop: [2, STOP_SCRIPT],
-  saleSweep: [8, SWEEP_SCRIPT],
+  saleCheckout: [15, CHECKOUT_SCRIPT],
+  saleRelease: [9, RELEASE_SCRIPT],
+  saleRestock: [9, RESTOCK_SCRIPT],
+  saleStop: [3, STOP_SCRIPT],
+  saleSweep: [12, SWEEP_SCRIPT],
   saleStockFrame: [2, STOCK_FRAME_SCRIPT],
   saleSoldOutFrame: [2, SOLD_OUT_FRAME_SCRIPT],
   saleIndexClaim: [1, INDEX_CLAIM_SCRIPT],
@@ -118,6 +119,11 @@ const localId = (prefix: string): string => `${prefix}${PROCESS_TAG}${(++sequenc
 export class SaleStore {
   private readonly cmd: ScriptCommands;
   private readonly batcher: ReserveBatcher<Decided<ReserveAnswer>>;
+  /**
+   * Told whenever a sale's waitlist may have changed: units came back (they may have become offers
+   * or dropped entries), a restock, a stop. Set by whoever announces the waitlist (the sales domain).
+   */
+  onWaitlist: ((roomId: string, saleId: string) => void) | null = null;
 
   constructor(
     readonly redis: RedisClient,
@@ -136,8 +142,21 @@ export class SaleStore {
         sequence += count;
         return before;
       },
+      onSwept: (roomId, saleId) => this.onWaitlist?.(roomId, saleId),
       log: opts.log,
     });
+  }
+
+  /**
+   * Waitlist offers were made (`offerDue`: the first one's expiry, '' when none): the sale's
+   * due-index entry comes down to it, so the sweeper passes a lapsed offer on in time (the scripts
+   * cannot touch the global index). Best effort: if this is lost the offer still lapses, at the
+   * sale's next due sweep or the next reserve. Then the waitlist is announced.
+   */
+  private afterUnitsBack(roomId: string, saleId: string, offerDue: unknown, unitsBack: boolean): Promise<void> | undefined {
+    if (unitsBack || (offerDue !== '' && offerDue !== undefined)) this.onWaitlist?.(roomId, saleId);
+    if (offerDue === '' || offerDue === undefined || offerDue === null) return undefined;
+    return this.redis.zadd(DUE_INDEX, 'XX', 'LT', String(offerDue), saleRef(roomId, saleId)).then(() => undefined, () => undefined);
   }
 
   /** Milliseconds for the views; the scripts themselves read Redis's clock. */
@@ -145,7 +164,8 @@ export class SaleStore {
     return this.opts.clock?.() ?? Date.now();
   }
 
-  private scriptNow(): string {
+  /** `now` for the scripts: the virtual clock's, or '' for Redis TIME. */
+  scriptNow(): string {
     return this.opts.clock ? String(this.opts.clock()) : '';
   }
 
@@ -271,9 +291,11 @@ export class SaleStore {
     const k = saleKeys(roomId, saleId);
     const reply = await this.cmd.saleCheckout(
       ...core(k), k.requests, k.bought, orderStreamKey(roomId), roomSalesKeys(roomId).buyers, roomBansKey(roomId), orderIndexKey(roomId), k.prices,
+      ...waitlistScriptKeys(roomId, k),
       user.id, requestId, holdId, orderIdFor(roomId, localId('')), this.scriptNow(), user.name, roomId, saleId,
     );
     const result = decided(reply, 'hold', (text) => parseCheckoutAnswer(saleId, text));
+    await this.afterUnitsBack(roomId, saleId, reply[3], result.swept > 0);
     if (result.fresh && result.answer.ok) this.opts.onOrder?.(roomId);
     return { saleId, ...result };
   }
@@ -281,9 +303,11 @@ export class SaleStore {
   /** Gives the hold's units back. Releasing twice is harmless (released: false the second time). */
   async release(roomId: string, userId: string, holdId: string): Promise<Decided<ReleaseAnswer> & { saleId: string }> {
     const saleId = saleIdOfHold(holdId);
-    const [status, codeOrReleased, available, units] = await this.cmd.saleRelease(
-      ...core(saleKeys(roomId, saleId)), roomBansKey(roomId), userId, holdId, this.scriptNow(),
+    const k = saleKeys(roomId, saleId);
+    const [status, codeOrReleased, available, units, offerDue] = await this.cmd.saleRelease(
+      ...core(k), roomBansKey(roomId), ...waitlistScriptKeys(roomId, k), userId, holdId, this.scriptNow(),
     );
+    await this.afterUnitsBack(roomId, saleId, offerDue, Number(units) > 0);
     const answer: ReleaseAnswer =
       status === 'OK'
         ? { ok: true, released: Number(codeOrReleased) === 1, remaining: Number(available) }
@@ -294,17 +318,21 @@ export class SaleStore {
   /** With a requestId, a repeat by the same host returns the first answer and adds nothing. */
   async restock(roomId: string, saleId: string, quantity: number, request?: { by: string; requestId?: string }): Promise<SaleStock & { added: number }> {
     const k = saleKeys(roomId, saleId);
-    const [status, text] = await this.cmd.saleRestock(
-      k.sale, k.requests, quantity, this.scriptNow(), writeDeadline(this.redis), requestField('k', request?.by, request?.requestId),
+    const [status, text, offerDue] = await this.cmd.saleRestock(
+      ...core(k), k.requests, ...waitlistScriptKeys(roomId, k),
+      quantity, this.scriptNow(), writeDeadline(this.redis), requestField('k', request?.by, request?.requestId),
     );
     if (status === 'ERR') throw text === 'LATE' ? lateWrite() : refusalError({ ok: false, code: text as never, available: 0 }, 'sale');
+    await this.afterUnitsBack(roomId, saleId, offerDue, true);
     const [, available, added, held, sold] = String(text).split('|').map(Number);
     return { saleId, available: available!, added: added!, held: held!, sold: sold! };
   }
 
   async stop(roomId: string, saleId: string, reason: Exclude<SaleEndReason, 'time'> = 'stopped'): Promise<FlashSale> {
-    const [status, codeOrNow] = await this.cmd.saleStop(saleKeys(roomId, saleId).sale, roomSalesKeys(roomId).active, this.scriptNow(), saleId, reason);
+    const k = saleKeys(roomId, saleId);
+    const [status, codeOrNow] = await this.cmd.saleStop(k.sale, roomSalesKeys(roomId).active, k.waitlist, this.scriptNow(), saleId, reason);
     if (status !== 'OK') throw refusalError({ ok: false, code: codeOrNow as never, available: 0 }, 'sale');
+    this.onWaitlist?.(roomId, saleId); // its waitlist closed
     // Due now, so the sweeper retires it (or expires its holds) without waiting for the old end.
     // Best effort: if this is lost the sale is retired at its old end time instead.
     await this.redis.zadd(DUE_INDEX, 'XX', 'LT', String(codeOrNow), saleRef(roomId, saleId)).catch(() => undefined);
@@ -315,9 +343,11 @@ export class SaleStore {
   async sweep(roomId: string, saleId: string): Promise<SweepResult> {
     const k = saleKeys(roomId, saleId);
     const [status, units, justOpened, justEnded, retired, sold, nextDue] = await this.cmd.saleSweep(
-      ...core(k), k.requests, k.bought, roomSalesKeys(roomId).active,
+      ...core(k), k.requests, k.bought, roomSalesKeys(roomId).active, ...waitlistScriptKeys(roomId, k), k.waitlistTold,
       this.scriptNow(), SWEEP_BATCH, saleId, SALE_RETENTION_MS,
     );
+    // Offers made here are in nextDue already; units back or the end may have changed the list.
+    if (status !== 'GONE' && (Number(units) > 0 || justEnded === 1)) this.onWaitlist?.(roomId, saleId);
     if (status === 'GONE') return { gone: true, unitsReturned: 0, justOpened: false, justEnded: false, retired: true, sold: 0, nextDue: null };
     return {
       gone: false,

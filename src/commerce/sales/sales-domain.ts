@@ -13,6 +13,8 @@ import { SaleBroadcasts } from './sale-broadcasts.js';
 import { SaleQueries } from './sale-queries.js';
 import { SaleStore } from './sale-store.js';
 import { SaleSweeper } from './sale-sweeper.js';
+import { WaitlistBroadcasts } from './waitlist-broadcasts.js';
+import { WaitlistStore } from './waitlist-store.js';
 import { registerSaleRoutes } from './sales-http.js';
 import { registerSaleEvents } from './sales-socket.js';
 import { salesMetrics } from './sales-metrics.js';
@@ -32,6 +34,8 @@ export class SalesDomain implements Domain {
   readonly queries: SaleQueries;
   readonly broadcasts: SaleBroadcasts;
   readonly sweeper: SaleSweeper;
+  readonly waitlist: WaitlistStore;
+  readonly waitlistBroadcasts: WaitlistBroadcasts;
   private readonly bag: BagStore;
   private readonly ledgerListeners: LedgerStockListener[] = [];
 
@@ -51,6 +55,12 @@ export class SalesDomain implements Domain {
     });
     this.queries = new SaleQueries(redis, () => this.store.now());
     this.broadcasts = new SaleBroadcasts(io, redis, this.store, this.queries, log);
+    this.waitlist = new WaitlistStore(redis, this.store, { max: config.WAITLIST_MAX, offerMs: config.WAITLIST_OFFER_SEC * 1000 });
+    this.waitlistBroadcasts = new WaitlistBroadcasts(io, redis, this.waitlist, log);
+    this.store.onWaitlist = (roomId, saleId) => {
+      this.waitlistBroadcasts.changed(roomId, saleId);
+      this.broadcasts.statsChanged(roomId);
+    };
     this.sweeper = new SaleSweeper(this.store, {
       stockChanged: (roomId, saleId) => (this.ledgerListeners.find((l) => l.owns(saleId)) ?? this.broadcasts).stockChanged(roomId, saleId),
       opened: (roomId, saleId) => this.broadcasts.opened(roomId, saleId),
@@ -95,7 +105,9 @@ export class SalesDomain implements Domain {
 
   registerEvents(router: EventRouter): void {
     const { rooms } = this.deps;
-    registerSaleEvents(router, { rooms, bag: this.bag, store: this.store, queries: this.queries, broadcasts: this.broadcasts, metrics: salesMetrics(this.deps.metrics) });
+    registerSaleEvents(router, {
+      rooms, bag: this.bag, store: this.store, queries: this.queries, broadcasts: this.broadcasts, waitlist: this.waitlist, metrics: salesMetrics(this.deps.metrics),
+    });
   }
 
   registerHttp(router: Router): void {
@@ -105,6 +117,7 @@ export class SalesDomain implements Domain {
   async close(): Promise<void> {
     this.sweeper.close();
     this.broadcasts.close();
+    this.waitlistBroadcasts.close();
     this.store.close();
   }
 }

@@ -12,6 +12,7 @@ import type { SaleBroadcasts } from './sale-broadcasts.js';
 import { refusalError, shortenName } from './sale-model.js';
 import type { SaleQueries } from './sale-queries.js';
 import type { SaleStore } from './sale-store.js';
+import type { WaitlistStore } from './waitlist-store.js';
 import { countOrder, type SalesMetrics } from './sales-metrics.js';
 import { countOutcomes } from '../../core/metrics.js';
 
@@ -21,11 +22,12 @@ export interface SalesContext {
   store: SaleStore;
   queries: SaleQueries;
   broadcasts: SaleBroadcasts;
+  waitlist: WaitlistStore;
   metrics: SalesMetrics;
 }
 
 export function registerSaleEvents(router: EventRouter, ctx: SalesContext): void {
-  const { rooms, bag, store, queries, broadcasts, metrics } = ctx;
+  const { rooms, bag, store, queries, broadcasts, waitlist, metrics } = ctx;
 
   /** The socket's room, after checking the caller may manage its sales. */
   async function hostRoom(socket: LiveSocket, action: string) {
@@ -99,6 +101,15 @@ export function registerSaleEvents(router: EventRouter, ctx: SalesContext): void
     if (!answer.ok) throw refusalError(answer, 'hold');
     return { holdId, released: answer.released, remaining: answer.remaining };
   }));
+
+  // A sold-out sale's waitlist (waitlist-lua.ts): the ack says where the user stands; the
+  // positions pass tells them (and the room the length) as the line moves.
+  router.on('sale:waitlist', async (socket, { saleId, action }) => {
+    const roomId = joinedRoom(socket);
+    const user = requireUser(socket, 'join waitlists');
+    const { position, length } = await waitlist.waitlist(roomId, saleId, user.id, action);
+    return { saleId, position, length };
+  });
 
   router.on('sale:stats', async (socket) => {
     const roomId = joinedRoom(socket);

@@ -26,6 +26,7 @@ import {
 } from './sale-scripts.js';
 import { ReserveBatcher } from './sale-reserve-batcher.js';
 import { roomBansKey } from '../../core/keys.js';
+import { roomVoucherClaimsKey, roomVoucherKeys } from '../vouchers/voucher-keys.js';
 import { DUE_INDEX, LEGACY_SWEEP_SET, ORDER_STREAMS, orderIndexKey, orderStreamKey, roomSalesKeys, saleKeys, saleRef, type SaleKeys } from './sale-keys.js';
 import {
   INDEX_CREATE_GRACE_MS,
@@ -92,11 +93,11 @@ export interface SaleStoreOptions {
 const SCRIPTS = {
   saleCreate: [8, CREATE_SCRIPT],
   saleAward: [7, AWARD_SCRIPT],
-  saleCheckout: [12, CHECKOUT_SCRIPT],
-  saleRelease: [6, RELEASE_SCRIPT],
+  saleCheckout: [14, CHECKOUT_SCRIPT],
+  saleRelease: [7, RELEASE_SCRIPT],
   saleRestock: [2, RESTOCK_SCRIPT],
   saleStop: [2, STOP_SCRIPT],
-  saleSweep: [8, SWEEP_SCRIPT],
+  saleSweep: [9, SWEEP_SCRIPT],
   saleStockFrame: [2, STOCK_FRAME_SCRIPT],
   saleSoldOutFrame: [2, SOLD_OUT_FRAME_SCRIPT],
   saleIndexClaim: [1, INDEX_CLAIM_SCRIPT],
@@ -266,12 +267,21 @@ export class SaleStore {
     this.batcher.close();
   }
 
-  async checkout(roomId: string, user: { id: string; name: string }, holdId: string, requestId: string): Promise<Decided<CheckoutAnswer> & { saleId: string }> {
+  /** `voucherId`: a voucher the buyer claimed, to be consumed by this order (else the one applied to the hold, if any). */
+  async checkout(
+    roomId: string,
+    user: { id: string; name: string },
+    holdId: string,
+    requestId: string,
+    voucherId?: string,
+  ): Promise<Decided<CheckoutAnswer> & { saleId: string }> {
     const saleId = saleIdOfHold(holdId);
     const k = saleKeys(roomId, saleId);
+    const vouchers = roomVoucherKeys(roomId);
     const reply = await this.cmd.saleCheckout(
       ...core(k), k.requests, k.bought, orderStreamKey(roomId), roomSalesKeys(roomId).buyers, roomBansKey(roomId), orderIndexKey(roomId), k.prices,
-      user.id, requestId, holdId, orderIdFor(roomId, localId('')), this.scriptNow(), user.name, roomId, saleId,
+      vouchers.vouchers, vouchers.claims,
+      user.id, requestId, holdId, orderIdFor(roomId, localId('')), this.scriptNow(), user.name, roomId, saleId, voucherId ?? '',
     );
     const result = decided(reply, 'hold', (text) => parseCheckoutAnswer(saleId, text));
     if (result.fresh && result.answer.ok) this.opts.onOrder?.(roomId);
@@ -282,7 +292,7 @@ export class SaleStore {
   async release(roomId: string, userId: string, holdId: string): Promise<Decided<ReleaseAnswer> & { saleId: string }> {
     const saleId = saleIdOfHold(holdId);
     const [status, codeOrReleased, available, units] = await this.cmd.saleRelease(
-      ...core(saleKeys(roomId, saleId)), roomBansKey(roomId), userId, holdId, this.scriptNow(),
+      ...core(saleKeys(roomId, saleId)), roomBansKey(roomId), roomVoucherClaimsKey(roomId), userId, holdId, this.scriptNow(),
     );
     const answer: ReleaseAnswer =
       status === 'OK'
@@ -315,7 +325,7 @@ export class SaleStore {
   async sweep(roomId: string, saleId: string): Promise<SweepResult> {
     const k = saleKeys(roomId, saleId);
     const [status, units, justOpened, justEnded, retired, sold, nextDue] = await this.cmd.saleSweep(
-      ...core(k), k.requests, k.bought, roomSalesKeys(roomId).active,
+      ...core(k), k.requests, k.bought, roomSalesKeys(roomId).active, roomVoucherClaimsKey(roomId),
       this.scriptNow(), SWEEP_BATCH, saleId, SALE_RETENTION_MS,
     );
     if (status === 'GONE') return { gone: true, unitsReturned: 0, justOpened: false, justEnded: false, retired: true, sold: 0, nextDue: null };

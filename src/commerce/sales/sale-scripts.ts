@@ -240,8 +240,9 @@ return {'NEW', text, nextDue()}
 
 // KEYS: 1-5, 6 requests, 7 bought, 8 orders stream, 9 room buyers, 10 room bans, 11 room's order
 // index (orderId → stream entry id), 12 price history, 13 room vouchers, 14 room voucher claims.
-// ARGV: userId, requestId, holdId, orderId, now, userName, roomId, saleId, voucherId|''. The order carries the ledger's `kind` (sale, buy-now, auction:
-// every ledger that sells through these scripts); a sale's hash has none and is 'sale'.
+// ARGV: userId, requestId, holdId, orderId, now, userName, roomId, saleId, voucherId|''. The order
+// carries the ledger's `kind` (sale, buy-now, auction: every ledger that sells through these
+// scripts); a sale's hash has none and is 'sale'.
 // A hold is checked out at the price in force when it was taken: a standing ledger's price can
 // change (standing-ledger.ts keeps its history, `price|currency|ms` scored by ms); a sale has no
 // history and one price. The order made is kept (`o|<holdId>` in requests) for later replays.

@@ -93,6 +93,14 @@ export const configSchema = z.object({
   GIVEAWAY_MAX_PER_ROOM: z.coerce.number().int().min(1).max(10_000).default(50),
   /** Entries of one giveaway; one more is refused (LIMIT_EXCEEDED). Also bounds the published list. */
   GIVEAWAY_MAX_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(100_000),
+  /** Vouchers open for claiming at once in one room; one more drop is refused (LIMIT_EXCEEDED). */
+  VOUCHER_MAX_ACTIVE_PER_ROOM: z.coerce.number().int().min(1).max(1000).default(5),
+  /** Vouchers one room may drop over its life; one more is refused (LIMIT_EXCEEDED). */
+  VOUCHER_MAX_PER_ROOM: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Most vouchers one drop may offer (the protocol's own cap is 100,000). */
+  VOUCHER_MAX_QUANTITY: z.coerce.number().int().min(1).max(100_000).default(100_000),
+  /** voucher:claim + voucher:apply per user per room per second; more are RATE_LIMITED. */
+  VOUCHER_ACTIONS_PER_SEC: z.coerce.number().int().min(1).max(1000).default(5),
   /** Rooms one user hosts at once (scheduled or live); one more is refused (LIMIT_EXCEEDED). */
   ROOMS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(10),
   /** A scheduled room whose start (or, unscheduled, its creation) is this long past is ended by a sweep. */

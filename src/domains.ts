@@ -8,6 +8,7 @@ import { BuyNowDomain } from './commerce/buy-now/buy-now-domain.js';
 import { OrdersDomain } from './commerce/orders/orders-domain.js';
 import { AuctionsDomain } from './commerce/auctions/auctions-domain.js';
 import { GiveawaysDomain } from './commerce/giveaways/giveaways-domain.js';
+import { VouchersDomain } from './commerce/vouchers/vouchers-domain.js';
 
 export function createDomains(deps: DomainDeps): Domain[] {
   // Buy-now and auctions sell through the sales machinery (holds, checkout, the orders stream;
@@ -17,7 +18,7 @@ export function createDomains(deps: DomainDeps): Domain[] {
   const sales = new SalesDomain(deps, { onOrder: (roomId) => orders.noteOrder(roomId) });
   const buyNow = new BuyNowDomain(deps, sales);
   const auctions = new AuctionsDomain(deps, { store: sales.store, queries: sales.queries });
-  const domains: Domain[] = [new ChatDomain(deps), new CommerceDomain(deps, buyNow), sales, buyNow, auctions, orders, new GiveawaysDomain(deps)];
+  const domains: Domain[] = [new ChatDomain(deps), new CommerceDomain(deps, buyNow), sales, buyNow, auctions, orders, new GiveawaysDomain(deps), new VouchersDomain(deps)];
   // Media needs mediasoup worker processes; MEDIA_ENABLED=false runs without video.
   if (deps.config.MEDIA_ENABLED) domains.push(new MediaDomain(deps));
   return domains;

@@ -216,6 +216,25 @@ describe('socket events: malformed payloads', () => {
       code: 'BAD_REQUEST',
     },
     { event: 'auction:start', payload: { productId: 'p_nope', startPrice: 100, durationSec: 10, increments: [{ from: 0, step: 0 }] }, code: 'BAD_REQUEST' },
+    // vouchers: ids that name nothing, ids that would name another key, values outside the rules
+    { event: 'voucher:stop', payload: { voucherId: 'v_nope' }, code: 'VOUCHER_NOT_FOUND' },
+    { event: 'voucher:stop', payload: { voucherId: 'v_x:claims' }, code: 'BAD_REQUEST' },
+    { event: 'voucher:stop', payload: { voucherId: 'v_x|u_1' }, code: 'BAD_REQUEST' },
+    { event: 'voucher:claim', payload: { voucherId: 'v_nope', requestId: 'req-00000001' }, code: 'FORBIDDEN' }, // the host may not claim
+    { event: 'voucher:apply', payload: { voucherId: 'v_nope', holdId: 's_abc.nope' }, code: 'VOUCHER_NOT_FOUND' },
+    { event: 'voucher:apply', payload: { voucherId: 'v_nope', holdId: 's_abc:holds.x' }, code: 'BAD_REQUEST' },
+    { event: 'voucher:drop', payload: { kind: 'percent', value: 91, quantity: 5, validSec: 60 }, code: 'BAD_REQUEST' },
+    { event: 'voucher:drop', payload: { kind: 'percent', value: 0, quantity: 5, validSec: 60 }, code: 'BAD_REQUEST' },
+    { event: 'voucher:drop', payload: { kind: 'amount', value: 100, quantity: 100_001, validSec: 60 }, code: 'BAD_REQUEST' },
+    { event: 'voucher:drop', payload: { kind: 'amount', value: 100, quantity: 0, validSec: 60 }, code: 'BAD_REQUEST' },
+    { event: 'voucher:drop', payload: { kind: 'amount', value: 100, quantity: 5, validSec: 9 }, code: 'BAD_REQUEST' },
+    { event: 'voucher:drop', payload: { kind: 'amount', value: 100, quantity: 5, validSec: 86_401 }, code: 'BAD_REQUEST' },
+    { event: 'voucher:drop', payload: { kind: 'amount', value: 100, quantity: 5, validSec: 60, minSpend: -1 }, code: 'BAD_REQUEST' },
+    { event: 'voucher:drop', payload: { kind: 'amount', value: 1.5, quantity: 5, validSec: 60 }, code: 'BAD_REQUEST' },
+    { event: 'voucher:drop', payload: { kind: 'free', value: 100, quantity: 5, validSec: 60 }, code: 'BAD_REQUEST' },
+    { event: 'voucher:drop', payload: { kind: 'amount', value: 100, quantity: 5, validSec: 60, durationSec: 4 }, code: 'BAD_REQUEST' },
+    { event: 'sale:checkout', payload: { holdId: 's_abc.nope', requestId: 'req-00000002', voucherId: 'x' }, code: 'BAD_REQUEST' },
+    { event: 'buy:checkout', payload: { holdId: `s_bn-${'A'.repeat(22)}.nope`, requestId: 'req-00000003', voucherId: 'v_a:b' }, code: 'BAD_REQUEST' },
   ];
 
   it.each(nonsense)('$event with $payload as the host → $code', async ({ event, payload, code }) => {

@@ -18,15 +18,17 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { auctionEventSchemas, buyNowEventSchemas, clientEventSchemas, giveawayEventSchemas, liveEventSchemas, mediaEventSchemas, saleEventSchemas, type ClientPayload } from '../src/protocol/index.js';
+import { auctionEventSchemas, buyNowEventSchemas, clientEventSchemas, giveawayEventSchemas, liveEventSchemas, mediaEventSchemas, saleEventSchemas, voucherEventSchemas, type ClientPayload } from '../src/protocol/index.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/core/embedded-redis.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, requestRaw, type TestSocket } from './helpers/clients.js';
 import { mutationsOf, type Mutation } from './helpers/fuzz.js';
 import { NO_CLIENT_LIMITS } from './helpers/lifted-limits.js';
 import { spawnServerProcess, startStack, type ServerProcess } from './helpers/stack.js';
 
-type FuzzedEvent = keyof typeof liveEventSchemas | keyof typeof saleEventSchemas | keyof typeof buyNowEventSchemas | keyof typeof auctionEventSchemas | keyof typeof giveawayEventSchemas;
-const PER_EVENT = Number(process.env.FUZZ_PER_EVENT ?? 1400); // × 37 events ≈ 51,800 payloads
+type FuzzedEvent =
+  | keyof typeof liveEventSchemas | keyof typeof saleEventSchemas | keyof typeof buyNowEventSchemas | keyof typeof auctionEventSchemas
+  | keyof typeof giveawayEventSchemas | keyof typeof voucherEventSchemas;
+const PER_EVENT = Number(process.env.FUZZ_PER_EVENT ?? 1400); // × 41 events ≈ 57,400 payloads
 const WINDOW = 16; // requests in flight per socket
 // RSS climbs during the run (about 185 → 300 MB here) while the live heap after a full GC stays
 // flat (~34 MB): allocator and V8 page retention, not a leak. So the live heap is what is
@@ -40,6 +42,7 @@ const LIFTED = {
   HEART_RATE_PER_SEC: '1000',
   SALE_RESERVE_RATE_PER_SEC: '1000',
   AUCTION_BID_RATE_PER_SEC: '1000',
+  VOUCHER_ACTIONS_PER_SEC: '1000',
 };
 
 let redis: EmbeddedRedis;
@@ -130,6 +133,10 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
     await ok(hostSocket, 'auction:cancel', { lotId: lotA.lotId });
     const lotB = await ok(hostSocket, 'auction:start', { productId, startPrice: 100, durationSec: 300 });
     const giveaway = await ok(hostSocket, 'giveaway:start', { text: 'Fuzz prize', durationSec: 3600, rule: 'commenters' });
+    // Vouchers: one the viewer claimed (applied to the hold), one open for claims and stops.
+    const { voucher: voucherA } = await ok(hostSocket, 'voucher:drop', { kind: 'percent', value: 10, quantity: 1000, validSec: 3600, durationSec: 3600 });
+    await ok(viewerSocket, 'voucher:claim', { voucherId: voucherA.id, requestId: randomUUID() });
+    const { voucher: voucherB } = await ok(hostSocket, 'voucher:drop', { kind: 'amount', value: 50, quantity: 100_000, validSec: 60, durationSec: 3600 });
     const targetSocket = await connect(url, target);
     await ok(targetSocket, 'room:join', { roomId });
 
@@ -172,13 +179,18 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
       'auction:bids': { lotId: lotB.lotId, limit: 10 },
       'giveaway:start': { text: 'Fuzz prize', durationSec: 600, winners: 1, rule: 'everyone' },
       'giveaway:enter': { giveawayId: giveaway.id, free: true },
+      'voucher:drop': { kind: 'percent', value: 10, minSpend: 0, quantity: 5, validSec: 60, followersOnly: false, durationSec: 60 },
+      'voucher:stop': { voucherId: voucherB.id },
+      'voucher:claim': { voucherId: voucherB.id, requestId: randomUUID() },
+      'voucher:apply': { voucherId: voucherA.id, holdId: hold.holdId },
     };
     const BUYER_EVENTS = new Set<FuzzedEvent>([
       'sale:reserve', 'sale:checkout', 'sale:release', 'sale:waitlist', 'buy:reserve', 'buy:checkout', 'buy:release', 'auction:bid', 'auction:checkout', 'giveaway:enter',
+      'voucher:claim', 'voucher:apply',
     ]);
     const events = Object.keys(BASES) as FuzzedEvent[];
     expect(new Set(events)).toEqual(
-      new Set([...Object.keys(liveEventSchemas), ...Object.keys(saleEventSchemas), ...Object.keys(buyNowEventSchemas), ...Object.keys(auctionEventSchemas), ...Object.keys(giveawayEventSchemas)]),
+      new Set([...Object.keys(liveEventSchemas), ...Object.keys(saleEventSchemas), ...Object.keys(buyNowEventSchemas), ...Object.keys(auctionEventSchemas), ...Object.keys(giveawayEventSchemas), ...Object.keys(voucherEventSchemas)]),
     );
 
     // The bases pass their schemas, so each mutation is the only thing wrong.

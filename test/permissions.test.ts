@@ -36,7 +36,7 @@ const sockets = {} as Record<Caller, TestSocket>;
 beforeAll(async () => {
   // Generous chat limit: the host posts a message before every mod:delete case.
   // No video here: these tests are about rooms, so they don't start mediasoup workers.
-  stack = await startStack({ config: { CHAT_RATE_PER_10S: '1000', MEDIA_ENABLED: 'false' } });
+  stack = await startStack({ config: { CHAT_RATE_PER_10S: '1000', MEDIA_ENABLED: 'false', VOUCHER_MAX_ACTIVE_PER_ROOM: '100' } });
   ({ host, roomId, productId } = await liveRoom(stack.url, 'Hana'));
   [moderator, moderator2, viewer, target] = await Promise.all(
     ['Mo', 'Mira', 'Vic', 'Tess'].map((n) => devUser(stack.url, n)),
@@ -99,7 +99,15 @@ const socketCases: SocketCase[] = [
   },
   { event: 'auction:cancel', min: 'moderator', payload: async () => ({ lotId: await openLot() }) },
   { event: 'auction:bids', min: 'moderator', payload: async () => ({ lotId: await openLot() }) },
+  // Vouchers: the host drops (a discount is the merchant's to give); host or moderator stops one.
+  { event: 'voucher:drop', min: 'host', payload: async () => ({ kind: 'percent', value: 10, quantity: 5, validSec: 60, durationSec: 5 }) },
+  { event: 'voucher:stop', min: 'moderator', payload: async () => ({ voucherId: await openVoucher() }) },
 ];
+
+/** A voucher open for claiming, dropped by the host now (each stop case ends one). */
+async function openVoucher(): Promise<string> {
+  return (await ok(sockets.host, 'voucher:drop', { kind: 'amount', value: 100, quantity: 5, validSec: 60, durationSec: 5 })).voucher.id;
+}
 
 /** The room's open lot, started by the host if there is none (a start while one is open is CONFLICT). */
 let lastLot: string | null = null;
@@ -273,6 +281,23 @@ describe("the room's orders (GET /api/rooms/:roomId/orders)", () => {
   });
 });
 
+describe("the room's voucher figures (GET /api/rooms/:roomId/vouchers)", () => {
+  const tokenOf = (caller: Caller): string | null =>
+    ({ guest: null, viewer: viewer.token, moderator: moderator.token, host: host.token, 'other host': otherHost.token })[caller];
+  const matrix = CALLERS.map((caller) => ({ caller, outcome: expectedOutcome(caller, 'moderator') }));
+
+  it.each(matrix)('by $caller → $outcome', async ({ caller, outcome }) => {
+    const res = await http(stack.url, 'GET', `/api/rooms/${roomId}/vouchers`, tokenOf(caller));
+    if (outcome === 'ok') {
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ totals: expect.objectContaining({ claims: expect.any(Number) }), vouchers: expect.any(Array) });
+      return;
+    }
+    expect(res.status).toBe(outcome === 'UNAUTHORIZED' ? 401 : 403);
+    expect(res.body).toEqual({ error: { code: outcome, message: expect.any(String) } });
+  });
+});
+
 describe('guests', () => {
   const guestRefusals: { event: ClientEventName; payload: () => unknown }[] = [
     { event: 'chat:send', payload: () => ({ text: 'hi' }) },
@@ -285,6 +310,8 @@ describe('guests', () => {
     { event: 'buy:release', payload: () => ({ holdId: `s_bn-${'A'.repeat(22)}.x` }) },
     { event: 'sale:waitlist', payload: () => ({ saleId: 's_0123456789abcdef', action: 'join' }) },
     { event: 'sale:waitlist', payload: () => ({ saleId: 's_0123456789abcdef', action: 'leave' }) },
+    { event: 'voucher:claim', payload: () => ({ voucherId: 'v_guest', requestId: 'guest-voucher-01' }) },
+    { event: 'voucher:apply', payload: () => ({ voucherId: 'v_guest', holdId: 's_abc.x' }) },
   ];
 
   it.each(guestRefusals)('a guest in the room cannot $event → UNAUTHORIZED', async ({ event, payload }) => {

@@ -51,7 +51,18 @@ const SENTENCES: Record<ErrorCode, (e: ErrorLike) => string> = {
   BID_TOO_LOW: () => 'Someone bid that already: try the next amount.',
   ALREADY_LEADING: () => 'You’re already the highest bidder.',
   GIVEAWAY_CLOSED: () => 'This giveaway has closed.',
-  NOT_ELIGIBLE: () => 'This giveaway is for followers, commenters or buyers: use the free entry instead.',
+  NOT_ELIGIBLE: (e) =>
+    /voucher/.test(e.message ?? '')
+      ? 'This voucher is for followers of the host: follow to claim it.'
+      : 'This giveaway is for followers, commenters or buyers: use the free entry instead.',
+  VOUCHER_NOT_FOUND: () => 'You don’t have that voucher: claim it first.',
+  VOUCHER_CLOSED: () => 'This voucher can’t be claimed any more.',
+  VOUCHER_CLAIMED_OUT: () => 'All the vouchers have been claimed.',
+  ALREADY_CLAIMED: () => 'You’ve already claimed this voucher.',
+  VOUCHER_EXPIRED: () => 'This voucher has expired.',
+  VOUCHER_USED: () => 'This voucher has already been used.',
+  VOUCHER_IN_USE: () => 'This voucher is on another item in your cart.',
+  VOUCHER_MIN_SPEND: () => 'Spend a little more to use this voucher.',
   MEDIA_ERROR: () => 'The video couldn’t start. Please try again.',
   // WHIP ingest answers (HTTP only): a page meets them only if it publishes over WHIP.
   UNSUPPORTED_MEDIA_TYPE: () => 'That stream format isn’t supported.',

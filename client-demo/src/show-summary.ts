@@ -89,6 +89,7 @@ export async function summaryFromHttp(roomId: string): Promise<ShowSummary> {
     buyers: 0,
     conversion: 0,
     sales: perSale,
+    vouchers: { claims: 0, redemptions: 0, discount: 0 },
   };
   return {
     room: detail.room,

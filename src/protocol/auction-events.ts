@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { idSchema } from './live-events.js';
-import { requestIdSchema } from './sales-events.js';
+import { requestIdSchema, voucherIdSchema } from './sales-events.js';
 
 /** Lot ids are made by the server (`a_` + base64url); no ':' so an id never names another key. */
 export const lotIdSchema = z.string().regex(/^a_[A-Za-z0-9_-]{1,62}$/, 'invalid lotId');
@@ -78,7 +78,7 @@ export const auctionEventSchemas = {
     .object({ lotId: lotIdSchema, amount: amountSchema, requestId: requestIdSchema, max: z.boolean().default(false) })
     .strict(),
   /** The winner pays: the lot's hold becomes an order through the flash-sale checkout. */
-  'auction:checkout': z.object({ lotId: lotIdSchema, requestId: requestIdSchema }).strict(),
+  'auction:checkout': z.object({ lotId: lotIdSchema, requestId: requestIdSchema, voucherId: voucherIdSchema.optional() }).strict(),
   /** Host and moderators: a lot's accepted bids, newest first (maximums not shown). */
   'auction:bids': z.object({ lotId: lotIdSchema, limit: z.number().int().min(1).max(500).default(100) }).strict(),
 } satisfies Record<string, z.ZodType>;
@@ -171,7 +171,12 @@ export interface AuctionOrder {
   orderId: string;
   saleId: string;
   holdId: string;
+  /** The winning price, before any voucher. */
   amount: number;
+  voucherId: string | null;
+  discount: number;
+  /** amount − discount: what the winner pays. */
+  paid: number;
   currency: string;
   createdAt: number;
 }

@@ -12,6 +12,7 @@ import { buyNowEventSchemas, type BuyNowEventResults, type BuyNowServerEvents } 
 import type { BatchServerEvents } from './room-batch.js';
 import { auctionEventSchemas, type AuctionEventResults, type AuctionServerEvents } from './auction-events.js';
 import { giveawayEventSchemas, type GiveawayEventResults, type GiveawayServerEvents } from './giveaway-events.js';
+import { voucherEventSchemas, type VoucherEventResults, type VoucherServerEvents } from './voucher-events.js';
 import type { Role, UserRef } from './models.js';
 
 export * from './errors.js';
@@ -24,6 +25,7 @@ export * from './room-batch.js';
 export * from './whip.js';
 export * from './auction-events.js';
 export * from './giveaway-events.js';
+export * from './voucher-events.js';
 export * from './text.js';
 
 export const clientEventSchemas = {
@@ -33,10 +35,11 @@ export const clientEventSchemas = {
   ...buyNowEventSchemas,
   ...auctionEventSchemas,
   ...giveawayEventSchemas,
+  ...voucherEventSchemas,
 };
 
 export interface ClientEventResults
-  extends LiveEventResults, SaleEventResults, MediaEventResults, BuyNowEventResults, AuctionEventResults, GiveawayEventResults {}
+  extends LiveEventResults, SaleEventResults, MediaEventResults, BuyNowEventResults, AuctionEventResults, GiveawayEventResults, VoucherEventResults {}
 
 export type ClientEventName = keyof typeof clientEventSchemas;
 export type ClientPayload<E extends ClientEventName> = z.input<(typeof clientEventSchemas)[E]>;
@@ -47,7 +50,7 @@ export type ClientToServerEvents = {
 };
 
 export interface ServerToClientEvents
-  extends LiveServerEvents, SaleServerEvents, MediaServerEvents, BuyNowServerEvents, AuctionServerEvents, GiveawayServerEvents, BatchServerEvents {}
+  extends LiveServerEvents, SaleServerEvents, MediaServerEvents, BuyNowServerEvents, AuctionServerEvents, GiveawayServerEvents, VoucherServerEvents, BatchServerEvents {}
 
 export interface SocketData {
   user: UserRef | null;

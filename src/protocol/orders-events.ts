@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { idSchema } from './live-events.js';
-import { requestIdSchema } from './sales-events.js';
+import { requestIdSchema, voucherIdSchema } from './sales-events.js';
 
 /** Per-person limit of a buy-now product when the host gives none. */
 export const BUY_NOW_DEFAULT_LIMIT = 5;
@@ -28,7 +28,7 @@ export const buyNowEventSchemas = {
   'buy:reserve': z
     .object({ productId: idSchema, qty: z.number().int().min(1).max(100).default(1), requestId: requestIdSchema })
     .strict(),
-  'buy:checkout': z.object({ holdId: buyNowHoldIdSchema, requestId: requestIdSchema }).strict(),
+  'buy:checkout': z.object({ holdId: buyNowHoldIdSchema, requestId: requestIdSchema, voucherId: voucherIdSchema.optional() }).strict(),
   'buy:release': z.object({ holdId: buyNowHoldIdSchema }).strict(),
 } satisfies Record<string, z.ZodType>;
 
@@ -61,7 +61,12 @@ export interface BuyNowOrder {
   holdId: string;
   qty: number;
   unitPrice: number;
+  /** unitPrice × qty, before any voucher. */
   amount: number;
+  voucherId: string | null;
+  discount: number;
+  /** amount − discount: what the buyer pays. */
+  paid: number;
   currency: string;
   createdAt: number;
 }
@@ -92,7 +97,14 @@ export interface Order {
   userName: string;
   qty: number;
   unitPrice: number;
+  /** unitPrice × qty: the order's value before any voucher (GMV counts this). */
   amount: number;
+  /** The voucher the order used (docs/PROTOCOL.md, "Vouchers"), or null. */
+  voucherId: string | null;
+  /** Minor units the voucher took off; 0 without one. */
+  discount: number;
+  /** amount − discount: what to charge the buyer. */
+  paid: number;
   currency: string;
   /** The buyer's checkout requestId. */
   requestId: string;

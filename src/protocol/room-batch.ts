@@ -16,8 +16,9 @@ import type { LiveServerEvents } from './live-events.js';
 import type { SaleServerEvents } from './sales-events.js';
 import type { BuyNowServerEvents } from './orders-events.js';
 import type { AuctionServerEvents } from './auction-events.js';
+import type { VoucherServerEvents } from './voucher-events.js';
 
-type RoomServerEvents = LiveServerEvents & SaleServerEvents & BuyNowServerEvents & AuctionServerEvents;
+type RoomServerEvents = LiveServerEvents & SaleServerEvents & BuyNowServerEvents & AuctionServerEvents & VoucherServerEvents;
 
 /** The events a server may put in a `room:batch`. Adding one (say `auction:state`) is one line here. */
 export const BATCHABLE_EVENTS = [
@@ -31,6 +32,7 @@ export const BATCHABLE_EVENTS = [
   'buy:stock',
   'buy:bought',
   'auction:state',
+  'voucher:stock',
 ] as const satisfies readonly (keyof RoomServerEvents)[];
 
 export type BatchableEvent = (typeof BATCHABLE_EVENTS)[number];

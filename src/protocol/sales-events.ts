@@ -38,6 +38,12 @@ export const STANDING_LEDGER_ID = /^s_[a-z]{2,4}-[A-Za-z0-9_-]{22}$/;
 const flashSaleIdSchema = saleIdSchema.regex(/^(?!s_[a-z]{2,4}-[A-Za-z0-9_-]{22}$)/, 'not a flash sale (a buy-now offer or auction lot: use its own events)');
 const flashHoldIdSchema = holdIdSchema.regex(/^(?!s_[a-z]{2,4}-[A-Za-z0-9_-]{22}\.)/, 'not a flash sale hold (a buy-now or auction hold: use its own events)');
 
+/**
+ * Voucher ids are made by the server: `v_` + base64url (never '|' or ':'). Defined here, not in
+ * voucher-events.ts (which imports this module), because every checkout event takes one.
+ */
+export const voucherIdSchema = z.string().regex(/^v_[A-Za-z0-9_-]{1,62}$/, 'invalid voucherId');
+
 const HOUR = 3600;
 /** The longest sale, however it is given (durationSec or endsAt): the sweeper works for as long as a sale runs. */
 export const SALE_MAX_DURATION_SEC = 7 * 24 * HOUR;
@@ -74,7 +80,8 @@ export const saleEventSchemas = {
   'sale:reserve': z
     .object({ saleId: flashSaleIdSchema, qty: z.number().int().min(1).max(100).default(1), requestId: requestIdSchema })
     .strict(),
-  'sale:checkout': z.object({ holdId: flashHoldIdSchema, requestId: requestIdSchema }).strict(),
+  /** `voucherId`: a claimed voucher this order uses (see docs/PROTOCOL.md, "Vouchers"). */
+  'sale:checkout': z.object({ holdId: flashHoldIdSchema, requestId: requestIdSchema, voucherId: voucherIdSchema.optional() }).strict(),
   'sale:release': z.object({ holdId: flashHoldIdSchema }).strict(),
   'sale:stats': z.object({}).strict().optional().default({}),
   /** Join (or leave) a sold-out sale's waitlist: one entry per user, one unit per entry (PROTOCOL.md, Waitlist). */
@@ -133,7 +140,14 @@ export interface SaleOrder {
   productId: string;
   qty: number;
   unitPrice: number;
+  /** unitPrice × qty: the order's value before any voucher (what GMV counts). */
   amount: number;
+  /** The voucher this order used, or null. */
+  voucherId: string | null;
+  /** Minor units the voucher took off (0 without one). */
+  discount: number;
+  /** amount − discount: what the buyer pays. */
+  paid: number;
   currency: string;
   createdAt: number;
 }
@@ -161,6 +175,8 @@ export interface RoomSaleFigures {
   buyers: number;
   conversion: number;
   sales: SaleFigures[];
+  /** Vouchers of the room: claims, orders that used one, and the minor units they took off. */
+  vouchers: { claims: number; redemptions: number; discount: number };
 }
 
 /** The join snapshot's `sales` part. */

@@ -72,7 +72,7 @@ export function registerAuctionEvents(router: EventRouter, ctx: AuctionsContext)
     return result;
   }));
 
-  router.on('auction:checkout', countOutcomes(metrics.checkouts, async (socket, { lotId, requestId }) => {
+  router.on('auction:checkout', countOutcomes(metrics.checkouts, async (socket, { lotId, requestId, voucherId }) => {
     const roomId = joinedRoom(socket);
     const user = requireUser(socket, 'check out');
     let rec = await store.require(roomId, lotId);
@@ -85,13 +85,14 @@ export function registerAuctionEvents(router: EventRouter, ctx: AuctionsContext)
       if (!rec.holdId) throw new AppError('UNAVAILABLE', 'the lot is still closing: try again in a moment');
     }
     // The flash sales' own checkout: same script, same orders stream, same ledger.
-    const { answer, fresh } = await sales.store.checkout(roomId, user, rec.holdId, requestId);
+    const { answer, fresh } = await sales.store.checkout(roomId, user, rec.holdId, requestId, voucherId);
     if (!answer.ok) {
       if (answer.code === 'HOLD_EXPIRED') await closer.settleFromHold(roomId, lotId);
       throw refusalError(answer, 'hold');
     }
     if (fresh || rec.lot.status === 'awaiting-payment') await closer.settleFromHold(roomId, lotId);
-    return { lotId, orderId: answer.orderId, saleId: answer.saleId, holdId: answer.holdId, amount: answer.amount, currency: answer.currency, createdAt: answer.createdAt };
+    return { lotId, orderId: answer.orderId, saleId: answer.saleId, holdId: answer.holdId, amount: answer.amount,
+      voucherId: answer.voucherId, discount: answer.discount, paid: answer.paid, currency: answer.currency, createdAt: answer.createdAt };
   }));
 
   router.on('auction:bids', async (socket, { lotId, limit }) => {

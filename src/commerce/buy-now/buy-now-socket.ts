@@ -55,10 +55,10 @@ export function registerBuyNowEvents(router: EventRouter, ctx: BuyNowContext): v
     };
   }));
 
-  router.on('buy:checkout', countOutcomes(metrics.checkouts, async (socket, { holdId, requestId }) => {
+  router.on('buy:checkout', countOutcomes(metrics.checkouts, async (socket, { holdId, requestId, voucherId }) => {
     const roomId = joinedRoom(socket);
     const user = requireUser(socket, 'buy');
-    const { saleId: offerId, answer, fresh, swept } = await store.checkout(roomId, user, holdId, requestId);
+    const { saleId: offerId, answer, fresh, swept } = await store.checkout(roomId, user, holdId, requestId, voucherId);
     if (swept > 0) broadcasts.stockChanged(roomId, offerId);
     if (!answer.ok) throw buyNowRefusal(answer, 'hold');
     if (fresh) {
@@ -74,6 +74,9 @@ export function registerBuyNowEvents(router: EventRouter, ctx: BuyNowContext): v
       qty: answer.qty,
       unitPrice: answer.unitPrice,
       amount: answer.amount,
+      voucherId: answer.voucherId,
+      discount: answer.discount,
+      paid: answer.paid,
       currency: answer.currency,
       createdAt: answer.createdAt,
     };

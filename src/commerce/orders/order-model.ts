@@ -24,6 +24,10 @@ export function orderFromEntry(f: Record<string, string>): Order {
     qty: num(f.qty),
     unitPrice: num(f.unitPrice),
     amount: num(f.amount),
+    // Orders written before vouchers have none: nothing off, the buyer pays the amount.
+    voucherId: f.voucherId || null,
+    discount: num(f.discount),
+    paid: f.paid === undefined || f.paid === '' ? num(f.amount) : num(f.paid),
     currency: f.currency ?? '',
     requestId: f.requestId ?? '',
     createdAt: num(f.createdAt),

@@ -168,10 +168,14 @@ export function reserveRefusal(text: string): Refusal {
 
 export type CheckoutAnswer = ({ ok: true } & SaleOrder) | Refusal;
 
-/** `OK|orderId|holdId|qty|unitPrice|amount|createdAt|productId|currency` or `ERR|CODE|available`. */
+/**
+ * `OK|orderId|holdId|qty|unitPrice|amount|createdAt|productId|currency|voucherId|discount|paid` or
+ * `ERR|CODE|available`. Answers stored before vouchers end at currency: no voucher, paid = amount.
+ */
 export function parseCheckoutAnswer(saleId: string, answer: string): CheckoutAnswer {
   const p = answer.split('|');
   if (p[0] === 'OK') {
+    const amount = Number(p[5]);
     return {
       ok: true,
       orderId: p[1]!,
@@ -179,7 +183,10 @@ export function parseCheckoutAnswer(saleId: string, answer: string): CheckoutAns
       holdId: p[2]!,
       qty: Number(p[3]),
       unitPrice: Number(p[4]),
-      amount: Number(p[5]),
+      amount,
+      voucherId: p[9] || null,
+      discount: Number(p[10] ?? 0),
+      paid: p[11] === undefined ? amount : Number(p[11]),
       createdAt: Number(p[6]),
       productId: p[7]!,
       currency: p[8]!,
@@ -204,6 +211,11 @@ const MESSAGES: Partial<Record<ErrorCode, (available: number) => string>> = {
   RATE_LIMITED: () => 'too many attempts; slow down',
   CONFLICT: () => 'this hold was already checked out',
   BANNED: () => 'you are banned from this room',
+  VOUCHER_NOT_FOUND: () => 'you have no such voucher: claim it first',
+  VOUCHER_USED: () => 'this voucher was already used by an order',
+  VOUCHER_IN_USE: () => 'this voucher is applied to another of your holds: check that one out, release it, or apply the voucher here',
+  VOUCHER_EXPIRED: () => 'this voucher has expired',
+  VOUCHER_MIN_SPEND: () => 'this order is below the voucher’s minimum spend',
 };
 
 /** Errors already made for shared refusals (reserveRefusal), by what a NOT_FOUND is about. */

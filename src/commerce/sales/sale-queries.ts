@@ -6,6 +6,7 @@ import type { RedisClient } from '../../core/redis-client.js';
 import type { FlashSale, RoomSaleFigures, SaleFigures, SaleHold, SaleLedger, SalesSnapshot } from '../../protocol/index.js';
 import { computeLedger } from './sale-ledger.js';
 import { roomSalesKeys, saleKeys } from './sale-keys.js';
+import { roomVoucherKeys } from '../vouchers/voucher-keys.js';
 import { conversionOf, parseHoldRecord, saleFromHash, type HoldRecord } from './sale-model.js';
 
 type Results = [Error | null, unknown][] | null;
@@ -109,13 +110,15 @@ export class SaleQueries {
   async figures(roomId: string): Promise<RoomSaleFigures> {
     const room = roomSalesKeys(roomId);
     const saleIds = await this.redis.zrange(room.all, 0, -1);
-    const pipe = this.redis.pipeline().scard(room.viewers).scard(room.buyers);
+    const pipe = this.redis.pipeline().scard(room.viewers).scard(room.buyers)
+      .hmget(roomVoucherKeys(roomId).vouchers, 't|claims', 't|redemptions', 't|discount');
     for (const id of saleIds) {
       const k = saleKeys(roomId, id);
       pipe.hmget(k.sale, 'orders', 'sold', 'gmv', 'buyers', 'waitlistOffers', 'waitlistConversions', 'waitlistLapsed');
       pipe.zcard(k.waitlist);
     }
-    const [viewers, buyers, ...replies] = values<unknown>(await pipe.exec());
+    const [viewers, buyers, voucherTotals, ...replies] = values<unknown>(await pipe.exec());
+    const [claims, redemptions, discount] = (voucherTotals as (string | null)[]).map((v) => Number(v ?? 0));
     const uniqueViewers = Number(viewers);
     const sales: SaleFigures[] = saleIds.flatMap((saleId, i) => {
       const row = replies[2 * i] as (string | null)[];
@@ -141,6 +144,7 @@ export class SaleQueries {
       buyers: Number(buyers),
       conversion: conversionOf(Number(buyers), uniqueViewers),
       sales,
+      vouchers: { claims: claims!, redemptions: redemptions!, discount: discount! },
     };
   }
 

@@ -16,6 +16,7 @@
 import { duplicateClient, type RedisClient } from '../../core/redis-client.js';
 import type { Logger } from '../../core/logger.js';
 import { roomBansKey } from '../../core/keys.js';
+import { roomVoucherClaimsKey } from '../vouchers/voucher-keys.js';
 import { DUE_INDEX, saleKeys, saleRef, waitlistScriptKeys, type SaleKeys } from './sale-keys.js';
 import { holdIdFor, INDEX_GUARD_MS } from './sale-model.js';
 import { RESERVE_SCRIPT } from './sale-scripts.js';
@@ -89,7 +90,7 @@ export class ReserveBatcher<T> {
   ) {
     this.connection = duplicateClient(redis, { enableAutoPipelining: false });
     this.connection.on('error', (err: Error) => opts.log?.warn({ err: err.message }, 'redis (reserves) error'));
-    this.connection.defineCommand('saleReserve', { numberOfKeys: 11, lua: RESERVE_SCRIPT });
+    this.connection.defineCommand('saleReserve', { numberOfKeys: 12, lua: RESERVE_SCRIPT });
     this.connection.defineCommand('saleIndexLower', { numberOfKeys: 1, lua: INDEX_LOWER_SCRIPT });
   }
 
@@ -143,7 +144,7 @@ export class ReserveBatcher<T> {
     try {
       await this.guard(saleRef(roomId, saleId));
       reply = await (this.connection as unknown as ReserveCommand).saleReserve(
-        k.sale, k.holds, k.quota, k.heldBy, k.expiries, k.requests, roomBansKey(roomId), k.rateLimits, ...waitlistScriptKeys(roomId, k),
+        k.sale, k.holds, k.quota, k.heldBy, k.expiries, k.requests, roomBansKey(roomId), k.rateLimits, ...waitlistScriptKeys(roomId, k), roomVoucherClaimsKey(roomId),
         this.opts.scriptNow(), reservesPerSecond, 1000, sweepBatch, holdIdFor(saleId, this.opts.holdTag), this.opts.takeSequence(requests.length),
         ...requests,
       );

@@ -29,6 +29,8 @@
 import { DEADLINE_LUA } from '../../core/redis-guard.js';
 import { SALE_MAX_DURATION_SEC } from '../../protocol/index.js';
 import { WAITLIST_PRELUDE_LUA } from './waitlist-lua.js';
+// Vouchers: claims helpers and VOUCHER_CLAIMS, which scripts that end holds bind (voucher-lua.ts).
+import { VOUCHER_LUA } from '../vouchers/voucher-lua.js';
 
 const PRELUDE = `
 local function clock(arg)
@@ -45,8 +47,10 @@ local function packHold(h)
   return h.state .. '|' .. h.user .. '|' .. int(h.qty) .. '|' .. int(h.exp) .. '|' .. h.order .. '|' .. h.at
 end
 ${WAITLIST_PRELUDE_LUA}
+${VOUCHER_LUA}
 -- A hold (or a waitlist offer) leaves 'held' / 'offered' (expired or released): its units go
--- back at once, to the waitlist's head first (giveBack, waitlist-lua.ts).
+-- back at once, to the waitlist's head first (giveBack, waitlist-lua.ts), and a voucher applied
+-- to it returns to its owner (returnVoucher, voucher-lua.ts).
 local function returnHold(holdId, h, state)
   local was = h.state -- 'held' or 'offered': the counter the units leave
   h.state = state
@@ -57,6 +61,7 @@ local function returnHold(holdId, h, state)
   redis.call('ZREM', KEYS[4], h.user .. '|' .. holdId)
   redis.call('ZREM', KEYS[5], holdId)
   giveBack(h.qty)
+  returnVoucher(holdId, h)
 end
 -- A hold or an offer that can still be checked out or released.
 local function live(h) return h.state == 'held' or h.state == 'offered' end
@@ -125,7 +130,7 @@ return {'OK', int(startsAt), int(endsAt), nextDue()}
 // N separate calls would (the server batches the requests that arrive in the same event-loop
 // turn, sale-reserve-batcher.ts, which also builds these arguments: reserveScriptCall).
 // KEYS: 1-5, 6 requests, 7 room bans, 8 the sale's reserve rate limits, 9-11 waitlist (bans,
-// waitlist, notices). ARGV: now, rlMax, rlWindowMs, sweepBatch, holdPrefix, holdSeq, then one per request:
+// waitlist, notices), 12 room voucher claims. ARGV: now, rlMax, rlWindowMs, sweepBatch, holdPrefix, holdSeq, then one per request:
 // 'qty requestId userId' (ids never contain spaces). Only a request that gets a hold needs a hold
 // id: the i-th request's is holdPrefix .. base36(holdSeq + i), made here.
 // → {unitsSwept, answer1, answer2, ...}: each answer is 'N' (decided by this call) or 'R' (the
@@ -145,6 +150,7 @@ local function base36(n)
   until n == 0
   return s
 end
+VOUCHER_CLAIMS = KEYS[12]
 local n = #ARGV - 6
 local out = {0}
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -248,15 +254,20 @@ return {'NEW', text, nextDue()}
 `;
 
 // KEYS: 1-5, 6 requests, 7 bought, 8 orders stream, 9 room buyers, 10 room bans, 11 room's order
-// index (orderId → stream entry id), 12 price history, 13-15 waitlist (bans, waitlist, notices). ARGV: userId, requestId, holdId, orderId,
-// now, userName, roomId, saleId. The order carries the ledger's `kind` (sale, buy-now, auction:
+// index (orderId → stream entry id), 12 price history, 13-15 waitlist (bans, waitlist, notices),
+// 16 room vouchers, 17 room voucher claims. ARGV: userId, requestId, holdId, orderId, now, userName,
+// roomId, saleId, voucherId|''. The order carries the ledger's `kind` (sale, buy-now, auction:
 // every ledger that sells through these scripts); a sale's hash has none and is 'sale'.
 // A hold is checked out at the price in force when it was taken: a standing ledger's price can
 // change (standing-ledger.ts keeps its history, `price|currency|ms` scored by ms); a sale has no
 // history and one price. The order made is kept (`o|<holdId>` in requests) for later replays.
-// Answer: OK|orderId|holdId|qty|unitPrice|amount|createdAt|productId|currency or ERR|CODE|available;
-// the reply's 4th element is offerDue (waitlist-lua.ts). A waitlist offer checks out like a hold.
+// Vouchers (voucher-lua.ts): the voucher named, or else the one applied to the hold, is checked
+// and consumed with the order; a voucher refusal is {'ERR', VOUCHER_*} (nothing recorded, the hold
+// untouched, so the buyer may check out again without it). A waitlist offer checks out like a hold.
+// Answer: OK|orderId|holdId|qty|unitPrice|amount|createdAt|productId|currency|voucherId|discount|paid
+// or ERR|CODE|available; the reply's 4th element is offerDue (waitlist-lua.ts).
 export const CHECKOUT_SCRIPT = `${PRELUDE}
+VOUCHER_CLAIMS = KEYS[17]
 local user, holdId = ARGV[1], ARGV[3]
 if redis.call('SISMEMBER', KEYS[10], user) == 1 then return {'ERR', 'BANNED'} end
 local reqField = 'c|' .. user .. '|' .. ARGV[2]
@@ -279,9 +290,10 @@ if not h or h.user ~= user then return refuse('NOT_FOUND') end
 local s = redis.call('HMGET', KEYS[1], 'price', 'productId', 'currency', 'kind')
 local unit, currency = s[1], s[3]
 local price = tonumber(unit)
+local voucherText = ''
 local function orderText()
   return 'OK|' .. h.order .. '|' .. holdId .. '|' .. int(h.qty) .. '|' .. unit .. '|' .. int(price * h.qty) ..
-    '|' .. h.at .. '|' .. s[2] .. '|' .. currency
+    '|' .. h.at .. '|' .. s[2] .. '|' .. currency .. voucherText
 end
 -- A hold becomes at most one order: another requestId for a sold hold gets that same order.
 if h.state == 'sold' then return answer('REPLAY', redis.call('HGET', KEYS[6], 'o|' .. holdId) or orderText()) end
@@ -297,9 +309,14 @@ if past then
   unit, currency = string.match(past, '^([^|]*)|([^|]*)|')
   price = tonumber(unit)
 end
+local voucher, voucherRefusal = checkoutVoucher(KEYS[16], KEYS[17], holdId, user, ARGV[9], price * h.qty, now)
+if voucherRefusal then return {'ERR', voucherRefusal} end
 local was = h.state -- 'held', or 'offered': a waitlist conversion
 h.state, h.order, h.at = 'sold', ARGV[4], int(now)
 local amount = price * h.qty
+local discount = voucher and voucher.discount or 0
+if voucher then consumeVoucher(KEYS[16], KEYS[17], holdId, user, voucher, h.order) end
+voucherText = '|' .. (voucher and voucher.id or '') .. '|' .. int(discount) .. '|' .. int(amount - discount)
 redis.call('HSET', KEYS[2], holdId, packHold(h))
 redis.call('HINCRBY', KEYS[1], was, -h.qty)
 if was == 'offered' then redis.call('HINCRBY', KEYS[1], 'waitlistConversions', 1) end
@@ -312,17 +329,19 @@ if redis.call('HINCRBY', KEYS[7], user, h.qty) == h.qty then redis.call('HINCRBY
 redis.call('SADD', KEYS[9], user)
 local entry = redis.call('XADD', KEYS[8], '*', 'orderId', h.order, 'kind', s[4] or 'sale', 'roomId', ARGV[7],
   'saleId', ARGV[8], 'holdId', holdId, 'productId', s[2], 'userId', user, 'userName', ARGV[6], 'qty', int(h.qty),
-  'unitPrice', unit, 'amount', int(amount), 'currency', currency, 'requestId', ARGV[2], 'createdAt', h.at)
+  'unitPrice', unit, 'amount', int(amount), 'currency', currency, 'requestId', ARGV[2], 'createdAt', h.at,
+  'voucherId', voucher and voucher.id or '', 'discount', int(discount), 'paid', int(amount - discount))
 redis.call('HSET', KEYS[11], h.order, entry)
 local text = orderText()
 redis.call('HSET', KEYS[6], 'o|' .. holdId, text)
 return answer('NEW', text)
 `;
 
-// KEYS: 1-5, 6 room bans, 7-9 waitlist (bans, waitlist, notices). ARGV: userId, holdId, now.
-// Releasing a waitlist offer declines it: the unit passes to the next in line.
+// KEYS: 1-5, 6 room bans, 7-9 waitlist (bans, waitlist, notices), 10 room voucher claims.
+// ARGV: userId, holdId, now. Releasing a waitlist offer declines it: the unit passes to the next in line.
 // → {'OK', released 0|1, available, unitsReturned, offerDue} | {'ERR', code, available, unitsReturned, offerDue}
 export const RELEASE_SCRIPT = `${PRELUDE}
+VOUCHER_CLAIMS = KEYS[10]
 if redis.call('SISMEMBER', KEYS[6], ARGV[1]) == 1 then return {'ERR', 'BANNED', 0, 0, ''} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'ERR', 'NOT_FOUND', 0, 0, ''} end
 local now = clock(ARGV[3])
@@ -380,12 +399,13 @@ return {'OK', int(now)}
 `;
 
 // KEYS: 1-5, 6 requests, 7 bought, 8 active set, 9-11 waitlist (bans, waitlist, notices), 12 told
-// positions. ARGV: now, batch, saleId, retentionMs. A lapsed offer passes to the next in line; at
-// the sale's end the waitlist closes (as in STOP).
+// positions, 13 room voucher claims. ARGV: now, batch, saleId, retentionMs. A lapsed offer passes
+// to the next in line; at the sale's end the waitlist closes (as in STOP).
 // Safe to run on every node at once: each hold is expired by exactly one call, and exactly one
 // call sees a countdown finish (justOpened) or the sale end (justEnded) and announces it.
 // → {'GONE'} | {'OK', unitsReturned, justOpened, justEnded, retired, sold, nextDue}
 export const SWEEP_SCRIPT = `${PRELUDE}
+VOUCHER_CLAIMS = KEYS[13]
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'GONE'} end
 local now = clock(ARGV[1])
 useWaitlist(now, KEYS[9], KEYS[10], KEYS[11])

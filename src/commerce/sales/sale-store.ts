@@ -25,6 +25,7 @@ import {
 import { INDEX_CLAIM_SCRIPT, INDEX_RESCHEDULE_SCRIPT } from './sale-index-scripts.js';
 import { ReserveBatcher } from './sale-reserve-batcher.js';
 import { roomBansKey } from '../../core/keys.js';
+import { roomVoucherClaimsKey, roomVoucherKeys } from '../vouchers/voucher-keys.js';
 import {
   DUE_INDEX, LEGACY_SWEEP_SET, ORDER_STREAMS, orderIndexKey, orderStreamKey, roomSalesKeys, saleKeys, saleRef, waitlistScriptKeys, type SaleKeys,
 } from './sale-keys.js';
@@ -93,11 +94,11 @@ export interface SaleStoreOptions {
 const SCRIPTS = {
   saleCreate: [8, CREATE_SCRIPT],
   saleAward: [7, AWARD_SCRIPT],
-  saleCheckout: [15, CHECKOUT_SCRIPT],
-  saleRelease: [9, RELEASE_SCRIPT],
+  saleCheckout: [17, CHECKOUT_SCRIPT],
+  saleRelease: [10, RELEASE_SCRIPT],
   saleRestock: [9, RESTOCK_SCRIPT],
   saleStop: [3, STOP_SCRIPT],
-  saleSweep: [12, SWEEP_SCRIPT],
+  saleSweep: [13, SWEEP_SCRIPT],
   saleStockFrame: [2, STOCK_FRAME_SCRIPT],
   saleSoldOutFrame: [2, SOLD_OUT_FRAME_SCRIPT],
   saleIndexClaim: [1, INDEX_CLAIM_SCRIPT],
@@ -286,13 +287,21 @@ export class SaleStore {
     this.batcher.close();
   }
 
-  async checkout(roomId: string, user: { id: string; name: string }, holdId: string, requestId: string): Promise<Decided<CheckoutAnswer> & { saleId: string }> {
+  /** `voucherId`: a voucher the buyer claimed, to be consumed by this order (else the one applied to the hold, if any). */
+  async checkout(
+    roomId: string,
+    user: { id: string; name: string },
+    holdId: string,
+    requestId: string,
+    voucherId?: string,
+  ): Promise<Decided<CheckoutAnswer> & { saleId: string }> {
     const saleId = saleIdOfHold(holdId);
     const k = saleKeys(roomId, saleId);
+    const vouchers = roomVoucherKeys(roomId);
     const reply = await this.cmd.saleCheckout(
       ...core(k), k.requests, k.bought, orderStreamKey(roomId), roomSalesKeys(roomId).buyers, roomBansKey(roomId), orderIndexKey(roomId), k.prices,
-      ...waitlistScriptKeys(roomId, k),
-      user.id, requestId, holdId, orderIdFor(roomId, localId('')), this.scriptNow(), user.name, roomId, saleId,
+      ...waitlistScriptKeys(roomId, k), vouchers.vouchers, vouchers.claims,
+      user.id, requestId, holdId, orderIdFor(roomId, localId('')), this.scriptNow(), user.name, roomId, saleId, voucherId ?? '',
     );
     const result = decided(reply, 'hold', (text) => parseCheckoutAnswer(saleId, text));
     await this.afterUnitsBack(roomId, saleId, reply[3], result.swept > 0);
@@ -305,7 +314,7 @@ export class SaleStore {
     const saleId = saleIdOfHold(holdId);
     const k = saleKeys(roomId, saleId);
     const [status, codeOrReleased, available, units, offerDue] = await this.cmd.saleRelease(
-      ...core(k), roomBansKey(roomId), ...waitlistScriptKeys(roomId, k), userId, holdId, this.scriptNow(),
+      ...core(k), roomBansKey(roomId), ...waitlistScriptKeys(roomId, k), roomVoucherClaimsKey(roomId), userId, holdId, this.scriptNow(),
     );
     await this.afterUnitsBack(roomId, saleId, offerDue, Number(units) > 0);
     const answer: ReleaseAnswer =
@@ -343,7 +352,7 @@ export class SaleStore {
   async sweep(roomId: string, saleId: string): Promise<SweepResult> {
     const k = saleKeys(roomId, saleId);
     const [status, units, justOpened, justEnded, retired, sold, nextDue] = await this.cmd.saleSweep(
-      ...core(k), k.requests, k.bought, roomSalesKeys(roomId).active, ...waitlistScriptKeys(roomId, k), k.waitlistTold,
+      ...core(k), k.requests, k.bought, roomSalesKeys(roomId).active, ...waitlistScriptKeys(roomId, k), k.waitlistTold, roomVoucherClaimsKey(roomId),
       this.scriptNow(), SWEEP_BATCH, saleId, SALE_RETENTION_MS,
     );
     // Offers made here are in nextDue already; units back or the end may have changed the list.

@@ -81,10 +81,10 @@ export function registerSaleEvents(router: EventRouter, ctx: SalesContext): void
     });
   }));
 
-  router.on('sale:checkout', countOutcomes(metrics.checkouts, async (socket, { holdId, requestId }) => {
+  router.on('sale:checkout', countOutcomes(metrics.checkouts, async (socket, { holdId, requestId, voucherId }) => {
     const roomId = joinedRoom(socket);
     const user = requireUser(socket, 'check out');
-    const { saleId, answer, fresh, swept } = await store.checkout(roomId, user, holdId, requestId);
+    const { saleId, answer, fresh, swept } = await store.checkout(roomId, user, holdId, requestId, voucherId);
     if (swept > 0) broadcasts.stockChanged(roomId, saleId);
     if (!answer.ok) throw refusalError(answer, 'hold');
     if (fresh) broadcasts.bought(roomId, saleId, shortenName(user.name), answer.qty);

@@ -171,6 +171,7 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
       'auction:bids': { lotId: lotB.lotId, limit: 10 },
       'giveaway:start': { text: 'Fuzz prize', durationSec: 600, winners: 1, rule: 'everyone' },
       'giveaway:enter': { giveawayId: giveaway.id, free: true },
+      'giveaway:stats': {},
     };
     const BUYER_EVENTS = new Set<FuzzedEvent>([
       'sale:reserve', 'sale:checkout', 'sale:release', 'buy:reserve', 'buy:checkout', 'buy:release', 'auction:bid', 'auction:checkout', 'giveaway:enter',

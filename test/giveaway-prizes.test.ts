@@ -101,6 +101,10 @@ describe('giveaway prizes through a server', () => {
     const snap = await ok(await connect(stack.url, ann), 'room:join', { roomId });
     expect(snap.giveaways.myPrizes).toEqual([{ ...annWin, state: 'held', orderId: null }]);
 
+    // The room hears "someone bought" for purchases, not for prize claims (checked below).
+    const boughtSeen: string[] = [];
+    sock(cid).on('sale:bought', (p) => boughtSeen.push(p.saleId));
+
     // Claimed through the normal checkout: an order at 0; a second claim is the same order.
     const order = await ok(sock(ann), 'sale:checkout', { holdId: annWin!.holdId, requestId: randomUUID() });
     expect(order).toMatchObject({ saleId: annWin!.saleId, holdId: annWin!.holdId, qty: 1, unitPrice: 0, amount: 0, productId });
@@ -112,6 +116,14 @@ describe('giveaway prizes through a server', () => {
     expect(prizeOrders).toHaveLength(1);
     expect(prizeOrders[0]).toMatchObject({ orderId: order.orderId, kind: 'giveaway', ledgerId: annWin!.saleId, saleId: null, userId: ann.id, productId, qty: 1, unitPrice: 0, amount: 0 });
     expect((await http(stack.url, 'GET', `/api/orders/${order.orderId}`, ann.token)).body.order).toMatchObject({ kind: 'giveaway', amount: 0 });
+
+    // A real purchase after the claim: its announcement arrives, and it is the only one.
+    const sale = await ok(hostSocket, 'sale:start', { productId, price: 100, quantity: 5, durationSec: 600 });
+    const saleBought = nextEvent(sock(cid), 'sale:bought', (p) => p.saleId === sale.id);
+    const bobHold = await ok(sock(bob), 'sale:reserve', { saleId: sale.id, qty: 1, requestId: randomUUID() });
+    await ok(sock(bob), 'sale:checkout', { holdId: bobHold.holdId, requestId: randomUUID() });
+    await saleBought;
+    expect(boughtSeen).toEqual([sale.id]);
 
     const annAgain = await ok(await connect(stack.url, ann), 'room:join', { roomId });
     expect(annAgain.giveaways.myPrizes).toEqual([{ ...annWin, state: 'claimed', orderId: order.orderId }]);

@@ -132,7 +132,7 @@ export class HostGiveawayPanel {
     const now = Date.now() + this.offset;
     const open = g.status === 'open';
     this.live.dataset.status = g.status;
-    this.heading.textContent = `🎁 ${prizeTitle(g.prize)} · ${g.winnersWanted} winner${g.winnersWanted === 1 ? '' : 's'} · ${RULE_LINES[g.rule]}`;
+    this.heading.textContent = `${prizeTitle(g.prize)} · ${g.winnersWanted} winner${g.winnersWanted === 1 ? '' : 's'} · ${RULE_LINES[g.rule]}`;
     this.status.textContent = open ? (g.endsAt > now ? `Ends in ${formatCountdown(g.endsAt - now)}` : 'Drawing…') : 'Drawn';
     const f = this.figuresById.get(g.id);
     const count = Math.max(g.entries, f?.entries ?? 0);

@@ -184,7 +184,7 @@ class GiveawayStrip {
     );
     this.enterRow = h('div', { class: 'row giveaway-actions' }, this.enterButton, this.freeButton);
     this.claimButton = h('button', { type: 'button', class: 'cta', 'data-testid': 'giveaway-claim', onclick: () => void actions.claim(this.claimButton) }, 'Claim prize');
-    this.winBox = h('div', { class: 'hold giveaway-win', 'data-testid': 'giveaway-win', hidden: true }, h('p', { class: 'giveaway-won' }, h('strong', {}, 'You won! 🎉')), this.winText, this.claimButton);
+    this.winBox = h('div', { class: 'hold giveaway-win', 'data-testid': 'giveaway-win', hidden: true }, h('p', { class: 'giveaway-won' }, h('strong', {}, 'You won!')), this.winText, this.claimButton);
     const titleId = `giveaway-title-${g.id}`;
     this.root = h(
       'article',
@@ -192,7 +192,7 @@ class GiveawayStrip {
       h(
         'div',
         { class: 'sale-main' },
-        h('span', { class: 'thumb giveaway-thumb', 'aria-hidden': 'true' }, '🎁'),
+        giftIcon(),
         h(
           'div',
           { class: 'sale-text' },
@@ -238,4 +238,18 @@ class GiveawayStrip {
 /** "Tue 14:05": a prize hold lasts about a day, so the day matters. */
 function until(at: number): string {
   return new Date(at).toLocaleString(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit' });
+}
+
+/** A gift box, drawn (no emoji font is needed to see it). */
+export function giftIcon(): HTMLElement {
+  const box = h('span', { class: 'thumb giveaway-thumb', 'aria-hidden': 'true' });
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', 'icon');
+  const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  path.setAttribute('fill', 'currentColor');
+  path.setAttribute('d', 'M20 7h-2.2A3 3 0 0 0 12 3.8 3 3 0 0 0 6.2 7H4a1 1 0 0 0-1 1v3a1 1 0 0 0 1 1h1v8a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-8h1a1 1 0 0 0 1-1V8a1 1 0 0 0-1-1zM15 5a1 1 0 0 1 0 2h-2a2 2 0 0 1 2-2zM9 5a2 2 0 0 1 2 2H9a1 1 0 0 1 0-2zM5 9h6v1H5V9zm2 3h4v7H7v-7zm10 7h-4v-7h4v7zm2-9h-6V9h6v1z');
+  svg.append(path);
+  box.append(svg);
+  return box;
 }

@@ -47,6 +47,11 @@ export class SaleQueries {
     return raw ? parseHoldRecord(raw) : null;
   }
 
+  /** The ledger's kind ('auction', 'giveaway' for the one-unit award sales; null for a flash sale). */
+  async kindOf(roomId: string, saleId: string): Promise<string | null> {
+    return this.redis.hget(saleKeys(roomId, saleId).sale, 'kind');
+  }
+
   /** Many holds' records in one round trip (null for each that is gone). */
   async holds(roomId: string, holdIds: string[]): Promise<(HoldRecord | null)[]> {
     if (holdIds.length === 0) return [];

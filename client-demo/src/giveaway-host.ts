@@ -161,6 +161,7 @@ export class HostGiveawayPanel {
     );
     const item = (label: string, value: number, id: string) => h('div', {}, h('dt', {}, label), h('dd', { 'data-testid': `giveaway-stat-${id}` }, String(value)));
     this.figures.replaceChildren(
+      h('p', { class: 'figures-caption muted small-text' }, `This live’s giveaways (${list.length})`),
       item('Entries (rule)', totals.byRule, 'rule'),
       item('Entries (free)', totals.free, 'free'),
       item('Winners', totals.winners, 'winners'),

@@ -121,7 +121,7 @@ describe('giveaway UI in Chromium', { timeout: 180_000 }, () => {
 
     // Not a follower: the rule's Enter is refused with the way out; the free route takes him in.
     await bob.page.getByTestId('giveaway-enter').click();
-    await hasText(bob.page.locator('.toasts'), 'use the free entry instead');
+    await hasText(bob.page.locator('.toasts'), 'for followers of the host — you can still enter free');
     await bob.page.getByTestId('giveaway-enter-free').click();
     await hasText(bob.page.getByTestId('giveaway-line'), 'You’re in ✓ (free entry)');
     expect(await bob.page.getByTestId('giveaway-enter').isVisible()).toBe(false);

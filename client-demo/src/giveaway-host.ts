@@ -26,6 +26,8 @@ export class HostGiveawayPanel {
   private readonly commitment = h('code', { class: 'hash', 'data-testid': 'host-giveaway-commitment' });
   private readonly result = h('div', { class: 'giveaway-result', 'data-testid': 'host-giveaway-result', hidden: true });
   private readonly figures = h('dl', { class: 'stats giveaway-figures', 'data-testid': 'host-giveaway-figures' });
+  private readonly figuresCaption = h('p', { class: 'figures-caption muted small-text' });
+  private readonly figuresBox = h('div', { hidden: true }, this.figuresCaption, this.figures);
   private giveaway: Giveaway | null = null;
   private offset = 0;
   private bag: Product[] = [];
@@ -70,7 +72,7 @@ export class HostGiveawayPanel {
       h('p', { class: 'small-text' }, 'Commitment (sha256 of the secret seed, published before any entry): ', this.commitment),
       this.result,
     );
-    this.root = h('div', {}, this.live, this.figures, h('details', { class: 'sale-form', open: true }, h('summary', {}, 'Start a giveaway'), this.form));
+    this.root = h('div', {}, this.live, this.figuresBox, h('details', { class: 'sale-form', open: true }, h('summary', {}, 'Start a giveaway'), this.form));
 
     const s = client.socket;
     s.on('giveaway:started', ({ giveaway, serverTime }) => {
@@ -161,12 +163,12 @@ export class HostGiveawayPanel {
     );
     const item = (label: string, value: number, id: string) => h('div', {}, h('dt', {}, label), h('dd', { 'data-testid': `giveaway-stat-${id}` }, String(value)));
     this.figures.replaceChildren(
-      h('p', { class: 'figures-caption muted small-text' }, `This live’s giveaways (${list.length})`),
       item('Entries (rule)', totals.byRule, 'rule'),
       item('Entries (free)', totals.free, 'free'),
       item('Winners', totals.winners, 'winners'),
       item('Prizes claimed', totals.claimed, 'claimed'),
     );
-    show(this.figures, list.length > 0);
+    this.figuresCaption.textContent = `This live’s giveaways (${list.length})`;
+    show(this.figuresBox, list.length > 0);
   }
 }

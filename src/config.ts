@@ -101,6 +101,9 @@ export const configSchema = z.object({
   VOUCHER_MAX_QUANTITY: z.coerce.number().int().min(1).max(100_000).default(100_000),
   /** voucher:claim + voucher:apply per user per room per second; more are RATE_LIMITED. */
   VOUCHER_ACTIONS_PER_SEC: z.coerce.number().int().min(1).max(1000).default(5),
+  /** How long a giveaway winner's zero-price prize hold lasts (so they can claim it with their address
+   * later); unclaimed, it expires like any hold and nobody else gets the prize. */
+  GIVEAWAY_PRIZE_HOLD_SEC: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(24 * 3600),
   /** Rooms one user hosts at once (scheduled or live); one more is refused (LIMIT_EXCEEDED). */
   ROOMS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(10),
   /** A scheduled room whose start (or, unscheduled, its creation) is this long past is ended by a sweep. */

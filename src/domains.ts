@@ -12,13 +12,13 @@ import { VouchersDomain } from './commerce/vouchers/vouchers-domain.js';
 
 export function createDomains(deps: DomainDeps): Domain[] {
   // Buy-now and auctions sell through the sales machinery (holds, checkout, the orders stream;
-  // an auction winner's hold is a one-unit sale); orders (routes, webhooks) read what every
+  // an auction or giveaway winner's hold is a one-unit sale); orders (routes, webhooks) read what every
   // selling path writes.
   const orders = new OrdersDomain(deps);
   const sales = new SalesDomain(deps, { onOrder: (roomId) => orders.noteOrder(roomId) });
   const buyNow = new BuyNowDomain(deps, sales);
   const auctions = new AuctionsDomain(deps, { store: sales.store, queries: sales.queries });
-  const domains: Domain[] = [new ChatDomain(deps), new CommerceDomain(deps, buyNow), sales, buyNow, auctions, orders, new GiveawaysDomain(deps), new VouchersDomain(deps)];
+  const domains: Domain[] = [new ChatDomain(deps), new CommerceDomain(deps, buyNow), sales, buyNow, auctions, orders, new GiveawaysDomain(deps, { store: sales.store, queries: sales.queries }), new VouchersDomain(deps)];
   // Media needs mediasoup worker processes; MEDIA_ENABLED=false runs without video.
   if (deps.config.MEDIA_ENABLED) domains.push(new MediaDomain(deps));
   return domains;

@@ -202,6 +202,8 @@ describe('socket events: malformed payloads', () => {
     { event: 'auction:checkout', payload: { lotId: 'a_nope', requestId: 'req-00000001' }, code: 'NOT_FOUND' },
     { event: 'auction:bids', payload: { lotId: 'a_nope' }, code: 'NOT_FOUND' },
     { event: 'auction:bids', payload: { lotId: 'a_nope', limit: 501 }, code: 'BAD_REQUEST' },
+    { event: 'giveaway:stats', payload: { extra: 1 }, code: 'BAD_REQUEST' },
+    { event: 'giveaway:start', payload: { text: 'Mug', durationSec: 30, requestId: 'short' }, code: 'BAD_REQUEST' },
     { event: 'auction:start', payload: { productId: 'p_nope', startPrice: 100, durationSec: 10 }, code: 'NOT_FOUND' },
     { event: 'auction:start', payload: { productId: 'p_nope', startPrice: 100, durationSec: 4 }, code: 'BAD_REQUEST' },
     { event: 'auction:start', payload: { productId: 'p_nope', startPrice: 100, durationSec: 301 }, code: 'BAD_REQUEST' },

@@ -24,10 +24,14 @@ describe('error sentences', () => {
     expect(humanError({ code: 'NOT_IN_ROOM', message: 'join a room first' })).toBe('This live has ended.');
     expect(humanError({ code: 'BAD_REQUEST', message: 'price: Too small: expected number to be >=0' })).toBe('Please check the price.');
     expect(humanError(new Error('boom'))).toBe('Something went wrong on our side. Please try again.');
+    // A giveaway's rule, named from the server's message, with the free route.
+    expect(humanError({ code: 'NOT_ELIGIBLE', message: 'this giveaway is for viewers who follow the host; anyone may enter free instead with { free: true } (no purchase necessary)' }))
+      .toBe('This giveaway is for followers of the host — you can still enter free: no purchase necessary.');
+    expect(humanError({ code: 'NOT_ELIGIBLE', message: 'this giveaway is for viewers who commented in this live; anyone may enter free instead' })).toContain('viewers who commented');
   });
 
   it('sold out and a live that ended are news, not errors', () => {
-    for (const code of ['SOLD_OUT', 'SALE_ENDED', 'ROOM_ENDED', 'NOT_IN_ROOM']) expect(errorKind({ code }), code).toBe('info');
+    for (const code of ['SOLD_OUT', 'SALE_ENDED', 'ROOM_ENDED', 'NOT_IN_ROOM', 'NOT_ELIGIBLE']) expect(errorKind({ code }), code).toBe('info');
     for (const code of ['INTERNAL', 'FORBIDDEN', 'BLOCKED_WORD']) expect(errorKind({ code }), code).toBe('error');
   });
 });

@@ -183,6 +183,7 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
       'voucher:stop': { voucherId: voucherB.id },
       'voucher:claim': { voucherId: voucherB.id, requestId: randomUUID() },
       'voucher:apply': { voucherId: voucherA.id, holdId: hold.holdId },
+      'giveaway:stats': {},
     };
     const BUYER_EVENTS = new Set<FuzzedEvent>([
       'sale:reserve', 'sale:checkout', 'sale:release', 'sale:waitlist', 'buy:reserve', 'buy:checkout', 'buy:release', 'auction:bid', 'auction:checkout', 'giveaway:enter',

@@ -2,7 +2,7 @@
  * A giveaway across two server processes on one Redis (TEST_REDIS=cluster: a real cluster):
  * 1,000 entrants split over both, the `commenters` rule checked per user (half commented, half
  * are refused and take the free route), both nodes' sweepers racing every 20 ms at the deadline,
- * and the published draw recomputed by the verifier script.
+ * the published draw recomputed by the verifier script, and one prize hold per winner.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -72,6 +72,9 @@ describe('giveaway across two processes', () => {
     const watchers = [crowd[0]!.socket, crowd[1]!.socket, hostSocket]; // node a, node b, node a
     const drawnSeen = watchers.map(() => 0);
     watchers.forEach((s, i) => s.on('giveaway:drawn', () => drawnSeen[i]!++));
+    // Every entrant listens for a personal win: each winner must hear exactly one, nobody else any.
+    const wonBy = new Map<string, string[]>();
+    for (const c of crowd) c.socket.on('giveaway:won', (p) => wonBy.set(c.user.id, [...(wonBy.get(c.user.id) ?? []), p.holdId]));
 
     const startedOnB = nextEvent(crowd[1]!.socket, 'giveaway:started');
     const g = await ok(hostSocket, 'giveaway:start', { text: 'Gift card', durationSec: 8, winners: WINNERS, rule: 'commenters' });
@@ -105,6 +108,14 @@ describe('giveaway across two processes', () => {
     await expect.poll(() => redis.zscore(GIVEAWAY_DUE, giveawayRef(roomId, g.id)), { timeout: 5000 }).toBeNull();
     expect(await redis.hget(giveawayKeys(roomId, g.id).giveaway, 'draws')).toBe('1');
     expect(drawnSeen).toEqual([1, 1, 1]);
+    // One prize hold per winner, however the two sweepers raced: one giveaway:won each (the
+    // personal event leaves with the drawn one), one prize sale each in the room.
+    await expect.poll(() => wonBy.size, { timeout: 5000 }).toBe(WINNERS);
+    expect(new Set(wonBy.keys())).toEqual(new Set(drawn.winners.map((w) => w.userId)));
+    expect([...wonBy.values()].every((holds) => holds.length === 1)).toBe(true);
+    const prizeSales = (await http(a, 'GET', `/api/rooms/${roomId}/sales`, null)).body.sales.filter((x: { endReason: string }) => x.endReason === 'giveaway');
+    expect(prizeSales).toHaveLength(WINNERS);
+    expect(new Set(prizeSales.map((x: { id: string }) => x.id))).toEqual(new Set([...wonBy.values()].map(([h]) => h!.slice(0, h!.lastIndexOf('.')))));
     // Late entries are refused on both nodes.
     const late = await Promise.all([crowd[2]!, crowd[3]!].map((c) => request(c.socket, 'giveaway:enter', { giveawayId: g.id, free: true })));
     expect(late.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['GIVEAWAY_CLOSED', 'GIVEAWAY_CLOSED']);

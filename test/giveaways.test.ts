@@ -265,7 +265,7 @@ describe('giveaways: the deadline and the draw, at the store', () => {
       return new GiveawayStore(c, { maxPerRoom: 10, maxEntries: 100, drawLeaseMs: 10_000 });
     });
     const host = { id: 'u_host', name: 'Host' };
-    const g = await stores[0]!.start('r_race', host, { prize: { kind: 'text', text: 'Race' }, durationSec: 5, winners: 3, rule: 'everyone' });
+    const { giveaway: g } = await stores[0]!.start('r_race', host, { prize: { kind: 'text', text: 'Race' }, durationSec: 5, winners: 3, rule: 'everyone' });
     await Promise.all(Array.from({ length: 40 }, (_, i) => stores[i % 2]!.enter('r_race', g.id, { id: `u_${i}`, name: `User ${i}` }, false)));
     expect((await stores[1]!.draw('r_race', g.id)).kind).toBe('early');
     // Wait out the deadline on the clock that decides it: Redis's.
@@ -290,7 +290,7 @@ describe('giveaways: the deadline and the draw, at the store', () => {
     const c = redis.client();
     clients.push(c);
     const store = new GiveawayStore(c, { maxPerRoom: 10, maxEntries: 100, drawLeaseMs: 500 });
-    const g = await store.start('r_lease', { id: 'u_host', name: 'Host' }, { prize: { kind: 'text', text: 'Lease' }, durationSec: 5, winners: 1, rule: 'everyone' });
+    const { giveaway: g } = await store.start('r_lease', { id: 'u_host', name: 'Host' }, { prize: { kind: 'text', text: 'Lease' }, durationSec: 5, winners: 1, rule: 'everyone' });
     await store.enter('r_lease', g.id, { id: 'u_1', name: 'One' }, false);
     await store.enter('r_lease', g.id, { id: 'u_2', name: 'Two' }, false);
     const raw = c as unknown as {

@@ -2,7 +2,7 @@
  * The permission matrix: every privileged socket event and HTTP route, tried by every kind of
  * caller, with the exact outcome the role rules in src/core/roles.ts promise. Host-only: pins,
  * products, go live / end, moderators, auction:start. Host or moderator: mod:*, room:stats,
- * auction:cancel and auction:bids. Guests get
+ * auction:cancel, auction:bids and giveaway:stats. Guests get
  * UNAUTHORIZED, everyone else below the bar FORBIDDEN, and a refused call leaves no trace.
  */
 import { randomUUID } from 'node:crypto';
@@ -88,6 +88,7 @@ const socketCases: SocketCase[] = [
   { event: 'mod:blocked-words', min: 'moderator', payload: async () => ({ words: ['zzz-never-said'] }) },
   { event: 'mod:audit', min: 'moderator', payload: async () => ({}) },
   { event: 'room:stats', min: 'moderator', payload: async () => ({}) },
+  { event: 'giveaway:stats', min: 'moderator', payload: async () => ({}) },
   // Auctions: one lot at a time, so each case first brings the room to what the action needs.
   {
     event: 'auction:start',

@@ -17,6 +17,7 @@ import { People } from './people.js';
 import { productImage } from './product-view.js';
 import { HostSalePanel } from './sale-host.js';
 import { HostAuctionPanel } from './auction-host.js';
+import { HostGiveawayPanel } from './giveaway-host.js';
 import { api, check, mountAccount, type Session } from './session.js';
 import { orderTotals, renderSummary, summaryFromHttp, type ShowSummary } from './show-summary.js';
 
@@ -80,6 +81,8 @@ function openStudio(session: Session, roomId: string): void {
   byId('sale-body').replaceWith(sales.root);
   const auctions = new HostAuctionPanel(client);
   byId('auction-body').replaceWith(auctions.root);
+  const giveaways = new HostGiveawayPanel(client);
+  byId('giveaway-body').replaceWith(giveaways.root);
 
   let joinedBefore = false;
   const render = (snap: JoinSnapshot) => {
@@ -97,6 +100,7 @@ function openStudio(session: Session, roomId: string): void {
     pinnedId = snap.commerce.pinned.product?.id ?? null;
     sales.load(snap);
     auctions.load(snap);
+    giveaways.load(snap);
     chat.load(snap);
     moderation.load(snap);
     setRoom(snap.room);
@@ -326,6 +330,7 @@ function openStudio(session: Session, roomId: string): void {
     renderProducts();
     sales.setBag(bag);
     auctions.setBag(bag);
+    giveaways.setBag(bag);
   });
   s.on('room:status', ({ room: r }) => setRoom(r));
   const stockChanged = (st: BuyNowStock) => {
@@ -348,6 +353,7 @@ function openStudio(session: Session, roomId: string): void {
     if (!client.connected || !room || room.status === 'ended') return;
     refreshStatsNow().catch(() => {}); // the next tick tries again; a dashboard gap is not worth a toast
     sales.pollFigures().catch(() => {});
+    giveaways.pollFigures().catch(() => {});
   };
   const poll = setInterval(refreshStats, STATS_POLL_MS);
 

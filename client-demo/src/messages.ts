@@ -51,10 +51,14 @@ const SENTENCES: Record<ErrorCode, (e: ErrorLike) => string> = {
   BID_TOO_LOW: () => 'Someone bid that already: try the next amount.',
   ALREADY_LEADING: () => 'You’re already the highest bidder.',
   GIVEAWAY_CLOSED: () => 'This giveaway has closed.',
-  NOT_ELIGIBLE: (e) =>
-    /voucher/.test(e.message ?? '')
-      ? 'This voucher is for followers of the host: follow to claim it.'
-      : 'This giveaway is for followers, commenters or buyers: use the free entry instead.',
+  // The server's message names the rule ("…for viewers who follow the host; anyone may enter free…"),
+  // or says the voucher is for followers.
+  NOT_ELIGIBLE: (e) => {
+    const m = e.message ?? '';
+    if (/voucher/.test(m)) return 'This voucher is for followers of the host: follow to claim it.';
+    const who = /follow the host/.test(m) ? 'followers of the host' : /commented/.test(m) ? 'viewers who commented' : /bought/.test(m) ? 'viewers who bought in this live' : 'some viewers';
+    return `This giveaway is for ${who} — you can still enter free: no purchase necessary.`;
+  },
   VOUCHER_NOT_FOUND: () => 'You don’t have that voucher: claim it first.',
   VOUCHER_CLOSED: () => 'This voucher can’t be claimed any more.',
   VOUCHER_CLAIMED_OUT: () => 'All the vouchers have been claimed.',
@@ -73,7 +77,7 @@ const SENTENCES: Record<ErrorCode, (e: ErrorLike) => string> = {
 };
 
 /** Codes that are news, not mistakes: shown neutrally, never as a red error. */
-const NEUTRAL = new Set<string>(['GIVEAWAY_CLOSED', 'AUCTION_ENDED', 'ALREADY_LEADING', 'SOLD_OUT', 'SALE_ENDED', 'ROOM_ENDED', 'NOT_IN_ROOM', 'SLOW_MODE', 'ROOM_NOT_LIVE', 'SALE_NOT_STARTED']);
+const NEUTRAL = new Set<string>(['NOT_ELIGIBLE', 'GIVEAWAY_CLOSED', 'AUCTION_ENDED', 'ALREADY_LEADING', 'SOLD_OUT', 'SALE_ENDED', 'ROOM_ENDED', 'NOT_IN_ROOM', 'SLOW_MODE', 'ROOM_NOT_LIVE', 'SALE_NOT_STARTED']);
 
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.prototype.hasOwnProperty.call(SENTENCES, code);

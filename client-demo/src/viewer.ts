@@ -9,6 +9,7 @@
 import './styles.css';
 import { applyBagChange, type BuyNowHold, type JoinSnapshot, type PinState, type Product } from '../../src/protocol/index.js';
 import { ViewerAuctionPanel } from './auction-viewer.js';
+import { ViewerGiveawayPanel } from './giveaway-viewer.js';
 import { BuyNowBook } from './buy-now.js';
 import { ChatPanel } from './chat-panel.js';
 import { busy, byId, formatMoney, formatTime, h, roomParam, show, toast } from './dom.js';
@@ -66,6 +67,10 @@ function watch(roomId: string): void {
     onOrder: addOrder,
     onLotChanged: () => renderPin(),
   });
+  const giveaways = new ViewerGiveawayPanel(client, byId('giveaway'), byId('giveaway-body'), {
+    onOrder: addOrder,
+    needSignIn: (what) => needSignIn(what),
+  });
   const buyNow = new BuyNowBook(client, {
     changed: () => {
       renderPin();
@@ -95,6 +100,7 @@ function watch(roomId: string): void {
     chat.load(snap);
     sales.load(snap);
     auctions.load(snap);
+    giveaways.load(snap);
     buyNow.load(snap);
     player.load(snap);
     hearts.load(snap.hearts, snap.you !== null);

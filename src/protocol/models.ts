@@ -5,6 +5,7 @@
 import type { SalesSnapshot } from './sales-events.js';
 import type { BuyNowSnapshot } from './orders-events.js';
 import type { AuctionsSnapshot } from './auction-events.js';
+import type { GiveawaysSnapshot } from './giveaway-events.js';
 
 export type Role = 'host' | 'moderator' | 'viewer' | 'guest';
 
@@ -149,5 +150,6 @@ export interface JoinSnapshot {
   sales: SalesSnapshot;
   buyNow: BuyNowSnapshot;
   auctions: AuctionsSnapshot;
+  giveaways: GiveawaysSnapshot;
   [part: string]: unknown;
 }

@@ -32,8 +32,9 @@ export const buyNowEventSchemas = {
   'buy:release': z.object({ holdId: buyNowHoldIdSchema }).strict(),
 } satisfies Record<string, z.ZodType>;
 
-export type OrderKind = 'sale' | 'buy-now' | 'auction';
-export const ORDER_KINDS: readonly OrderKind[] = ['sale', 'buy-now', 'auction'];
+/** 'giveaway': a giveaway winner's prize, checked out at price 0 (amount 0) so it ships like any order. */
+export type OrderKind = 'sale' | 'buy-now' | 'auction' | 'giveaway';
+export const ORDER_KINDS: readonly OrderKind[] = ['sale', 'buy-now', 'auction', 'giveaway'];
 
 /** Units of a buy-now product right now (available to buy, held in carts, sold). */
 export interface BuyNowStock {

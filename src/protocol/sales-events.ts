@@ -93,7 +93,7 @@ export const roomSaleParams = z.object({ roomId: idSchema, saleId: saleIdSchema 
 
 export type SaleStatus = 'scheduled' | 'live' | 'ended';
 /** 'auction': the one-unit sale holding an auction winner's unit (ended from the start). */
-export type SaleEndReason = 'stopped' | 'time' | 'room-ended' | 'auction';
+export type SaleEndReason = 'stopped' | 'time' | 'room-ended' | 'auction' | 'giveaway';
 
 /** Units of a sale right now. initial + added = available + held + sold, always. */
 export interface SaleStock {

@@ -21,6 +21,9 @@ export function parseGiveawayRef(ref: string): { roomId: string; giveawayId: str
 /** Every giveaway of the room, scored by start time (caps them, lists the recent ones). */
 export const roomGiveawaysKey = (roomId: string): string => roomKey(roomId, 'giveaways');
 
+/** Hash `<hostId>|<requestId>` → the giveaway that start request made (replays of giveaway:start). */
+export const roomGiveawayRequestsKey = (roomId: string): string => roomKey(roomId, 'giveaway-requests');
+
 export interface GiveawayKeys {
   /** Hash: definition, status, secret seed and salt (until drawn), lease, winners. */
   giveaway: string;

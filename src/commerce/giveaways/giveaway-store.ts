@@ -4,15 +4,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Giveaway, GiveawayPrize, GiveawayRule, GiveawayWinner, UserRef } from '../../protocol/index.js';
+import { GIVEAWAY_DURATION_MAX_SEC } from '../../protocol/index.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { AUDIT_MAX, roomAuditKey, roomBansKey, roomBuyersKey, roomCommentersKey, roomFollowersKey } from '../../core/keys.js';
 import type { RedisClient } from '../../core/redis-client.js';
 import { shortenName } from '../sales/sale-model.js';
 import { commitmentOf, drawWinners, entryHash, newSalt, newSeed, sortEntries } from './giveaway-draw.js';
-import { GIVEAWAY_DUE, giveawayKeys, giveawayRef, giveawayRoomKey, roomGiveawaysKey } from './giveaway-keys.js';
+import { GIVEAWAY_DUE, giveawayKeys, giveawayRef, giveawayRoomKey, roomGiveawayRequestsKey, roomGiveawaysKey } from './giveaway-keys.js';
 import { notEligibleMessage } from './giveaway-rules.js';
-import { CLAIM_SCRIPT, ENTER_SCRIPT, FINISH_SCRIPT, START_SCRIPT } from './giveaway-scripts.js';
+import { AWARDED_SCRIPT, CLAIM_SCRIPT, ENTER_SCRIPT, FINISH_SCRIPT, START_SCRIPT } from './giveaway-scripts.js';
 
 type Reply = (string | number)[];
 
@@ -24,13 +25,30 @@ interface GiveawayCommands {
   giveawayEnter(...args: (string | number)[]): Promise<Reply>;
   giveawayClaim(...args: (string | number)[]): Promise<Reply>;
   giveawayFinish(...args: (string | number)[]): Promise<Reply>;
+  giveawayAwarded(...args: (string | number)[]): Promise<Reply>;
 }
+
+/** A winner's prize hold as the giveaway records it (GiveawayWin without the giveaway's part). */
+export interface GiveawayAward {
+  userId: string;
+  saleId: string;
+  holdId: string;
+  expiresAt: number;
+}
+
+/**
+ * Gives the winners of a drawn giveaway their prize holds, idempotently per giveaway + winner (a
+ * second call for the same giveaway answers the same holds). Without one, winners get no prize.
+ */
+export type PrizeAwarder = (giveaway: Giveaway, hostId: string) => Promise<GiveawayAward[]>;
 
 export interface GiveawayLimits {
   maxPerRoom: number;
   maxEntries: number;
   /** How long a claimed draw is left to the claiming node before another may redo it. */
   drawLeaseMs: number;
+  /** Gives the winners their prizes (the domain's: SaleStore.award); none: no prizes. */
+  awardPrizes?: PrizeAwarder;
 }
 
 export interface StartInput {
@@ -38,11 +56,14 @@ export interface StartInput {
   durationSec: number;
   winners: number;
   rule: GiveawayRule;
+  /** With a requestId a repeat by the same host answers the first giveaway (`fresh: false`). */
+  requestId?: string;
 }
 
-/** What one draw attempt did: `drawn` is set only for the one call that recorded the result. */
+/** What one draw attempt did: `drawn` is set only for the one call that recorded the result and
+ * its prizes (so it alone announces them). */
 export type DrawOutcome =
-  | { kind: 'drawn'; giveaway: Giveaway }
+  | { kind: 'drawn'; giveaway: Giveaway; awards: GiveawayAward[] }
   | { kind: 'done' | 'gone' | 'busy' | 'lost' }
   | { kind: 'early'; endsAt: number };
 
@@ -53,14 +74,15 @@ export class GiveawayStore {
     private readonly redis: RedisClient,
     private readonly limits: GiveawayLimits,
   ) {
-    redis.defineCommand('giveawayStart', { numberOfKeys: 3, lua: START_SCRIPT });
+    redis.defineCommand('giveawayStart', { numberOfKeys: 4, lua: START_SCRIPT });
+    redis.defineCommand('giveawayAwarded', { numberOfKeys: 1, lua: AWARDED_SCRIPT });
     redis.defineCommand('giveawayEnter', { numberOfKeys: 6, lua: ENTER_SCRIPT });
     redis.defineCommand('giveawayClaim', { numberOfKeys: 3, lua: CLAIM_SCRIPT });
     redis.defineCommand('giveawayFinish', { numberOfKeys: 3, lua: FINISH_SCRIPT });
     this.cmd = redis as unknown as GiveawayCommands;
   }
 
-  async start(roomId: string, host: UserRef, input: StartInput): Promise<Giveaway> {
+  async start(roomId: string, host: UserRef, input: StartInput): Promise<{ giveaway: Giveaway; fresh: boolean }> {
     const id = newId('g_');
     const seed = newSeed();
     const commitment = commitmentOf(seed);
@@ -72,14 +94,25 @@ export class GiveawayStore {
     ]);
     const k = giveawayKeys(roomId, id);
     const reply = await this.cmd.giveawayStart(
-      k.giveaway, roomGiveawaysKey(roomId), roomAuditKey(roomId),
+      k.giveaway, roomGiveawaysKey(roomId), roomAuditKey(roomId), roomGiveawayRequestsKey(roomId),
       id, JSON.stringify(input.prize), input.rule, input.winners, input.durationSec * 1000,
       commitment, seed, newSalt(), host.id, host.name, this.limits.maxPerRoom, AUDIT_MAX,
+      input.requestId ? `${host.id}|${input.requestId}` : '', GIVEAWAY_KEEP_MS + GIVEAWAY_DURATION_MAX_SEC * 1000,
     );
+    if (reply[0] !== 'OK') {
+      // Nothing made under this id: its index entries go (the sweeper would drop them anyway).
+      await Promise.all([this.redis.del(giveawayRoomKey(id)), this.redis.zrem(GIVEAWAY_DUE, giveawayRef(roomId, id))]).catch(() => undefined);
+    }
+    if (reply[0] === 'REPLAY') {
+      // A start older than its request memory is gone (30 days): a retry that late finds nothing.
+      const first = await this.get(roomId, String(reply[1]));
+      if (!first) throw notFound('giveaway');
+      return { giveaway: first, fresh: false };
+    }
     if (reply[0] !== 'OK') {
       throw new AppError('LIMIT_EXCEEDED', `a room holds at most ${this.limits.maxPerRoom} giveaways`);
     }
-    return (await this.get(roomId, id))!;
+    return { giveaway: (await this.get(roomId, id))!, fresh: true };
   }
 
   async enter(roomId: string, giveawayId: string, user: UserRef, free: boolean): Promise<{ via: 'rule' | 'free'; alreadyEntered: boolean }> {
@@ -114,6 +147,8 @@ export class GiveawayStore {
     const token = randomUUID();
     const claim = await this.cmd.giveawayClaim(k.giveaway, k.entries, roomBansKey(roomId), token, this.limits.drawLeaseMs);
     if (claim[0] === 'EARLY') return { kind: 'early', endsAt: Number(claim[1]) };
+    // Drawn by a node that died (or stalled past its lease) before recording the prizes.
+    if (claim[0] === 'AWARD') return this.givePrizes(roomId, giveawayId);
     if (claim[0] !== 'OK') return { kind: String(claim[0]).toLowerCase() as 'done' | 'gone' | 'busy' };
     const [, seed, salt, wanted, ...flat] = claim.map(String) as string[];
     const byHash = new Map<string, { userId: string; name: string }>();
@@ -127,9 +162,46 @@ export class GiveawayStore {
       const who = byHash.get(entry)!;
       return { userId: who.userId, name: shortenName(who.name), entry };
     });
-    const finish = await this.cmd.giveawayFinish(k.giveaway, roomAuditKey(roomId), k.entries, token, JSON.stringify(winners), AUDIT_MAX, GIVEAWAY_KEEP_MS);
+    const finish = await this.cmd.giveawayFinish(
+      k.giveaway, roomAuditKey(roomId), k.entries, token, JSON.stringify(winners), AUDIT_MAX, GIVEAWAY_KEEP_MS, this.limits.drawLeaseMs,
+    );
     if (finish[0] !== 'OK') return { kind: finish[0] === 'DONE' ? 'done' : 'lost' };
-    return { kind: 'drawn', giveaway: (await this.get(roomId, giveawayId))! };
+    return this.givePrizes(roomId, giveawayId);
+  }
+
+  /**
+   * The winners' prize holds (replayed if an earlier attempt made some), recorded once. A failure
+   * here leaves the awards pending under the lease: once it ends, some node's claim answers AWARD.
+   */
+  private async givePrizes(roomId: string, giveawayId: string): Promise<DrawOutcome> {
+    const k = giveawayKeys(roomId, giveawayId);
+    const [giveaway, hostId] = await Promise.all([this.get(roomId, giveawayId), this.redis.hget(k.giveaway, 'hostId')]);
+    if (!giveaway) return { kind: 'gone' };
+    const awards = this.limits.awardPrizes && giveaway.winners.length > 0 ? await this.limits.awardPrizes(giveaway, hostId ?? '') : [];
+    const recorded = await this.cmd.giveawayAwarded(k.giveaway, JSON.stringify(awards));
+    if (recorded[0] !== 'OK') return { kind: 'done' };
+    return { kind: 'drawn', giveaway, awards };
+  }
+
+  /** The prize holds recorded for each of these giveaways (empty until the draw is complete). */
+  async awards(roomId: string, giveawayIds: string[]): Promise<Map<string, GiveawayAward[]>> {
+    const out = new Map<string, GiveawayAward[]>();
+    if (giveawayIds.length === 0) return out;
+    const pipe = this.redis.pipeline();
+    for (const id of giveawayIds) pipe.hget(giveawayKeys(roomId, id).giveaway, 'awards');
+    const rows = (await pipe.exec()) ?? [];
+    giveawayIds.forEach((id, i) => {
+      const [err, raw] = rows[i] ?? [null, null];
+      if (err) throw err;
+      out.set(id, raw ? (JSON.parse(String(raw)) as GiveawayAward[]) : []);
+    });
+    return out;
+  }
+
+  /** Entries by route: `free` is kept by the entry script (and recounted when the draw drops the banned). */
+  async entryCounts(roomId: string, giveawayId: string): Promise<{ entries: number; free: number }> {
+    const [entries, free] = await this.redis.hmget(giveawayKeys(roomId, giveawayId).giveaway, 'entries', 'entriesFree');
+    return { entries: Number(entries ?? 0), free: Number(free ?? 0) };
   }
 
   /** The public view: the seed and salt only once drawn. */

@@ -1,13 +1,14 @@
 /**
  * Every node draws giveaways whose deadline passed: each tick reads the due ones from the global
  * index and tries to draw each. Nodes race on purpose (no node is special, any may die); the
- * store's claim/finish scripts make exactly one attempt record and announce the result.
+ * store's claim/finish/awarded scripts make exactly one attempt record the result and the winners'
+ * prize holds, and only that one announces them. A giveaway stays in the index until then.
  */
 import type { Logger } from '../../core/logger.js';
 import { PeriodicPass } from '../../core/periodic-pass.js';
 import { parseGiveawayRef } from './giveaway-keys.js';
 import type { Giveaway } from '../../protocol/index.js';
-import type { GiveawayStore } from './giveaway-store.js';
+import type { GiveawayAward, GiveawayStore } from './giveaway-store.js';
 
 /** Giveaways looked at per tick, so a backlog costs a bounded amount per tick. */
 const DUE_PER_TICK = 20;
@@ -17,7 +18,7 @@ export class GiveawaySweeper {
 
   constructor(
     private readonly store: GiveawayStore,
-    private readonly announce: (giveaway: Giveaway) => void,
+    private readonly announce: (giveaway: Giveaway, awards: GiveawayAward[]) => void,
     intervalMs: number,
     private readonly log: Logger,
   ) {
@@ -40,7 +41,7 @@ export class GiveawaySweeper {
     const outcome = await this.store.draw(parsed.roomId, parsed.giveawayId);
     switch (outcome.kind) {
       case 'drawn':
-        this.announce(outcome.giveaway);
+        this.announce(outcome.giveaway, outcome.awards);
         return this.store.reschedule(ref, null);
       case 'done':
       case 'gone':

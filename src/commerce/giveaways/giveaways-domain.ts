@@ -5,17 +5,18 @@
  * and exactly one announces `giveaway:drawn` with the revealed seed.
  */
 import type { Router } from 'express';
-import type { Giveaway, Room } from '../../protocol/index.js';
+import type { Giveaway, GiveawaysSnapshot, Room, UserRef } from '../../protocol/index.js';
 import { giveawayParams } from '../../protocol/index.js';
 import type { Domain, DomainDeps } from '../../core/domain.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { parseBody } from '../../core/http-kit.js';
-import { roomChannel } from '../../core/keys.js';
+import { roomChannel, userChannel } from '../../core/keys.js';
 import { atLeast, requireRole, roleOf } from '../../core/roles.js';
 import { joinedRoom, requireUser, type EventRouter } from '../../core/socket-kit.js';
 import { BagStore } from '../bag-store.js';
 import { DRAW_ALGORITHM } from './giveaway-draw.js';
-import { GiveawayStore } from './giveaway-store.js';
+import { GiveawayPrizes, type SalesDesk } from './giveaway-prizes.js';
+import { GiveawayStore, type GiveawayAward } from './giveaway-store.js';
 import { GiveawaySweeper } from './giveaway-sweeper.js';
 import { giveawaysMetrics, type GiveawaysMetrics } from './giveaways-metrics.js';
 import { countOutcomes } from '../../core/metrics.js';
@@ -24,35 +25,52 @@ import { countOutcomes } from '../../core/metrics.js';
 const SNAPSHOT_RECENT = 5;
 /** Drawn entry lists kept per node for the entries route. */
 const DRAWN_LISTS_KEPT = 8;
+/** Giveaways in the host's figures (giveaway:stats), newest first. */
+const FIGURES_RECENT = 10;
 
 export class GiveawaysDomain implements Domain {
   readonly name = 'giveaways';
   readonly store: GiveawayStore;
   readonly sweeper: GiveawaySweeper;
   private readonly bag: BagStore;
+  private readonly prizes: GiveawayPrizes;
   private readonly metrics: GiveawaysMetrics;
   /** Drawn giveaways' published lists, oldest first (see publishedEntries). */
   private readonly drawnLists = new Map<string, Promise<string[]>>();
 
-  constructor(private readonly deps: DomainDeps) {
+  /** `sales`: the winners' prizes are one-unit sales at price 0 (giveaway-prizes.ts). */
+  constructor(
+    private readonly deps: DomainDeps,
+    sales: SalesDesk,
+  ) {
     const { redis, config, log } = deps;
     this.store = new GiveawayStore(redis, {
       maxPerRoom: config.GIVEAWAY_MAX_PER_ROOM,
       maxEntries: config.GIVEAWAY_MAX_ENTRIES,
       drawLeaseMs: 10_000,
+      awardPrizes: (giveaway, hostId) => this.prizes.award(giveaway, hostId),
     });
     this.bag = new BagStore(redis);
+    this.prizes = new GiveawayPrizes(sales, this.bag, this.store, config.GIVEAWAY_PRIZE_HOLD_SEC);
     this.metrics = giveawaysMetrics(deps.metrics);
-    this.sweeper = new GiveawaySweeper(this.store, (g) => this.announceDrawn(g), config.GIVEAWAY_SWEEP_MS, log);
+    this.sweeper = new GiveawaySweeper(this.store, (g, awards) => this.announceDrawn(g, awards), config.GIVEAWAY_SWEEP_MS, log);
   }
 
-  private announceDrawn(giveaway: Giveaway): void {
+  /** Once per giveaway (the node that recorded the prizes): the room, then each winner's own channel. */
+  private announceDrawn(giveaway: Giveaway, awards: GiveawayAward[]): void {
     this.metrics.draws.inc();
-    this.deps.io.to(roomChannel(giveaway.roomId)).emit('giveaway:drawn', { giveaway });
+    const { io } = this.deps;
+    io.to(roomChannel(giveaway.roomId)).emit('giveaway:drawn', { giveaway });
+    for (const a of awards) {
+      io.to(userChannel(a.userId)).emit('giveaway:won', { giveawayId: giveaway.id, prize: giveaway.prize, saleId: a.saleId, holdId: a.holdId, expiresAt: a.expiresAt });
+    }
   }
 
-  async snapshotPart(room: Room): Promise<Record<string, unknown>> {
-    return { giveaways: { recent: await this.store.recent(room.id, SNAPSHOT_RECENT) } };
+  async snapshotPart(room: Room, user: UserRef | null): Promise<Record<string, unknown>> {
+    const recent = await this.store.recent(room.id, SNAPSHOT_RECENT);
+    const myPrizes = user ? await this.prizes.prizesOf(room.id, user.id, recent) : [];
+    const giveaways: GiveawaysSnapshot = { recent, myPrizes };
+    return { giveaways };
   }
 
   registerEvents(router: EventRouter): void {
@@ -71,10 +89,22 @@ export class GiveawaysDomain implements Domain {
         if (!product) throw notFound('product');
         prize = { kind: 'product', productId: product.id, title: product.title };
       } else prize = { kind: 'text', text: input.text! };
-      const giveaway = await this.store.start(roomId, user, { prize, durationSec: input.durationSec, winners: input.winners, rule: input.rule });
-      io.to(roomChannel(roomId)).emit('giveaway:started', { giveaway, serverTime: giveaway.startedAt });
+      const { giveaway, fresh } = await this.store.start(roomId, user, {
+        prize, durationSec: input.durationSec, winners: input.winners, rule: input.rule, requestId: input.requestId,
+      });
+      // A retry announces again while entries are open: the first answer may have been lost with
+      // its announcement (clients keep one entry per giveaway id).
+      if (fresh || giveaway.status === 'open') {
+        io.to(roomChannel(roomId)).emit('giveaway:started', { giveaway, serverTime: fresh ? giveaway.startedAt : Date.now() });
+      }
       return giveaway;
     }));
+
+    router.on('giveaway:stats', async (socket) => {
+      const roomId = joinedRoom(socket);
+      requireRole(await rooms.require(roomId), socket.data.user, 'moderator', 'see giveaway figures');
+      return { giveaways: await this.prizes.figures(roomId, await this.store.recent(roomId, FIGURES_RECENT)) };
+    });
 
     router.on('giveaway:enter', countOutcomes(this.metrics.entries, async (socket, { giveawayId, free }) => {
       const roomId = joinedRoom(socket);

@@ -48,6 +48,22 @@ export class SaleQueries {
     return raw ? parseHoldRecord(raw) : null;
   }
 
+  /** The ledger's kind ('auction', 'giveaway' for the one-unit award sales; null for a flash sale). */
+  async kindOf(roomId: string, saleId: string): Promise<string | null> {
+    return this.redis.hget(saleKeys(roomId, saleId).sale, 'kind');
+  }
+
+  /** Many holds' records in one round trip (null for each that is gone). */
+  async holds(roomId: string, holdIds: string[]): Promise<(HoldRecord | null)[]> {
+    if (holdIds.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const holdId of holdIds) {
+      const dot = holdId.lastIndexOf('.');
+      pipe.hget(saleKeys(roomId, dot > 0 ? holdId.slice(0, dot) : holdId).holds, holdId);
+    }
+    return values<string | null>(await pipe.exec()).map((raw) => (raw ? parseHoldRecord(raw) : null));
+  }
+
   /** Every sale of the room, oldest first (sales past their retention are gone). */
   async list(roomId: string): Promise<FlashSale[]> {
     return this.load(roomId, await this.redis.zrange(roomSalesKeys(roomId).all, 0, -1));

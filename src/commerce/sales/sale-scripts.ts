@@ -222,14 +222,15 @@ end
 return out
 `;
 
-// A sale of one unit already held by one buyer: how an auction's winner gets their hold, so it is
-// checked out, expires and counts in the ledger and figures exactly like a flash-sale hold. The
-// sale is over from the start (ended, endReason 'auction'): nobody can reserve or restock it, and
-// the unit goes back to `available` (never to anyone) if the hold expires unpaid. It is not in the
-// room's active set, so no viewer sees it as a flash sale. Its `kind` makes its order an auction order.
+// A sale of one unit already held by one buyer: how an auction's winner (and a giveaway's, at price
+// 0) gets their hold, so it is checked out, expires and counts in the ledger and figures exactly
+// like a flash-sale hold. The sale is over from the start (ended, endReason = its kind): nobody can
+// reserve or restock it, and the unit goes back to `available` (never to anyone) if the hold
+// expires unpaid. It is not in the room's active set, so no viewer sees it as a flash sale. Its
+// `kind` ('auction' | 'giveaway') is its order's kind.
 // KEYS: 1-5, 6 room's sale list, 7 room's start requests. ARGV: now, request field, saleId, holdId,
-// userId, then field, value, ... of the definition (qty 1). Replays by request field, so a racing
-// second award of the same lot makes nothing new.
+// userId, kind, then field, value, ... of the definition (qty 1). Replays by request field, so a
+// racing second award of the same lot (or giveaway winner) makes nothing new.
 // → {'NEW' | 'REPLAY', 'saleId|holdId|expiresAt', nextDue} | {'ERR', code}
 export const AWARD_SCRIPT = `${PRELUDE}
 local first = redis.call('HGET', KEYS[7], ARGV[2])
@@ -237,10 +238,10 @@ if first then return {'REPLAY', first, ''} end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'ERR', 'CONFLICT'} end
 local now = clock(ARGV[1])
 local fields = {}
-for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('HSET', KEYS[1], 'startsAt', int(now), 'endsAt', int(now), 'createdAt', int(now), 'added', 0, 'available', 0,
-  'held', 1, 'sold', 0, 'orders', 0, 'gmv', 0, 'buyers', 0, 'opened', 1, 'ended', 1, 'endReason', 'auction', 'kind', 'auction')
+  'held', 1, 'sold', 0, 'orders', 0, 'gmv', 0, 'buyers', 0, 'opened', 1, 'ended', 1, 'endReason', ARGV[6], 'kind', ARGV[6])
 local expiresAt = now + tonumber(redis.call('HGET', KEYS[1], 'holdMs'))
 local user, holdId = ARGV[5], ARGV[4]
 redis.call('HINCRBY', KEYS[3], user, 1)
@@ -326,7 +327,9 @@ redis.call('HINCRBY', KEYS[1], 'gmv', int(amount))
 redis.call('ZREM', KEYS[4], user .. '|' .. holdId)
 redis.call('ZREM', KEYS[5], holdId)
 if redis.call('HINCRBY', KEYS[7], user, h.qty) == h.qty then redis.call('HINCRBY', KEYS[1], 'buyers', 1) end
-redis.call('SADD', KEYS[9], user)
+-- A giveaway prize is not a purchase: its winner does not become one of the room's buyers (who
+-- may enter a `buyers` giveaway).
+if s[4] ~= 'giveaway' then redis.call('SADD', KEYS[9], user) end
 local entry = redis.call('XADD', KEYS[8], '*', 'orderId', h.order, 'kind', s[4] or 'sale', 'roomId', ARGV[7],
   'saleId', ARGV[8], 'holdId', holdId, 'productId', s[2], 'userId', user, 'userName', ARGV[6], 'qty', int(h.qty),
   'unitPrice', unit, 'amount', int(amount), 'currency', currency, 'requestId', ARGV[2], 'createdAt', h.at,

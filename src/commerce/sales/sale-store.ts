@@ -212,13 +212,14 @@ export class SaleStore {
   }
 
   /**
-   * A one-unit sale at `price` whose unit is already held by `userId` (an auction's winner): see
-   * AWARD_SCRIPT. Idempotent by `requestId` (per room): a repeat returns the first hold.
+   * A one-unit sale at `price` whose unit is already held by `userId` (an auction's winner, or a
+   * giveaway's at price 0): see AWARD_SCRIPT. `kind` (default 'auction') becomes its order's kind.
+   * Idempotent by `requestId` (per room): a repeat returns the first hold.
    */
   async award(
     roomId: string,
     product: Product,
-    award: { price: number; holdSec: number; userId: string; by: string; requestId: string },
+    award: { price: number; holdSec: number; userId: string; by: string; requestId: string; kind?: 'auction' | 'giveaway' },
   ): Promise<{ saleId: string; holdId: string; expiresAt: number }> {
     const saleId = newId('s_');
     const k = saleKeys(roomId, saleId);
@@ -233,7 +234,7 @@ export class SaleStore {
       const fields = Object.entries(saleFields(saleId, roomId, product, input, award.by)).flat();
       const [kind, text, nextDue] = await this.cmd.saleAward(
         ...core(k), room.all, room.requests,
-        this.scriptNow(), `a|${award.requestId}`, saleId, holdIdFor(saleId, localId('w')), award.userId, ...fields,
+        this.scriptNow(), `a|${award.requestId}`, saleId, holdIdFor(saleId, localId('w')), award.userId, award.kind ?? 'auction', ...fields,
       );
       if (kind === 'ERR') throw new AppError('CONFLICT', 'sale id already in use');
       if (kind === 'NEW') {

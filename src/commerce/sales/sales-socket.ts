@@ -87,7 +87,9 @@ export function registerSaleEvents(router: EventRouter, ctx: SalesContext): void
     const { saleId, answer, fresh, swept } = await store.checkout(roomId, user, holdId, requestId, voucherId);
     if (swept > 0) broadcasts.stockChanged(roomId, saleId);
     if (!answer.ok) throw refusalError(answer, 'hold');
-    if (fresh) broadcasts.bought(roomId, saleId, shortenName(user.name), answer.qty);
+    // A giveaway prize claimed (amount 0, kind 'giveaway') is not a purchase to show off to the room.
+    const prize = answer.amount === 0 && (await queries.kindOf(roomId, saleId)) === 'giveaway';
+    if (fresh && !prize) broadcasts.bought(roomId, saleId, shortenName(user.name), answer.qty);
     if (fresh) countOrder(metrics, answer.qty);
     const { ok: _ok, ...order } = answer;
     return order;

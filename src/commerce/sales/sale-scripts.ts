@@ -328,7 +328,7 @@ redis.call('ZREM', KEYS[4], user .. '|' .. holdId)
 redis.call('ZREM', KEYS[5], holdId)
 if redis.call('HINCRBY', KEYS[7], user, h.qty) == h.qty then redis.call('HINCRBY', KEYS[1], 'buyers', 1) end
 -- A giveaway prize is not a purchase: its winner does not become one of the room's buyers (who
--- may enter a `buyers` giveaway).
+-- may enter a 'buyers' giveaway).
 if s[4] ~= 'giveaway' then redis.call('SADD', KEYS[9], user) end
 local entry = redis.call('XADD', KEYS[8], '*', 'orderId', h.order, 'kind', s[4] or 'sale', 'roomId', ARGV[7],
   'saleId', ARGV[8], 'holdId', holdId, 'productId', s[2], 'userId', user, 'userName', ARGV[6], 'qty', int(h.qty),

@@ -7,7 +7,7 @@
  * prompt UNAVAILABLE, never a hang.
  */
 import { Cluster, Redis, type Command, type RedisOptions } from 'ioredis';
-import { guardOf } from './redis-guard.js';
+import { commandTimeoutOf, guardOf, recordCommandTimeout } from './redis-guard.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -44,9 +44,14 @@ export function createRedisClient(target: RedisTarget, opts: RedisClientOptions)
     connectionName: opts.name,
     ...(opts.commandTimeoutMs > 0 ? { commandTimeout: opts.commandTimeoutMs } : {}),
   };
-  if (target.kind === 'single') return new Redis(target.url, { ...common, enableAutoPipelining: true });
-  // The timeout is the Cluster's own (see failFast), not the nodes'.
-  const { commandTimeout: _perNode, ...nodeOptions } = common;
+  // The timeout is ours (armTimeout), not ioredis's: ioredis's timer fails a command whose answer
+  // has already arrived when this process's event loop was stalled past the timeout.
+  const { commandTimeout: _ioredisTimeout, ...nodeOptions } = common;
+  if (target.kind === 'single') {
+    const client = new Redis(target.url, { ...nodeOptions, enableAutoPipelining: true });
+    if (opts.commandTimeoutMs > 0) armEveryCommand(client, opts.commandTimeoutMs);
+    return client;
+  }
   const cluster = new Cluster(target.nodes, {
     redisOptions: nodeOptions,
     enableAutoPipelining: true,
@@ -64,7 +69,6 @@ export function createRedisClient(target: RedisTarget, opts: RedisClientOptions)
   return cluster;
 }
 
-const clusterTimeouts = new WeakMap<Cluster, number>();
 
 /**
  * ioredis's `commandTimeout` is per node on a Cluster: it starts only once a command is handed
@@ -79,17 +83,7 @@ const clusterTimeouts = new WeakMap<Cluster, number>();
  * at once on an error and would spin.
  */
 function failFast(cluster: Cluster, timeoutMs: number): void {
-  clusterTimeouts.set(cluster, timeoutMs);
-  const armed = new WeakSet<Command>();
-  const send = cluster.sendCommand.bind(cluster);
-  cluster.sendCommand = ((command, stream, node) => {
-    // Redirections and retries send the same command again; it keeps its first deadline.
-    if (!armed.has(command)) {
-      armed.add(command);
-      armTimeout(command, timeoutMs);
-    }
-    return send(command, stream, node);
-  }) as Cluster['sendCommand'];
+  armEveryCommand(cluster, timeoutMs);
   cluster.once('ready', () => {
     cluster.options.enableOfflineQueue = false;
   });
@@ -102,6 +96,21 @@ function failFast(cluster: Cluster, timeoutMs: number): void {
  * and the answer must win; "timed out" should mean Redis did not answer, not that we were slow
  * to read it.
  */
+/** Every command the client takes gets armTimeout, once (redirections and retries send the same
+ * command again; it keeps its first deadline). */
+function armEveryCommand(client: Redis | Cluster, timeoutMs: number): void {
+  recordCommandTimeout(client, timeoutMs);
+  const armed = new WeakSet<Command>();
+  const send = client.sendCommand.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  (client as { sendCommand: unknown }).sendCommand = (command: Command, ...rest: unknown[]) => {
+    if (!armed.has(command)) {
+      armed.add(command);
+      armTimeout(command, timeoutMs);
+    }
+    return send(command, ...rest);
+  };
+}
+
 function armTimeout(command: Command, ms: number): void {
   const timer = setTimeout(() => {
     setImmediate(() => {
@@ -133,11 +142,14 @@ function duplicateLazily(client: RedisClient, override: Partial<RedisOptions>): 
       enableAutoPipelining: override.enableAutoPipelining ?? client.options.enableAutoPipelining,
       redisOptions: { ...client.options.redisOptions, ...override },
     });
-    const timeoutMs = clusterTimeouts.get(client);
+    const timeoutMs = commandTimeoutOf(client);
     if (timeoutMs) failFast(dup, timeoutMs);
     return dup;
   }
-  return client.duplicate(override);
+  const dup = client.duplicate(override);
+  const timeoutMs = commandTimeoutOf(client);
+  if (timeoutMs && !('commandTimeout' in override)) armEveryCommand(dup, timeoutMs);
+  return dup;
 }
 
 /**

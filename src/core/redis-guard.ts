@@ -2,7 +2,7 @@
  * Fail fast on a stalled Redis, and no late effects when it wakes.
  *
  * A stalled Redis (process frozen, VM paused, swap storm) keeps its TCP connection open and simply
- * stops answering. ioredis's `commandTimeout` turns each command into an error after the timeout,
+ * stops answering. The command timeout (redis-client.ts) turns each command into an error after it,
  * but the command stays written on the socket: when Redis wakes it runs, after the client was told
  * UNAVAILABLE. Two things keep that from doing harm:
  *
@@ -157,6 +157,16 @@ export class RedisGuard {
   }
 }
 
+const commandTimeouts = new WeakMap<object, number>();
+/** The command timeout a client was made with (redis-client.ts arms it per command, not ioredis). */
+export function recordCommandTimeout(client: object, ms: number): void {
+  commandTimeouts.set(client, ms);
+}
+export function commandTimeoutOf(client: object): number | undefined {
+  const options = (client as { options?: { commandTimeout?: number; redisOptions?: { commandTimeout?: number } } }).options;
+  return commandTimeouts.get(client) ?? options?.commandTimeout ?? options?.redisOptions?.commandTimeout;
+}
+
 /** The guard protecting `client`, if any. */
 export function guardOf(client: RedisClient): RedisGuard | undefined {
   return (client as Guarded)[GUARD];
@@ -169,9 +179,7 @@ export function guardOf(client: RedisClient): RedisGuard | undefined {
 export function writeDeadline(client: RedisClient, now = Date.now()): number {
   const guard = guardOf(client);
   if (guard) return guard.deadline(now);
-  const options = (client as { options?: { commandTimeout?: number; redisOptions?: { commandTimeout?: number } } }).options;
-  const timeout = options?.commandTimeout ?? options?.redisOptions?.commandTimeout;
-  return now + (timeout ?? 86_400_000);
+  return now + (commandTimeoutOf(client) ?? 86_400_000);
 }
 
 /**

@@ -77,7 +77,7 @@ describe('giveaway across two processes', () => {
     for (const c of crowd) c.socket.on('giveaway:won', (p) => wonBy.set(c.user.id, [...(wonBy.get(c.user.id) ?? []), p.holdId]));
 
     const startedOnB = nextEvent(crowd[1]!.socket, 'giveaway:started');
-    const g = await ok(hostSocket, 'giveaway:start', { text: 'Gift card', durationSec: 8, winners: WINNERS, rule: 'commenters' });
+    const g = await ok(hostSocket, 'giveaway:start', { text: 'Gift card', durationSec: 15, winners: WINNERS, rule: 'commenters' });
     expect((await startedOnB).giveaway.commitment).toBe(g.commitment);
     const drawnOnA = nextEvent(crowd[0]!.socket, 'giveaway:drawn', (p) => p.giveaway.id === g.id, 30_000);
     const drawnOnB = nextEvent(crowd[1]!.socket, 'giveaway:drawn', (p) => p.giveaway.id === g.id, 30_000);

@@ -19,26 +19,18 @@ import type { AuctionBidResult, AuctionLot, AuctionState, AuctionWin } from '../
 import { lotKeys } from '../src/commerce/auctions/auction-keys.js';
 import { parseHistoryEntry } from '../src/commerce/auctions/auction-model.js';
 import { incrementAt, replayHistory, type LotRules } from '../src/commerce/auctions/auction-rules.js';
-import { closeAllSockets, connect, devUser, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
+import { connect, devUser, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
 import { ONE_ADDRESS_CROWD } from './helpers/lifted-limits.js';
-import { spawnServerProcess, type ServerProcess } from './helpers/stack.js';
-import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
+import { type ServerProcess } from './helpers/stack.js';
+import { startServerProcesses, stopServerProcesses } from './helpers/server-processes.js';
+import { type TestRedis } from './helpers/test-redis.js';
 
 let redisServer: TestRedis;
 let redis: RedisClient;
 let nodes: ServerProcess[] = [];
 
-beforeAll(async () => {
-  redisServer = await startTestRedis();
-  redis = redisServer.client();
-  nodes = await Promise.all([0, 1].map(() => spawnServerProcess(redisServer, { ...ONE_ADDRESS_CROWD, AUCTION_CLOSE_TICK_MS: '50' })));
-}, 120_000);
-afterAll(async () => {
-  closeAllSockets();
-  await Promise.all(nodes.map((n) => n.stop()));
-  redis.disconnect();
-  await redisServer.stop();
-});
+beforeAll(async () => ({ redisServer, redis, nodes } = await startServerProcesses(2, { ...ONE_ADDRESS_CROWD, AUCTION_CLOSE_TICK_MS: '50' })), 120_000);
+afterAll(() => stopServerProcesses({ redisServer, redis, nodes }));
 
 interface Bidder {
   user: TestUser;

@@ -12,27 +12,19 @@ import type { ClientPayload } from '../src/protocol/index.js';
 import { streamFields } from '../src/core/redis-util.js';
 import { offerIdFor } from '../src/commerce/buy-now/buy-now-model.js';
 import { orderStreamKey } from '../src/commerce/sales/sale-keys.js';
-import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
+import { connect, devUser, http, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
 import { ONE_ADDRESS_CROWD } from './helpers/lifted-limits.js';
 import { auditSale } from './helpers/sale-audit.js';
-import { spawnServerProcess, type ServerProcess } from './helpers/stack.js';
-import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
+import { type ServerProcess } from './helpers/stack.js';
+import { startServerProcesses, stopServerProcesses } from './helpers/server-processes.js';
+import { type TestRedis } from './helpers/test-redis.js';
 
 let redisServer: TestRedis;
 let redis: RedisClient;
 let nodes: ServerProcess[] = [];
 
-beforeAll(async () => {
-  redisServer = await startTestRedis();
-  redis = redisServer.client();
-  nodes = await Promise.all([0, 1].map(() => spawnServerProcess(redisServer, { ...ONE_ADDRESS_CROWD })));
-}, 120_000);
-afterAll(async () => {
-  closeAllSockets();
-  await Promise.all(nodes.map((n) => n.stop()));
-  redis.disconnect();
-  await redisServer.stop();
-});
+beforeAll(async () => ({ redisServer, redis, nodes } = await startServerProcesses(2, { ...ONE_ADDRESS_CROWD })), 120_000);
+afterAll(() => stopServerProcesses({ redisServer, redis, nodes }));
 
 /**
  * What a client does: a request answered UNAVAILABLE (Redis too slow on a busy machine) is sent

@@ -10,11 +10,12 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { giveawayKeys, GIVEAWAY_DUE, giveawayRef } from '../src/commerce/giveaways/giveaway-keys.js';
 import type { RedisClient } from '../src/core/redis-client.js';
-import { closeAllSockets, connect, http, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
+import { connect, http, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
 import { ONE_ADDRESS_CROWD } from './helpers/lifted-limits.js';
-import { spawnServerProcess, TEST_SECRET, type ServerProcess } from './helpers/stack.js';
+import { TEST_SECRET, type ServerProcess } from './helpers/stack.js';
+import { startServerProcesses, stopServerProcesses } from './helpers/server-processes.js';
 import { TokenService } from '../src/auth/tokens.js';
-import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
+import { type TestRedis } from './helpers/test-redis.js';
 
 const run = promisify(execFile);
 const ENTRANTS = 1000;
@@ -24,17 +25,8 @@ let redisServer: TestRedis;
 let redis: RedisClient;
 let nodes: ServerProcess[] = [];
 
-beforeAll(async () => {
-  redisServer = await startTestRedis();
-  redis = redisServer.client();
-  nodes = await Promise.all([0, 1].map(() => spawnServerProcess(redisServer, { ...ONE_ADDRESS_CROWD, GIVEAWAY_SWEEP_MS: '20' })));
-}, 120_000);
-afterAll(async () => {
-  closeAllSockets();
-  await Promise.all(nodes.map((n) => n.stop()));
-  redis.disconnect();
-  await redisServer.stop();
-});
+beforeAll(async () => ({ redisServer, redis, nodes } = await startServerProcesses(2, { ...ONE_ADDRESS_CROWD, GIVEAWAY_SWEEP_MS: '20' })), 120_000);
+afterAll(() => stopServerProcesses({ redisServer, redis, nodes }));
 
 describe('giveaway across two processes', () => {
   it(`${ENTRANTS} entrants over two nodes, rule checked per user, one draw with both sweepers racing, verifier PASS`, async () => {

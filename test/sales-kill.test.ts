@@ -12,28 +12,20 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisClient } from '../src/core/redis-client.js';
-import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
+import { type TestRedis } from './helpers/test-redis.js';
 import type { Ack, FlashSale } from '../src/protocol/index.js';
-import { closeAllSockets, connect, devUser, liveRoom, nextEvent, ok, type TestSocket, type TestUser } from './helpers/clients.js';
+import { connect, devUser, liveRoom, nextEvent, ok, type TestSocket, type TestUser } from './helpers/clients.js';
 import { auditSale, redisNow } from './helpers/sale-audit.js';
-import { spawnServerProcess, type ServerProcess } from './helpers/stack.js';
+import { type ServerProcess } from './helpers/stack.js';
+import { startServerProcesses, stopServerProcesses } from './helpers/server-processes.js';
 
 let redisServer: TestRedis;
 let redis: RedisClient;
 let nodes: ServerProcess[] = [];
 
-beforeAll(async () => {
-  redisServer = await startTestRedis();
-  redis = redisServer.client();
-  nodes = await Promise.all([0, 1, 2].map(() => spawnServerProcess(redisServer, { MEDIA_ENABLED: 'false', SALE_SWEEP_MS: '50' })));
-}, 180_000);
-afterAll(async () => {
-  closeAllSockets();
-  // the killed one has exited already (stop() waits for an exit that came before)
-  await Promise.all(nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null).map((n) => n.stop()));
-  redis.disconnect();
-  await redisServer.stop();
-});
+beforeAll(async () => ({ redisServer, redis, nodes } = await startServerProcesses(3, { MEDIA_ENABLED: 'false', SALE_SWEEP_MS: '50' })), 180_000);
+// (the killed one has exited already: stopServerProcesses stops only those still running)
+afterAll(() => stopServerProcesses({ redisServer, redis, nodes }));
 
 const BUYERS = 36;
 const ROUNDS = 10;

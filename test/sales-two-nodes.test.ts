@@ -10,25 +10,17 @@ import type { RedisClient } from '../src/core/redis-client.js';
 import { streamFields } from '../src/core/redis-util.js';
 import { orderStreamKey } from '../src/commerce/sales/sale-keys.js';
 import type { ErrorCode } from '../src/protocol/index.js';
-import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
-import { spawnServerProcess, type ServerProcess } from './helpers/stack.js';
-import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
+import { connect, devUser, http, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
+import { type ServerProcess } from './helpers/stack.js';
+import { startServerProcesses, stopServerProcesses } from './helpers/server-processes.js';
+import { type TestRedis } from './helpers/test-redis.js';
 
 let redisServer: TestRedis;
 let redis: RedisClient;
 let nodes: ServerProcess[] = [];
 
-beforeAll(async () => {
-  redisServer = await startTestRedis();
-  redis = redisServer.client();
-  nodes = await Promise.all([0, 1].map(() => spawnServerProcess(redisServer, { MEDIA_ENABLED: 'false' })));
-}, 120_000);
-afterAll(async () => {
-  closeAllSockets();
-  await Promise.all(nodes.map((n) => n.stop()));
-  redis.disconnect();
-  await redisServer.stop();
-});
+beforeAll(async () => ({ redisServer, redis, nodes } = await startServerProcesses(2, { MEDIA_ENABLED: 'false' })), 120_000);
+afterAll(() => stopServerProcesses({ redisServer, redis, nodes }));
 
 const USERS = 250;
 const UNITS = 100;

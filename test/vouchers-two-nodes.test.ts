@@ -10,10 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roomVoucherKeys } from '../src/commerce/vouchers/voucher-keys.js';
 import type { RedisClient } from '../src/core/redis-client.js';
 import { TokenService } from '../src/auth/tokens.js';
-import { closeAllSockets, connect, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
+import { connect, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
 import { ONE_ADDRESS_CROWD } from './helpers/lifted-limits.js';
-import { spawnServerProcess, TEST_SECRET, type ServerProcess } from './helpers/stack.js';
-import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
+import { TEST_SECRET, type ServerProcess } from './helpers/stack.js';
+import { startServerProcesses, stopServerProcesses } from './helpers/server-processes.js';
+import { type TestRedis } from './helpers/test-redis.js';
 
 const CLAIMERS = 1000;
 const VOUCHERS = 100;
@@ -22,17 +23,8 @@ let redisServer: TestRedis;
 let redis: RedisClient;
 let nodes: ServerProcess[] = [];
 
-beforeAll(async () => {
-  redisServer = await startTestRedis();
-  redis = redisServer.client();
-  nodes = await Promise.all([0, 1].map(() => spawnServerProcess(redisServer, { ...ONE_ADDRESS_CROWD })));
-}, 120_000);
-afterAll(async () => {
-  closeAllSockets();
-  await Promise.all(nodes.map((n) => n.stop()));
-  redis.disconnect();
-  await redisServer.stop();
-});
+beforeAll(async () => ({ redisServer, redis, nodes } = await startServerProcesses(2, { ...ONE_ADDRESS_CROWD })), 120_000);
+afterAll(() => stopServerProcesses({ redisServer, redis, nodes }));
 
 describe('voucher rush across two processes', () => {
   it(`${CLAIMERS} claimers over two nodes for ${VOUCHERS} vouchers: exactly ${VOUCHERS} claimed, none twice, remaining reaches 0`, async () => {

@@ -16,14 +16,10 @@
  */
 import { RATE_LIMIT_LUA } from '../../core/rate-limit.js';
 import { DEADLINE_LUA } from '../../core/redis-guard.js';
+import { CLOCK_LUA } from '../../core/lua-clock.js';
 
 const PRELUDE = `
-local function clock(arg)
-  if arg and arg ~= '' then return tonumber(arg) end
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function int(n) return string.format('%d', n) end
+${CLOCK_LUA}
 -- incrementAt() of auction-rules.ts over the lot's 'from:step,from:step' table.
 local function incAt(table_, price)
   local step = nil

@@ -2,16 +2,8 @@
  * The scripts of the global due index (`sales:due`), apart from the room scripts in
  * sale-scripts.ts: they touch that one global key and never a room's keys.
  */
+import { CLOCK_LUA } from '../../core/lua-clock.js';
 
-/** clock(arg) (ARGV virtual time, or Redis TIME when '') and int(n), for scripts without the sale PRELUDE. */
-export const CLOCK_LUA = `
-local function clock(arg)
-  if arg and arg ~= '' then return tonumber(arg) end
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function int(n) return string.format('%d', n) end
-`;
 
 // ---- The global due index -------------------------------------------------------------------
 // `sales:due` is a sorted set `<roomId>/<saleId>` → the time (ms, Redis clock) the sweeper must

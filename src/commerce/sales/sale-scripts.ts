@@ -31,14 +31,10 @@ import { SALE_MAX_DURATION_SEC } from '../../protocol/index.js';
 import { WAITLIST_PRELUDE_LUA } from './waitlist-lua.js';
 // Vouchers: claims helpers and VOUCHER_CLAIMS, which scripts that end holds bind (voucher-lua.ts).
 import { VOUCHER_LUA } from '../vouchers/voucher-lua.js';
+import { CLOCK_LUA } from '../../core/lua-clock.js';
 
 const PRELUDE = `
-local function clock(arg)
-  if arg and arg ~= '' then return tonumber(arg) end
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function int(n) return string.format('%d', n) end
+${CLOCK_LUA}
 local function unpackHold(raw)
   local st, u, q, e, o, a = string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
   return { state = st, user = u, qty = tonumber(q), exp = tonumber(e), order = o, at = a }

@@ -24,6 +24,7 @@ import { createHash } from 'node:crypto';
 import type { RedisClient } from '../../core/redis-client.js';
 import type { OrderKind } from '../../protocol/index.js';
 import { AppError } from '../../core/errors.js';
+import { CLOCK_LUA } from '../../core/lua-clock.js';
 import { DUE_INDEX, saleKeys, saleRef } from './sale-keys.js';
 import { INDEX_CREATE_GRACE_MS } from './sale-model.js';
 import type { SaleStore } from './sale-store.js';
@@ -39,14 +40,6 @@ export function standingLedgerId(tag: string, key: string): string {
 
 /** "No end": a standing ledger's endsAt is this far after its creation (about 100 years). */
 export const STANDING_LEDGER_SPAN_MS = 100 * 365 * 24 * 3600_000;
-
-const CLOCK_LUA = `
-local function clock(arg)
-  if arg and arg ~= '' then return tonumber(arg) end
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-`;
 
 /** A price history entry older than this is dropped (holds live at most an hour; any entry still
  * there is the price for holds taken since it, however old). */

@@ -30,7 +30,7 @@
  * Sale hash fields used here: offered, offerMs (written by each join from WAITLIST_OFFER_SEC),
  * waitlistSeq, offerSeq, waitlistOffers, waitlistConversions, waitlistLapsed, waitlistDropped.
  */
-import { CLOCK_LUA } from './sale-index-scripts.js';
+import { CLOCK_LUA } from '../../core/lua-clock.js';
 
 /** Offer duration when no join has written the sale's `offerMs` yet (cannot happen with a list). */
 export const DEFAULT_OFFER_MS = 60_000;

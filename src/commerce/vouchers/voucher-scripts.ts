@@ -6,14 +6,10 @@
  */
 import { RATE_LIMIT_LUA } from '../../core/rate-limit.js';
 import { VOUCHER_LUA } from './voucher-lua.js';
+import { CLOCK_LUA } from '../../core/lua-clock.js';
 
 const PRELUDE = `
-local function clock(arg)
-  if arg and arg ~= '' then return tonumber(arg) end
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function int(n) return string.format('%d', n) end
+${CLOCK_LUA}
 ${VOUCHER_LUA}
 -- Keep key at least ms longer (its expiry only ever moves later).
 local function keepFor(key, ms)

@@ -36,7 +36,7 @@ beforeAll(async () => {
   server = await startTestRedis();
   redis = server.client();
   store = new SaleStore(redis, { reservesPerSecond: 1_000_000, ordersGroup: 'merchant', maxRunningPerRoom: 1000, clock: () => clock });
-  waitlist = new WaitlistStore(redis, store, { max: MAX, offerMs: OFFER_MS });
+  waitlist = new WaitlistStore(redis, store, { max: MAX, offerMs: OFFER_MS, told: 1 });
   queries = new SaleQueries(redis, () => clock);
 });
 afterAll(async () => {

@@ -30,6 +30,7 @@ export const BATCHABLE_EVENTS = [
   'sale:waitlist-length',
   'buy:stock',
   'buy:bought',
+  'buy:waitlist-length',
   'auction:state',
 ] as const satisfies readonly (keyof RoomServerEvents)[];
 

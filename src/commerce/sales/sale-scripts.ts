@@ -30,7 +30,8 @@ import { DEADLINE_LUA } from '../../core/redis-guard.js';
 import { SALE_MAX_DURATION_SEC } from '../../protocol/index.js';
 import { WAITLIST_PRELUDE_LUA } from './waitlist-lua.js';
 
-const PRELUDE = `
+/** The helpers every script that moves units starts with; standing-ledger.ts's upsert uses it too. */
+export const PRELUDE = `
 local function clock(arg)
   if arg and arg ~= '' then return tonumber(arg) end
   local t = redis.call('TIME')

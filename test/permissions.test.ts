@@ -285,6 +285,8 @@ describe('guests', () => {
     { event: 'buy:release', payload: () => ({ holdId: `s_bn-${'A'.repeat(22)}.x` }) },
     { event: 'sale:waitlist', payload: () => ({ saleId: 's_0123456789abcdef', action: 'join' }) },
     { event: 'sale:waitlist', payload: () => ({ saleId: 's_0123456789abcdef', action: 'leave' }) },
+    { event: 'buy:waitlist', payload: () => ({ productId, action: 'join' }) },
+    { event: 'buy:waitlist', payload: () => ({ productId, action: 'leave' }) },
   ];
 
   it.each(guestRefusals)('a guest in the room cannot $event → UNAUTHORIZED', async ({ event, payload }) => {

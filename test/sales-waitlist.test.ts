@@ -63,18 +63,18 @@ describe('sold-out waitlist', () => {
     expect(await request(ann.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED' } });
 
     const lengthHeard = nextEvent(ann.socket, 'sale:waitlist-length', (p) => p.saleId === sale.id && p.length === 4);
-    expect(await ok(cat.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 1, length: 1 });
-    expect(await ok(dan.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 2, length: 2 });
-    expect(await ok(eve.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 3, length: 3 });
-    expect(await ok(fay.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 4, length: 4 });
+    expect(await ok(cat.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 1, length: 1, ticket: 1 });
+    expect(await ok(dan.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 2, length: 2, ticket: 2 });
+    expect(await ok(eve.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 3, length: 3, ticket: 3 });
+    expect(await ok(fay.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 4, length: 4, ticket: 4 });
     // One entry per user: joining again answers the place already held.
-    expect(await ok(cat.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 1, length: 4 });
+    expect(await ok(cat.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 1, length: 4, ticket: 1 });
     await lengthHeard;
     // A reserve cannot jump the line: nothing is available while people wait.
     expect(await request(fay.socket, 'sale:reserve', { saleId: sale.id, qty: 1, requestId: randomUUID() })).toMatchObject({ ok: false, error: { code: 'SOLD_OUT' } });
 
     // Fay leaves; the others move up only when someone ahead of them does.
-    expect(await ok(fay.socket, 'sale:waitlist', { saleId: sale.id, action: 'leave' })).toEqual({ saleId: sale.id, position: 0, length: 3 });
+    expect(await ok(fay.socket, 'sale:waitlist', { saleId: sale.id, action: 'leave' })).toEqual({ saleId: sale.id, position: 0, length: 3, ticket: 0 });
 
     // Ann releases: the unit is Cat's (first in line), not the open pool's.
     const catOffer = nextEvent(cat.socket, 'sale:offer', (o) => o.saleId === sale.id);
@@ -89,7 +89,7 @@ describe('sold-out waitlist', () => {
     expect(await eveMoved).toEqual({ saleId: sale.id, position: 2, length: 2 });
     await catGone;
     // Ann, having released, must queue like everyone else: she is behind Eve now.
-    expect(await ok(ann.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 3, length: 3 });
+    expect(await ok(ann.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 3, length: 3, ticket: 5 });
 
     // The offer is in Cat's holds on a fresh join, marked as an offer.
     const snap = await ok(cat.socket, 'room:join', { roomId });

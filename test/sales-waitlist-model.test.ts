@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Product } from '../src/protocol/index.js';
 import type { RedisClient } from '../src/core/redis-client.js';
 import { saleKeys } from '../src/commerce/sales/sale-keys.js';
+import { roomKey } from '../src/core/keys.js';
 import { parseHoldRecord, type SaleStartInput } from '../src/commerce/sales/sale-model.js';
 import { SaleQueries } from '../src/commerce/sales/sale-queries.js';
 import { SaleStore } from '../src/commerce/sales/sale-store.js';
@@ -272,7 +273,8 @@ const restock = (qty: number): Cmd => ({
   toString: () => `restock(${qty})`,
 });
 
-const LEDGER_SET = 'r_wlprop-ledgers';
+/** The room's set of ledgers of this kind: in the room's slot, like every key a script touches. */
+const LEDGER_SET = roomKey(ROOM, 'buy-now:offers');
 const ledgerFields = (m: Model, listed: boolean): StandingLedgerFields => ({
   kind: 'buy-now', roomId: ROOM, productId: m.saleId, title: 'Scarf', imageUrl: null, price: 1500, currency: 'USD',
   perUserLimit: m.limit, holdMs: HOLD_MS, createdBy: 'host', listed,

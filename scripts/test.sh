@@ -18,7 +18,7 @@ CLUSTER_FILES=(
   test/membership.test.ts test/sales-flow.test.ts test/sales-expiry.test.ts test/sales-property.test.ts
   test/sales-permissions.test.ts test/sales-limits.test.ts test/sales-two-nodes.test.ts test/sales-kill.test.ts
   test/multi-node.test.ts test/reconnect.test.ts test/rolling-restart.test.ts test/presence-nodes.test.ts
-  test/sales-sweeper.test.ts test/sales-retry.test.ts test/caps.test.ts test/sales-waitlist.test.ts test/sales-waitlist-model.test.ts
+  test/sales-sweeper.test.ts test/sales-retry.test.ts test/caps.test.ts test/sales-waitlist.test.ts test/sales-waitlist-model.test.ts test/buy-now-waitlist.test.ts
   test/buy-now-flow.test.ts test/buy-now-two-nodes.test.ts test/orders-http.test.ts test/webhooks.test.ts test/standing-ledger.test.ts
   test/auctions-flow.test.ts test/auctions-model.test.ts test/auctions-two-nodes.test.ts
   test/media-cascade.test.ts test/media-node-bus.test.ts test/giveaways.test.ts test/giveaway-two-nodes.test.ts test/giveaway-prizes.test.ts

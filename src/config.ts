@@ -55,6 +55,11 @@ export const configSchema = z.object({
   WAITLIST_MAX: z.coerce.number().int().min(1).max(100_000).default(10_000),
   /** How long a waitlist offer (a unit offered to the waitlist's head) waits for its checkout. */
   WAITLIST_OFFER_SEC: z.coerce.number().int().min(1).max(3600).default(60),
+  /**
+   * Waitlist entries, from the head, told personally of every move (sale:waitlist-position); those
+   * further back bound their place from the room's frame and are told on entering this window.
+   */
+  WAITLIST_POSITIONS_TOLD: z.coerce.number().int().min(1).max(100_000).default(500),
   /** Reserve attempts per user per sale per second. */
   SALE_RESERVE_RATE_PER_SEC: z.coerce.number().int().min(1).max(1000).default(10),
   /** Consumer group created on every room's orders stream for the merchant's order service. */

@@ -173,6 +173,14 @@ describe('socket events: malformed payloads', () => {
     { event: 'buy:checkout', payload: { holdId: `s_bn-${'A'.repeat(22)}:holds.x`, requestId: 'req-0000005' }, code: 'BAD_REQUEST' },
     { event: 'buy:release', payload: { holdId: `s_bn-${'A'.repeat(22)}.nope` }, code: 'NOT_FOUND' },
     { event: 'buy:release', payload: { holdId: `s_bn-${'A'.repeat(21)}.nope` }, code: 'BAD_REQUEST' },
+    // buy-now waitlist: a product that is not for sale, a key-naming id (hashed: names nothing), a bad action, extra fields
+    { event: 'buy:waitlist', payload: { productId: 'p_nope', action: 'join' }, code: 'NOT_FOUND' },
+    { event: 'buy:waitlist', payload: { productId: 'p_nope', action: 'leave' }, code: 'NOT_FOUND' },
+    { event: 'buy:waitlist', payload: { productId: 'x:waitlist', action: 'join' }, code: 'NOT_FOUND' },
+    { event: 'buy:waitlist', payload: { productId: 'p_nope', action: 'jump' }, code: 'BAD_REQUEST' },
+    { event: 'buy:waitlist', payload: { productId: 'p_nope' }, code: 'BAD_REQUEST' },
+    { event: 'buy:waitlist', payload: { saleId: `s_bn-${'A'.repeat(22)}`, action: 'join' }, code: 'BAD_REQUEST' },
+    { event: 'buy:waitlist', payload: { productId: 'p_nope', action: 'join', ticket: 1 }, code: 'BAD_REQUEST' },
     // a buy-now offer is not a flash sale: the sale events refuse its ids
     { event: 'sale:stop', payload: { saleId: `s_bn-${'A'.repeat(22)}` }, code: 'BAD_REQUEST' },
     { event: 'sale:restock', payload: { saleId: `s_bn-${'A'.repeat(22)}`, quantity: 5 }, code: 'BAD_REQUEST' },

@@ -172,6 +172,7 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
       'buy:reserve': { productId, qty: 1, requestId: randomUUID() },
       'buy:checkout': { holdId: buyHold.holdId, requestId: randomUUID() },
       'buy:release': { holdId: buyHold.holdId },
+      'buy:waitlist': { productId, action: 'join' },
       'auction:start': { productId, startPrice: 100, durationSec: 60 },
       'auction:cancel': { lotId: lotA.lotId },
       'auction:bid': { lotId: lotB.lotId, amount: 100, requestId: randomUUID() },
@@ -186,7 +187,7 @@ describe('fuzz: every event, otherwise-valid payloads, one thing wrong', () => {
       'giveaway:stats': {},
     };
     const BUYER_EVENTS = new Set<FuzzedEvent>([
-      'sale:reserve', 'sale:checkout', 'sale:release', 'sale:waitlist', 'buy:reserve', 'buy:checkout', 'buy:release', 'auction:bid', 'auction:checkout', 'giveaway:enter',
+      'sale:reserve', 'sale:checkout', 'sale:release', 'sale:waitlist', 'buy:reserve', 'buy:checkout', 'buy:release', 'buy:waitlist', 'auction:bid', 'auction:checkout', 'giveaway:enter',
       'voucher:claim', 'voucher:apply',
     ]);
     const events = Object.keys(BASES) as FuzzedEvent[];

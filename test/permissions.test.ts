@@ -313,6 +313,8 @@ describe('guests', () => {
     { event: 'sale:waitlist', payload: () => ({ saleId: 's_0123456789abcdef', action: 'leave' }) },
     { event: 'voucher:claim', payload: () => ({ voucherId: 'v_guest', requestId: 'guest-voucher-01' }) },
     { event: 'voucher:apply', payload: () => ({ voucherId: 'v_guest', holdId: 's_abc.x' }) },
+    { event: 'buy:waitlist', payload: () => ({ productId, action: 'join' }) },
+    { event: 'buy:waitlist', payload: () => ({ productId, action: 'leave' }) },
   ];
 
   it.each(guestRefusals)('a guest in the room cannot $event → UNAUTHORIZED', async ({ event, payload }) => {

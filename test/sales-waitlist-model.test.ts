@@ -5,16 +5,20 @@
  * unit that comes back — the waitlist's head, in join order, skipping whoever is at the limit —
  * and after every step the real waitlist, the real offers (holder, expiry) and the ledger
  * (initial + added = available + held + offered + sold, recounted from the records) must be
- * exactly the model's.
+ * exactly the model's. A second run does the same on a buy-now standing ledger, whose stock the
+ * host sets (the upsert: units added go to the list first, a decrease takes only available units,
+ * off sale closes the list) instead of restocking it.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Product } from '../src/protocol/index.js';
 import type { RedisClient } from '../src/core/redis-client.js';
 import { saleKeys } from '../src/commerce/sales/sale-keys.js';
+import { roomKey } from '../src/core/keys.js';
 import { parseHoldRecord, type SaleStartInput } from '../src/commerce/sales/sale-model.js';
 import { SaleQueries } from '../src/commerce/sales/sale-queries.js';
 import { SaleStore } from '../src/commerce/sales/sale-store.js';
+import { STANDING_LEDGER_SPAN_MS, StandingLedgers, standingLedgerId, type StandingLedgerFields } from '../src/commerce/sales/standing-ledger.js';
 import { WaitlistStore } from '../src/commerce/sales/waitlist-store.js';
 import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
 
@@ -24,6 +28,7 @@ let clock = 0;
 let store: SaleStore;
 let waitlist: WaitlistStore;
 let queries: SaleQueries;
+let ledgers: StandingLedgers;
 
 const ROOM = 'r_wlprop';
 const USERS = ['u1', 'u2', 'u3', 'u4'];
@@ -36,8 +41,9 @@ beforeAll(async () => {
   server = await startTestRedis();
   redis = server.client();
   store = new SaleStore(redis, { reservesPerSecond: 1_000_000, ordersGroup: 'merchant', maxRunningPerRoom: 1000, clock: () => clock });
-  waitlist = new WaitlistStore(redis, store, { max: MAX, offerMs: OFFER_MS });
+  waitlist = new WaitlistStore(redis, store, { max: MAX, offerMs: OFFER_MS, told: 1 });
   queries = new SaleQueries(redis, () => clock);
+  ledgers = new StandingLedgers(redis, store, () => clock);
 });
 afterAll(async () => {
   store.close();
@@ -67,6 +73,9 @@ class Model {
   list: string[] = [];
   /** Who got each offer, in the order they were made (for the fairness check). */
   readonly offerLog: string[] = [];
+  /** A standing ledger (stock set by upsert), not a sale; `listed` false: off sale. */
+  ledger = false;
+  listed = true;
 
   constructor(
     readonly saleId: string,
@@ -214,6 +223,7 @@ const join = (user: string, leave: boolean): Cmd => ({
       const at = m.list.indexOf(user);
       const code =
         at >= 0 ? null
+        : !m.listed ? 'NOT_FOUND'
         : clock < m.startsAt ? 'SALE_NOT_STARTED'
         : clock >= m.endsAt ? 'SALE_ENDED'
         : m.available > 0 ? 'WAITLIST_NOT_SOLD_OUT'
@@ -247,7 +257,7 @@ const advance = (ms: number): Cmd => ({
 });
 
 const restock = (qty: number): Cmd => ({
-  check: () => true,
+  check: (m) => !m.ledger,
   async run(m) {
     const res = await store.restock(ROOM, m.saleId, qty).catch((err: { code: string }) => err.code);
     if (clock >= m.endsAt) expect(res).toBe('SALE_ENDED');
@@ -261,6 +271,41 @@ const restock = (qty: number): Cmd => ({
     await expectSame(m);
   },
   toString: () => `restock(${qty})`,
+});
+
+/** The room's set of ledgers of this kind: in the room's slot, like every key a script touches. */
+const LEDGER_SET = roomKey(ROOM, 'buy-now:offers');
+const ledgerFields = (m: Model, listed: boolean): StandingLedgerFields => ({
+  kind: 'buy-now', roomId: ROOM, productId: m.saleId, title: 'Scarf', imageUrl: null, price: 1500, currency: 'USD',
+  perUserLimit: m.limit, holdMs: HOLD_MS, createdBy: 'host', listed,
+});
+
+/** The host sets a standing ledger's stock (null: takes it off sale). */
+const setStock = (n: number | null): Cmd => ({
+  check: (m) => m.ledger,
+  async run(m) {
+    const res = await ledgers.upsert(ROOM, m.saleId, LEDGER_SET, ledgerFields(m, n !== null), n ?? 0).catch((err: { code: string }) => err.code);
+    if (clock >= m.endsAt) expect(res).toBe('SALE_ENDED');
+    else {
+      m.listed = n !== null;
+      if (!m.listed) {
+        if (m.list.length > 0) seen.add('stock:off-sale-closes');
+        m.list = [];
+      }
+      const delta = (n ?? 0) - m.available;
+      m.added += delta;
+      if (delta > 0) {
+        if (m.list.length > 0) seen.add('stock:to-waitlist');
+        m.giveBack(delta);
+      } else {
+        if (delta < 0 && m.held + m.offered > 0) seen.add('stock:decrease-beside-holds');
+        m.available += delta;
+      }
+      expect(res).toEqual({ available: m.available, held: m.held + m.offered, sold: m.sold, created: false });
+    }
+    await expectSame(m);
+  },
+  toString: () => `setStock(${n})`,
 });
 
 const stop = (): Cmd => ({
@@ -289,6 +334,9 @@ const commands = [
   user.map((u) => join(u, true)),
   fc.integer({ min: 1, max: 12_000 }).map(advance),
   fc.integer({ min: 1, max: 3 }).map(restock),
+  fc.integer({ min: 0, max: 3 }).map(setStock),
+  fc.integer({ min: 0, max: 3 }).map(setStock),
+  fc.nat(3).map((n) => (n === 0 ? setStock(null) : setStock(n))),
   // A stop ends the run's interest early: rarer than the rest.
   fc.nat(3).map((n) => (n === 0 ? stop() : advance(1000))),
 ];
@@ -313,6 +361,31 @@ describe('waitlist scripts against a model', () => {
     for (const label of [
       'join:ok', 'join:WAITLIST_NOT_SOLD_OUT', 'join:WAITLIST_FULL', 'join:LIMIT_EXCEEDED', 'join:SALE_ENDED',
       'offer:converted', 'offer:declined', 'offer:after-lapse-or-expiry', 'restock:to-waitlist', 'reserve:SOLD_OUT',
+    ]) {
+      expect(seen, label).toContain(label);
+    }
+  });
+
+  it("on a buy-now standing ledger, the host's stock edits go to the list first and never take offers or holds", async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.commands(commands, { maxCommands: 60, size: 'large' }),
+        async (quantity, limit, cmds) => {
+          clock = 1_800_000_000_000;
+          const ledgerId = standingLedgerId('bn', `p${++run}`);
+          const model = new Model(ledgerId, quantity, limit, clock, clock + STANDING_LEDGER_SPAN_MS);
+          model.ledger = true;
+          expect(await ledgers.upsert(ROOM, ledgerId, LEDGER_SET, ledgerFields(model, true), quantity)).toMatchObject({ created: true, available: quantity });
+          await fc.asyncModelRun(() => ({ model, real: {} }), cmds);
+        },
+      ),
+      { numRuns: 150 },
+    );
+    for (const label of [
+      'join:ok', 'join:NOT_FOUND', 'stock:to-waitlist', 'stock:decrease-beside-holds', 'stock:off-sale-closes', 'offer:converted', 'offer:declined',
     ]) {
       expect(seen, label).toContain(label);
     }

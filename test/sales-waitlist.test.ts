@@ -63,18 +63,18 @@ describe('sold-out waitlist', () => {
     expect(await request(ann.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED' } });
 
     const lengthHeard = nextEvent(ann.socket, 'sale:waitlist-length', (p) => p.saleId === sale.id && p.length === 4);
-    expect(await ok(cat.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 1, length: 1 });
-    expect(await ok(dan.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 2, length: 2 });
-    expect(await ok(eve.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 3, length: 3 });
-    expect(await ok(fay.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 4, length: 4 });
+    expect(await ok(cat.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 1, length: 1, ticket: 1 });
+    expect(await ok(dan.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 2, length: 2, ticket: 2 });
+    expect(await ok(eve.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 3, length: 3, ticket: 3 });
+    expect(await ok(fay.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 4, length: 4, ticket: 4 });
     // One entry per user: joining again answers the place already held.
-    expect(await ok(cat.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 1, length: 4 });
+    expect(await ok(cat.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 1, length: 4, ticket: 1 });
     await lengthHeard;
     // A reserve cannot jump the line: nothing is available while people wait.
     expect(await request(fay.socket, 'sale:reserve', { saleId: sale.id, qty: 1, requestId: randomUUID() })).toMatchObject({ ok: false, error: { code: 'SOLD_OUT' } });
 
     // Fay leaves; the others move up only when someone ahead of them does.
-    expect(await ok(fay.socket, 'sale:waitlist', { saleId: sale.id, action: 'leave' })).toEqual({ saleId: sale.id, position: 0, length: 3 });
+    expect(await ok(fay.socket, 'sale:waitlist', { saleId: sale.id, action: 'leave' })).toEqual({ saleId: sale.id, position: 0, length: 3, ticket: 0 });
 
     // Ann releases: the unit is Cat's (first in line), not the open pool's.
     const catOffer = nextEvent(cat.socket, 'sale:offer', (o) => o.saleId === sale.id);
@@ -89,7 +89,7 @@ describe('sold-out waitlist', () => {
     expect(await eveMoved).toEqual({ saleId: sale.id, position: 2, length: 2 });
     await catGone;
     // Ann, having released, must queue like everyone else: she is behind Eve now.
-    expect(await ok(ann.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 3, length: 3 });
+    expect(await ok(ann.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toEqual({ saleId: sale.id, position: 3, length: 3, ticket: 5 });
 
     // The offer is in Cat's holds on a fresh join, marked as an offer.
     const snap = await ok(cat.socket, 'room:join', { roomId });
@@ -193,6 +193,79 @@ describe('sold-out waitlist', () => {
       expect(ledger.body.ledger).toMatchObject({ available: 1, offered: 0, ok: true });
       const auditClient = own.redis.client();
       expect((await auditSale(auditClient, roomId, sale.id, 60_000).finally(() => auditClient.disconnect())).waitlist).toEqual([]);
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('tells per-move positions only inside the told window; the room frame bounds the rest; entering the window is told', async () => {
+    // One node: every socket's events come in the order the node sent them, so an ack received
+    // after a pass's last personal message proves what that pass did (not) send to that socket.
+    const own = await startStack({ config: { WAITLIST_POSITIONS_TOLD: '3', MEDIA_ENABLED: 'false' } });
+    try {
+      const { host, roomId, productId } = await liveRoom(own.url, 'Windowed');
+      const hostSocket = await connect(own.url, host);
+      await ok(hostSocket, 'room:join', { roomId });
+      const sale = await ok(hostSocket, 'sale:start', { productId, price: 900, quantity: 2, perUserLimit: 1, durationSec: 600, holdSec: 600 });
+      const people = await Promise.all(['Ann', 'Ben', 'W1', 'W2', 'W3', 'W4', 'W5', 'W6'].map(async (name) => {
+        const user = await devUser(own.url, name);
+        const socket = await connect(own.url, user);
+        await ok(socket, 'room:join', { roomId });
+        const heard: { position: number; length: number }[] = [];
+        socket.on('sale:waitlist-position', (p) => p.saleId === sale.id && heard.push({ position: p.position, length: p.length }));
+        return { user, socket, heard };
+      }));
+      const [ann, ben, ...waiters] = people as [(typeof people)[0], (typeof people)[0], ...(typeof people)];
+      const holdA = await ok(ann.socket, 'sale:reserve', { saleId: sale.id, qty: 1, requestId: randomUUID() });
+      const holdB = await ok(ben.socket, 'sale:reserve', { saleId: sale.id, qty: 1, requestId: randomUUID() });
+      const tickets: number[] = [];
+      for (const [i, w] of waiters.entries()) {
+        const joined = await ok(w.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' });
+        expect(joined).toMatchObject({ position: i + 1, length: i + 1 });
+        tickets.push(joined.ticket);
+      }
+      expect(tickets).toEqual([1, 2, 3, 4, 5, 6]);
+      const full = await nextEvent(hostSocket, 'sale:waitlist-length', (f) => f.saleId === sale.id && f.length === 6);
+      expect(full).toEqual({ saleId: sale.id, length: 6, headTicket: 1 });
+
+      // First move: W1 offered; W2, W3 move up inside the window, W4 enters it (told for the
+      // first time); W5 and W6, behind it, are told nothing personally.
+      const w4In = nextEvent(waiters[3]!.socket, 'sale:waitlist-position', (p) => p.saleId === sale.id && p.position === 3);
+      const frame = nextEvent(hostSocket, 'sale:waitlist-length', (f) => f.saleId === sale.id && f.length === 5);
+      await ok(ann.socket, 'sale:release', { holdId: holdA.holdId });
+      await w4In;
+      expect(await frame).toEqual({ saleId: sale.id, length: 5, headTicket: 2 });
+      // W6 bounds its place from the frame: min(6 - 2 + 1, 5) = 5, exact here (nobody left).
+      expect(await ok(waiters[5]!.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toMatchObject({ position: Math.min(6 - 2 + 1, 5) });
+      expect(await ok(waiters[4]!.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toMatchObject({ position: 4 });
+      expect(waiters.map((w) => w.heard)).toEqual([
+        [{ position: 0, length: 5 }],
+        [{ position: 1, length: 5 }],
+        [{ position: 2, length: 5 }],
+        [{ position: 3, length: 5 }],
+        [],
+        [],
+      ]);
+
+      // Second move: W5 enters the window; W6 still hears nothing personal.
+      const w5In = nextEvent(waiters[4]!.socket, 'sale:waitlist-position', (p) => p.saleId === sale.id && p.position === 3);
+      await ok(ben.socket, 'sale:release', { holdId: holdB.holdId });
+      await w5In;
+      expect(await ok(waiters[5]!.socket, 'sale:waitlist', { saleId: sale.id, action: 'join' })).toMatchObject({ position: 4, length: 4 });
+      expect(waiters.slice(1).map((w) => w.heard.slice(-1)[0] ?? null)).toEqual([
+        { position: 0, length: 4 },
+        { position: 1, length: 4 },
+        { position: 2, length: 4 },
+        { position: 3, length: 4 },
+        null,
+      ]);
+      // The told positions stay bounded by the window (plus who left since the last pass).
+      const told = await own.redis.client();
+      try {
+        expect(await told.hlen(`{room:${roomId}}:sale:${sale.id}:waitlist:told`)).toBeLessThanOrEqual(3);
+      } finally {
+        told.disconnect();
+      }
     } finally {
       await own.stop();
     }

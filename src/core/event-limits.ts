@@ -25,6 +25,7 @@ export const LIMITED_EVENTS: Partial<Record<ClientEventName, Group>> = {
   'auction:bids': 'reads',
   // Not a read, but a write anyone signed in may repeat: the shared per-user/IP window caps it.
   'sale:waitlist': 'reads',
+  'buy:waitlist': 'reads',
   'media:create-transport': 'reads',
   'media:consume': 'reads',
 };

@@ -30,6 +30,8 @@ export const buyNowEventSchemas = {
     .strict(),
   'buy:checkout': z.object({ holdId: buyNowHoldIdSchema, requestId: requestIdSchema, voucherId: voucherIdSchema.optional() }).strict(),
   'buy:release': z.object({ holdId: buyNowHoldIdSchema }).strict(),
+  /** Join (or leave) a sold-out product's waitlist: the flash sales' waitlist, keyed by product (PROTOCOL.md, Buy now). */
+  'buy:waitlist': z.object({ productId: idSchema, action: z.enum(['join', 'leave']) }).strict(),
 } satisfies Record<string, z.ZodType>;
 
 /** 'giveaway': a giveaway winner's prize, checked out at price 0 (amount 0) so it ships like any order. */
@@ -52,6 +54,22 @@ export interface BuyNowHold {
   unitPrice: number;
   currency: string;
   expiresAt: number;
+  /** Set (true) on a waitlist offer: a one-unit hold the server made for the user (buy:offer). */
+  offer?: true;
+}
+
+/** A buy-now waitlisted user's place (1-based; 0: not, or no longer, on the list) and the list's length. */
+export interface BuyNowWaitlistPosition {
+  productId: string;
+  position: number;
+  length: number;
+}
+
+/** The room's buy-now waitlist frame: as SaleWaitlistLength (sales-events.ts), keyed by product. */
+export interface BuyNowWaitlistLength {
+  productId: string;
+  length: number;
+  headTicket: number;
 }
 
 /** What buy:checkout answers: the order, as a sale's checkout does, with its kind. */
@@ -162,6 +180,8 @@ export interface BuyNowEventResults {
   'buy:reserve': BuyNowHold & { remaining: number };
   'buy:checkout': BuyNowOrder;
   'buy:release': { holdId: string; released: boolean; remaining: number };
+  /** ticket: the entry's join sequence number (0 after a leave), to compare with buy:waitlist-length's headTicket. */
+  'buy:waitlist': BuyNowWaitlistPosition & { ticket: number };
 }
 
 export interface BuyNowServerEvents {
@@ -171,4 +191,10 @@ export interface BuyNowServerEvents {
   'buy:sold-out': (p: BuyNowStock) => void;
   /** "Someone just bought": the buyer's name shortened, like "A***e". */
   'buy:bought': (p: { productId: string; name: string; qty: number }) => void;
+  /** To the offered user only: a unit for you from the waitlist (offer: true); buy:checkout it before expiresAt. */
+  'buy:offer': (p: BuyNowHold) => void;
+  /** To a waitlisted user among the first WAITLIST_POSITIONS_TOLD only: their place changed or entered that window. */
+  'buy:waitlist-position': (p: BuyNowWaitlistPosition) => void;
+  /** Room: how many wait and the head's ticket (batchable; at most twice a second per product). */
+  'buy:waitlist-length': (p: BuyNowWaitlistLength) => void;
 }

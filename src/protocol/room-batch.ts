@@ -31,6 +31,7 @@ export const BATCHABLE_EVENTS = [
   'sale:waitlist-length',
   'buy:stock',
   'buy:bought',
+  'buy:waitlist-length',
   'auction:state',
   'voucher:stock',
 ] as const satisfies readonly (keyof RoomServerEvents)[];

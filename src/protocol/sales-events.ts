@@ -218,8 +218,8 @@ export interface SaleEventResults {
   'sale:checkout': SaleOrder;
   'sale:release': { holdId: string; released: boolean; remaining: number };
   'sale:stats': RoomSaleFigures;
-  /** position: 1-based place in the line (0 after a leave); length: people waiting. */
-  'sale:waitlist': SaleWaitlistPosition;
+  /** position: 1-based place in the line (0 after a leave); length: people waiting; ticket: see SaleWaitlistLength. */
+  'sale:waitlist': SaleWaitlistPosition & { ticket: number };
 }
 
 export interface SaleWaitlistPosition {
@@ -227,6 +227,19 @@ export interface SaleWaitlistPosition {
   /** 1-based; 0: not (or no longer) on the list — left, offered a unit, dropped, or the sale ended. */
   position: number;
   length: number;
+}
+
+/**
+ * The room's waitlist frame. `headTicket` is the ticket (join sequence number, from the join's ack)
+ * of the first person in line, 0 when nobody waits. Someone behind the told window
+ * (WAITLIST_POSITIONS_TOLD) is at most at place min(ticket - headTicket + 1, length): exact unless
+ * someone between the head and them left the line; they are told their exact place on entering
+ * the window. length 0: the list is empty (or closed with the sale), nobody is on it.
+ */
+export interface SaleWaitlistLength {
+  saleId: string;
+  length: number;
+  headTicket: number;
 }
 
 /** A unit offered to the waitlist's head: a hold of one unit, checked out with sale:checkout. */
@@ -253,8 +266,11 @@ export interface SaleServerEvents {
   'sale:stats': (p: RoomSaleFigures) => void;
   /** To the offered user only: a unit for you from the waitlist; check it out before expiresAt. */
   'sale:offer': (p: SaleOffer) => void;
-  /** To a waitlisted user only, when their place changed (at most twice a second per sale). */
+  /**
+   * To a waitlisted user among the first WAITLIST_POSITIONS_TOLD (default 500) only, when their
+   * place changed or they entered that window (at most twice a second per sale).
+   */
   'sale:waitlist-position': (p: SaleWaitlistPosition) => void;
-  /** Room: how many wait (batchable; at most twice a second per sale). */
-  'sale:waitlist-length': (p: { saleId: string; length: number }) => void;
+  /** Room: how many wait and the head's ticket (batchable; at most twice a second per sale). */
+  'sale:waitlist-length': (p: SaleWaitlistLength) => void;
 }

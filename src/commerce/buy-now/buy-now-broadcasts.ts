@@ -2,17 +2,19 @@
  * What the room hears about buy-now stock, keyed by product. The same rules as flash-sale stock
  * (sales/sale-broadcasts.ts): frames coalesced cluster-wide to one per 200 ms per product,
  * trailing-edge, skipped when they would repeat the room's last frame (the sale frame scripts,
- * on the offer's ledger); sold-out at once.
+ * on the offer's ledger); sold-out at once. The product's waitlist is told like a sale's, in
+ * buy:* events keyed by product.
  */
 import type { RedisClient } from '../../core/redis-client.js';
 import type { Logger } from '../../core/logger.js';
-import { roomChannel, roomKey } from '../../core/keys.js';
+import { roomChannel, roomKey, userChannel } from '../../core/keys.js';
 import type { LiveServer } from '../../core/socket-kit.js';
 import { ClusterThrottle } from '../../core/throttle.js';
 import type { SaleStock } from '../../protocol/index.js';
 import { STOCK_BROADCAST_MS } from '../sales/sale-broadcasts.js';
 import { saleKeys } from '../sales/sale-keys.js';
 import type { SaleStore } from '../sales/sale-store.js';
+import type { WaitlistPass } from '../sales/waitlist-store.js';
 
 const PRODUCT_CACHE_MAX = 10_000;
 
@@ -71,6 +73,22 @@ export class BuyNowBroadcasts {
   bought(roomId: string, offerId: string, productId: string, name: string, qty: number): void {
     this.io.to(roomChannel(roomId)).emit('buy:bought', { productId, name, qty });
     this.stockChanged(roomId, offerId);
+  }
+
+  /**
+   * One positions pass of a product's waitlist (sales/waitlist-broadcasts.ts), in buy-now's words:
+   * `buy:offer` (the offer as a buy-now hold, at `prices[i]`), `buy:waitlist-position` to the told
+   * window, `buy:waitlist-length` to the room.
+   */
+  async waitlist(roomId: string, offerId: string, pass: WaitlistPass, prices: { price: number; currency: string }[]): Promise<void> {
+    const productId = await this.productOf(roomId, offerId);
+    if (!productId) return;
+    pass.offers.forEach((o, i) => {
+      const { price, currency } = prices[i]!;
+      this.io.to(userChannel(o.userId)).emit('buy:offer', { holdId: o.holdId, productId, qty: 1, unitPrice: price, currency, expiresAt: o.expiresAt, offer: true });
+    });
+    for (const p of pass.positions) this.io.to(userChannel(p.userId)).emit('buy:waitlist-position', { productId, position: p.position, length: pass.length });
+    if (pass.frameChanged) this.io.to(roomChannel(roomId)).emit('buy:waitlist-length', { productId, length: pass.length, headTicket: pass.headTicket });
   }
 
   private emit(roomId: string, event: 'buy:stock' | 'buy:sold-out', s: SaleStock, productId: string | null): void {

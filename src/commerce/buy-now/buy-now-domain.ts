@@ -29,7 +29,15 @@ export class BuyNowDomain implements Domain, ProductStockHook {
     this.broadcasts = new BuyNowBroadcasts(deps.io, deps.redis, sales.store, deps.log);
     this.bag = new BagStore(deps.redis);
     // Holds of an offer expire in the shared sweeper: the room hears the stock as buy:stock.
-    sales.listenToLedgers({ owns: isOfferId, stockChanged: (roomId, ledgerId) => this.broadcasts.stockChanged(roomId, ledgerId) });
+    // Their waitlists are told in buy:* events, with each offer's price.
+    sales.listenToLedgers({
+      owns: isOfferId,
+      stockChanged: (roomId, ledgerId) => this.broadcasts.stockChanged(roomId, ledgerId),
+      tellWaitlist: async (roomId, offerId, pass) => {
+        const prices = await this.offers.holdPrices(roomId, offerId, pass.offers.map((o) => o.holdId));
+        await this.broadcasts.waitlist(roomId, offerId, pass, prices);
+      },
+    });
   }
 
   /** After the live nothing sells: a bag edited then makes no offer (one made before stays stopped). */
@@ -56,6 +64,7 @@ export class BuyNowDomain implements Domain, ProductStockHook {
     registerBuyNowEvents(router, {
       bag: this.bag,
       store: this.sales.store,
+      waitlist: this.sales.waitlist,
       offers: this.offers,
       broadcasts: this.broadcasts,
       metrics: buyNowMetrics(this.deps.metrics),

@@ -30,3 +30,9 @@ export function buyNowRefusal(r: Refusal, what: 'product' | 'hold'): AppError {
   if (what === 'product' && MESSAGES[r.code]) return new AppError(r.code, MESSAGES[r.code]!);
   return refusalError(r, what === 'hold' ? 'hold' : 'sale');
 }
+
+/** A waitlist refusal (worded for sales by the waitlist store) in buy-now's words where they differ. */
+export function buyNowWaitlistError(err: unknown): unknown {
+  if (err instanceof AppError && (err.code === 'NOT_FOUND' || err.code === 'SALE_ENDED')) return new AppError(err.code, MESSAGES[err.code]!);
+  return err;
+}

@@ -88,7 +88,7 @@ export class BuyNowOffers {
     const offerIds = await this.offerIds(roomId);
     if (offerIds.length === 0) return { stock: [], myHolds: [] };
     const pipe = this.redis.pipeline();
-    for (const id of offerIds) pipe.hmget(saleKeys(roomId, id).sale, 'productId', 'available', 'held', 'sold', 'ended', 'listed');
+    for (const id of offerIds) pipe.hmget(saleKeys(roomId, id).sale, 'productId', 'available', 'held', 'sold', 'ended', 'listed', 'offered');
     const rows = ((await pipe.exec()) ?? []).map(([err, v]) => {
       if (err) throw err;
       return v as (string | null)[];
@@ -99,14 +99,18 @@ export class BuyNowOffers {
       if (!r[0]) return; // retired and expired
       productOf.set(offerIds[i]!, r[0]);
       // Products taken off sale (stock null, removed from the bag) and stopped offers are not listed.
-      if (r[4] !== '1' && r[5] !== '0') stock.push({ productId: r[0], available: Number(r[1]), held: Number(r[2]), sold: Number(r[3]) });
+      // Waitlist offers count as held, as in the buy:stock frames.
+      if (r[4] !== '1' && r[5] !== '0') stock.push({ productId: r[0], available: Number(r[1]), held: Number(r[2]) + Number(r[6] ?? 0), sold: Number(r[3]) });
     });
     const holds = userId ? await this.queries.holdsOf(roomId, userId, [...productOf.keys()]) : [];
     const myHolds: BuyNowHold[] = [];
     for (const offerId of new Set(holds.map((h) => h.saleId))) {
       const mine = holds.filter((h) => h.saleId === offerId);
       const prices = await this.holdPrices(roomId, offerId, mine.map((h) => h.holdId));
-      mine.forEach((h, i) => myHolds.push({ holdId: h.holdId, productId: productOf.get(offerId)!, qty: h.qty, unitPrice: prices[i]!.price, currency: prices[i]!.currency, expiresAt: h.expiresAt }));
+      mine.forEach((h, i) => myHolds.push({
+        holdId: h.holdId, productId: productOf.get(offerId)!, qty: h.qty, unitPrice: prices[i]!.price, currency: prices[i]!.currency, expiresAt: h.expiresAt,
+        ...(h.offer ? { offer: true as const } : {}),
+      }));
     }
     myHolds.sort((a, b) => a.expiresAt - b.expiresAt);
     return { stock, myHolds };

@@ -10,21 +10,23 @@ import { countOutcomes } from '../../core/metrics.js';
 import type { BagStore } from '../bag-store.js';
 import { shortenName } from '../sales/sale-model.js';
 import type { SaleStore } from '../sales/sale-store.js';
+import type { WaitlistStore } from '../sales/waitlist-store.js';
 import type { BuyNowBroadcasts } from './buy-now-broadcasts.js';
 import type { BuyNowMetrics } from './buy-now-metrics.js';
-import { buyNowRefusal, offerIdFor } from './buy-now-model.js';
+import { buyNowRefusal, buyNowWaitlistError, offerIdFor } from './buy-now-model.js';
 import type { BuyNowOffers } from './buy-now-offers.js';
 
 export interface BuyNowContext {
   bag: BagStore;
   store: SaleStore;
+  waitlist: WaitlistStore;
   offers: BuyNowOffers;
   broadcasts: BuyNowBroadcasts;
   metrics: BuyNowMetrics;
 }
 
 export function registerBuyNowEvents(router: EventRouter, ctx: BuyNowContext): void {
-  const { bag, store, offers, broadcasts, metrics } = ctx;
+  const { bag, store, waitlist, offers, broadcasts, metrics } = ctx;
 
   router.on('buy:reserve', countOutcomes(metrics.reserves, async (socket, { productId, qty, requestId }) => {
     const roomId = joinedRoom(socket);
@@ -90,4 +92,17 @@ export function registerBuyNowEvents(router: EventRouter, ctx: BuyNowContext): v
     if (!answer.ok) throw buyNowRefusal(answer, 'hold');
     return { holdId, released: answer.released, remaining: answer.remaining };
   }));
+
+  // A sold-out product's waitlist: the flash sales' own (sales/waitlist-lua.ts) on the product's
+  // offer ledger, keyed by product for the client. A product off sale (no stock) has none.
+  router.on('buy:waitlist', async (socket, { productId, action }) => {
+    const roomId = joinedRoom(socket);
+    const user = requireUser(socket, 'join waitlists');
+    const offerId = offerIdFor(productId);
+    broadcasts.know(roomId, offerId, productId);
+    const { position, length, ticket } = await waitlist.waitlist(roomId, offerId, user.id, action).catch((err: unknown) => {
+      throw buyNowWaitlistError(err);
+    });
+    return { productId, position, length, ticket };
+  });
 }

@@ -33,7 +33,8 @@ import { WAITLIST_PRELUDE_LUA } from './waitlist-lua.js';
 import { VOUCHER_LUA } from '../vouchers/voucher-lua.js';
 import { CLOCK_LUA } from '../../core/lua-clock.js';
 
-const PRELUDE = `
+/** The helpers every script that moves units starts with; standing-ledger.ts's upsert uses it too. */
+export const PRELUDE = `
 ${CLOCK_LUA}
 local function unpackHold(raw)
   local st, u, q, e, o, a = string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')

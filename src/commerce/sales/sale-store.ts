@@ -152,9 +152,10 @@ export class SaleStore {
    * Waitlist offers were made (`offerDue`: the first one's expiry, '' when none): the sale's
    * due-index entry comes down to it, so the sweeper passes a lapsed offer on in time (the scripts
    * cannot touch the global index). Best effort: if this is lost the offer still lapses, at the
-   * sale's next due sweep or the next reserve. Then the waitlist is announced.
+   * sale's next due sweep or the next reserve. Then the waitlist is announced. Also for another
+   * script that gives units back (a standing ledger's stock edit).
    */
-  private afterUnitsBack(roomId: string, saleId: string, offerDue: unknown, unitsBack: boolean): Promise<void> | undefined {
+  afterUnitsBack(roomId: string, saleId: string, offerDue: unknown, unitsBack: boolean): Promise<void> | undefined {
     if (unitsBack || (offerDue !== '' && offerDue !== undefined)) this.onWaitlist?.(roomId, saleId);
     if (offerDue === '' || offerDue === undefined || offerDue === null) return undefined;
     return this.redis.zadd(DUE_INDEX, 'XX', 'LT', String(offerDue), saleRef(roomId, saleId)).then(() => undefined, () => undefined);

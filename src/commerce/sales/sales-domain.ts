@@ -13,7 +13,7 @@ import { SaleBroadcasts } from './sale-broadcasts.js';
 import { SaleQueries } from './sale-queries.js';
 import { SaleStore } from './sale-store.js';
 import { SaleSweeper } from './sale-sweeper.js';
-import { WaitlistBroadcasts } from './waitlist-broadcasts.js';
+import { WaitlistBroadcasts, type WaitlistTeller } from './waitlist-broadcasts.js';
 import { WaitlistStore } from './waitlist-store.js';
 import { registerSaleRoutes } from './sales-http.js';
 import { registerSaleEvents } from './sales-socket.js';
@@ -21,11 +21,13 @@ import { salesMetrics } from './sales-metrics.js';
 
 /**
  * Another selling path on standing ledgers (standing-ledger.ts: buy-now, auction lots) whose
- * stock changes the shared sweeper finds (expired holds): it announces them its own way.
+ * stock changes the shared sweeper finds (expired holds): it announces them its own way, and its
+ * ledgers' waitlists too when it has them (`tellWaitlist`, in its own events).
  */
 export interface LedgerStockListener {
   owns(ledgerId: string): boolean;
   stockChanged(roomId: string, ledgerId: string): void;
+  tellWaitlist?: WaitlistTeller;
 }
 
 export class SalesDomain implements Domain {
@@ -55,8 +57,12 @@ export class SalesDomain implements Domain {
     });
     this.queries = new SaleQueries(redis, () => this.store.now());
     this.broadcasts = new SaleBroadcasts(io, redis, this.store, this.queries, log);
-    this.waitlist = new WaitlistStore(redis, this.store, { max: config.WAITLIST_MAX, offerMs: config.WAITLIST_OFFER_SEC * 1000 });
-    this.waitlistBroadcasts = new WaitlistBroadcasts(io, redis, this.waitlist, log);
+    this.waitlist = new WaitlistStore(redis, this.store, {
+      max: config.WAITLIST_MAX,
+      offerMs: config.WAITLIST_OFFER_SEC * 1000,
+      told: config.WAITLIST_POSITIONS_TOLD,
+    });
+    this.waitlistBroadcasts = new WaitlistBroadcasts(io, redis, this.waitlist, log, (ledgerId) => this.ledgerListeners.find((l) => l.owns(ledgerId))?.tellWaitlist);
     this.store.onWaitlist = (roomId, saleId) => {
       this.waitlistBroadcasts.changed(roomId, saleId);
       this.broadcasts.statsChanged(roomId);

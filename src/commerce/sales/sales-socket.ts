@@ -109,8 +109,8 @@ export function registerSaleEvents(router: EventRouter, ctx: SalesContext): void
   router.on('sale:waitlist', async (socket, { saleId, action }) => {
     const roomId = joinedRoom(socket);
     const user = requireUser(socket, 'join waitlists');
-    const { position, length } = await waitlist.waitlist(roomId, saleId, user.id, action);
-    return { saleId, position, length };
+    const { position, length, ticket } = await waitlist.waitlist(roomId, saleId, user.id, action);
+    return { saleId, position, length, ticket };
   });
 
   router.on('sale:stats', async (socket) => {

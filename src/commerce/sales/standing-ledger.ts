@@ -24,8 +24,8 @@ import { createHash } from 'node:crypto';
 import type { RedisClient } from '../../core/redis-client.js';
 import type { OrderKind } from '../../protocol/index.js';
 import { AppError } from '../../core/errors.js';
-import { CLOCK_LUA } from '../../core/lua-clock.js';
-import { DUE_INDEX, saleKeys, saleRef } from './sale-keys.js';
+import { DUE_INDEX, saleKeys, saleRef, waitlistScriptKeys } from './sale-keys.js';
+import { PRELUDE } from './sale-scripts.js';
 import { INDEX_CREATE_GRACE_MS } from './sale-model.js';
 import type { SaleStore } from './sale-store.js';
 
@@ -46,51 +46,68 @@ export const STANDING_LEDGER_SPAN_MS = 100 * 365 * 24 * 3600_000;
 const PRICE_HISTORY_TTL_MS = 30 * 24 * 3600_000;
 const PRICE_HISTORY_MAX = 1000;
 
-// KEYS: 1 ledger hash, 2 the room's set of ledgers of this kind, 3 price history. ARGV: now|'',
-// ledgerId, available ('' = keep as is), spanMs, price, currency, initial units of a new ledger
-// when `available` is '' ('' = 0), then field, value, ... (the static fields: kind, limit, holdMs,
-// ...; written every time).
-// Setting `available` adjusts `added` by the difference, so initial + added = available + held +
-// sold still holds; held units stay held. A new price or currency applies to holds taken from now
-// on: the history (`price|currency|ms` scored by ms) tells checkout the price each hold was taken
-// at. When the history is empty (new, or expired after a month without changes) the price it
-// replaces is written first at time 0, so older holds still find theirs.
-// → {'NEW' | 'OK', available, held, sold} | {'ERR', 'SALE_ENDED'} (stopped: nothing changed)
-const UPSERT_SCRIPT = `${CLOCK_LUA}
+// KEYS: 1-5 the ledger's hash, holds, quota, held-by and expiries (sale-scripts.ts), 6 the room's
+// set of ledgers of this kind, 7 price history, 8-10 waitlist (room bans, waitlist, notices).
+// ARGV: now|'', ledgerId, available ('' = keep as is), spanMs, price, currency, initial units of a
+// new ledger when `available` is '' ('' = 0), then field, value, ... (the static fields: kind,
+// limit, holdMs, ...; written every time).
+// Setting `available` to N moves the difference into `added` (which can go negative), so
+// initial + added = available + held + offered + sold still holds:
+// - more units (N above what is available now) are given back like a restock's: to the
+//   waitlist's head first as offers (giveBack, waitlist-lua.ts), the rest to `available` — so
+//   with people waiting, `available` ends below N;
+// - fewer units take only available ones (N ≥ 0): held units and offers are never taken.
+// A ledger off sale (`listed` 0) has no waitlist: the list is dropped (its people told 0).
+// A new price or currency applies to holds taken from now on: the history (`price|currency|ms`
+// scored by ms) tells checkout the price each hold was taken at. When the history is empty (new,
+// or expired after a month without changes) the price it replaces is written first at time 0, so
+// older holds still find theirs.
+// → {'NEW' | 'OK', available, held (offers included, as clients see them), sold, offerDue,
+// listClosed 0|1} | {'ERR', 'SALE_ENDED'} (stopped: nothing changed)
+const UPSERT_SCRIPT = `${PRELUDE}
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if exists and redis.call('HGET', KEYS[1], 'ended') == '1' then return {'ERR', 'SALE_ENDED'} end
 local now = clock(ARGV[1])
 local old = redis.call('HMGET', KEYS[1], 'price', 'currency')
 if old[1] ~= ARGV[5] or old[2] ~= ARGV[6] then
-  if old[1] and redis.call('EXISTS', KEYS[3]) == 0 then redis.call('ZADD', KEYS[3], 0, old[1] .. '|' .. old[2] .. '|0') end
-  redis.call('ZADD', KEYS[3], now, ARGV[5] .. '|' .. ARGV[6] .. '|' .. string.format('%d', now))
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -${PRICE_HISTORY_MAX + 1})
-  redis.call('PEXPIRE', KEYS[3], ${PRICE_HISTORY_TTL_MS})
+  if old[1] and redis.call('EXISTS', KEYS[7]) == 0 then redis.call('ZADD', KEYS[7], 0, old[1] .. '|' .. old[2] .. '|0') end
+  redis.call('ZADD', KEYS[7], now, ARGV[5] .. '|' .. ARGV[6] .. '|' .. int(now))
+  redis.call('ZREMRANGEBYRANK', KEYS[7], 0, -${PRICE_HISTORY_MAX + 1})
+  redis.call('PEXPIRE', KEYS[7], ${PRICE_HISTORY_TTL_MS})
 end
 local fields = {'price', ARGV[5], 'listPrice', ARGV[5], 'currency', ARGV[6]}
 for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 local kind = 'OK'
+local closed = 0
 if not exists then
   local initial = ARGV[3] ~= '' and ARGV[3] or (ARGV[7] ~= '' and ARGV[7] or '0')
-  redis.call('HSET', KEYS[1], 'id', ARGV[2], 'startsAt', string.format('%d', now),
-    'endsAt', string.format('%d', now + tonumber(ARGV[4])), 'createdAt', string.format('%d', now),
+  redis.call('HSET', KEYS[1], 'id', ARGV[2], 'startsAt', int(now),
+    'endsAt', int(now + tonumber(ARGV[4])), 'createdAt', int(now),
     'initial', initial, 'added', 0, 'available', initial, 'held', 0, 'sold', 0,
     'orders', 0, 'gmv', 0, 'buyers', 0, 'opened', 1, 'ended', 0, 'endReason', '')
-  redis.call('SADD', KEYS[2], ARGV[2])
+  redis.call('SADD', KEYS[6], ARGV[2])
   kind = 'NEW'
-elseif ARGV[3] ~= '' then
-  local delta = tonumber(ARGV[3]) - tonumber(redis.call('HGET', KEYS[1], 'available'))
-  redis.call('HINCRBY', KEYS[1], 'added', delta)
-  redis.call('HINCRBY', KEYS[1], 'available', delta)
+else
+  if redis.call('HGET', KEYS[1], 'listed') == '0' then closed = redis.call('DEL', KEYS[9]) end
+  if ARGV[3] ~= '' then
+    local delta = tonumber(ARGV[3]) - tonumber(redis.call('HGET', KEYS[1], 'available'))
+    redis.call('HINCRBY', KEYS[1], 'added', delta)
+    if delta > 0 then
+      useWaitlist(now, KEYS[8], KEYS[9], KEYS[10])
+      giveBack(delta)
+    else
+      redis.call('HINCRBY', KEYS[1], 'available', delta)
+    end
+  end
 end
-local s = redis.call('HMGET', KEYS[1], 'available', 'held', 'sold')
-return {kind, s[1], s[2], s[3]}
+local s = redis.call('HMGET', KEYS[1], 'available', 'held', 'sold', 'offered')
+return {kind, s[1], int(tonumber(s[2]) + tonumber(s[4] or '0')), s[3], offerDue(), closed}
 `;
 
 // KEYS: 1 ledger hash, 2 holds, 3 price history. ARGV: holdIds. → per hold `price|currency`: what
-// a checkout of it would charge (the price in force when it was taken; the current one for a hold
-// no longer held or unknown).
+// a checkout of it would charge (the price in force when it was taken or offered; the current one
+// for a hold no longer held or unknown).
 const HOLD_PRICES_SCRIPT = `
 local cur = redis.call('HMGET', KEYS[1], 'price', 'currency')
 local out = {}
@@ -99,7 +116,7 @@ for i = 1, #ARGV do
   local raw = redis.call('HGET', KEYS[2], ARGV[i])
   local st, at
   if raw then st, at = string.match(raw, '^([^|]*)|[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)$') end
-  if st == 'held' then
+  if st == 'held' or st == 'offered' then
     local past = redis.call('ZREVRANGEBYSCORE', KEYS[3], at, '-inf', 'LIMIT', 0, 1)[1]
     if past then unit, currency = string.match(past, '^([^|]*)|([^|]*)|') end
   end
@@ -126,6 +143,7 @@ export interface StandingLedgerFields {
 
 export interface LedgerUnits {
   available: number;
+  /** Held units and waitlist offers (clients see an offer as a hold). */
   held: number;
   sold: number;
   /** This call made the ledger. */
@@ -133,7 +151,7 @@ export interface LedgerUnits {
 }
 
 interface LedgerCommands {
-  standingLedgerUpsert(ledger: string, set: string, prices: string, ...args: (string | number)[]): Promise<[string, ...string[]]>;
+  standingLedgerUpsert(...args: (string | number)[]): Promise<[string, ...string[]]>;
   standingLedgerHoldPrices(ledger: string, holds: string, prices: string, ...holdIds: string[]): Promise<string[]>;
 }
 
@@ -143,7 +161,7 @@ export class StandingLedgers {
     private readonly store: SaleStore,
     private readonly clock?: () => number,
   ) {
-    redis.defineCommand('standingLedgerUpsert', { numberOfKeys: 3, lua: UPSERT_SCRIPT });
+    redis.defineCommand('standingLedgerUpsert', { numberOfKeys: 10, lua: UPSERT_SCRIPT });
     redis.defineCommand('standingLedgerHoldPrices', { numberOfKeys: 3, lua: HOLD_PRICES_SCRIPT });
   }
 
@@ -178,12 +196,14 @@ export class StandingLedgers {
       ...(fields.listed === undefined ? {} : { listed: fields.listed ? 1 : 0 }),
     }).flat();
     const k = saleKeys(roomId, ledgerId);
-    const [status, available_, held, sold] = await (this.redis as unknown as LedgerCommands).standingLedgerUpsert(
-      k.sale, kindSet, k.prices,
+    const [status, available_, held, sold, offerDue, closed] = await (this.redis as unknown as LedgerCommands).standingLedgerUpsert(
+      k.sale, k.holds, k.quota, k.heldBy, k.expiries, kindSet, k.prices, ...waitlistScriptKeys(roomId, k),
       this.clock ? String(this.clock()) : '', ledgerId, available ?? '', STANDING_LEDGER_SPAN_MS, fields.price, fields.currency,
       initialIfNew ?? '', ...flat,
     );
     if (status === 'ERR') throw new AppError('SALE_ENDED', 'no longer for sale: the live has ended');
+    // Offers made to the waitlist (their lapse must be swept in time) or a list closed: told.
+    await this.store.afterUnitsBack(roomId, ledgerId, offerDue, Number(closed) > 0);
     return { available: Number(available_), held: Number(held), sold: Number(sold), created: status === 'NEW' };
   }
 

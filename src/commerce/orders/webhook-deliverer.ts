@@ -25,7 +25,7 @@ import type { Logger } from '../../core/logger.js';
 import type { RedisClient } from '../../core/redis-client.js';
 import { streamFields } from '../../core/redis-util.js';
 import { ORDER_STREAMS } from '../sales/sale-keys.js';
-import { createGroup } from '../sales/sale-store.js';
+import { createGroup } from '../../core/redis-util.js';
 import { orderFromEntry } from './order-model.js';
 import type { WebhookMetrics } from './orders-metrics.js';
 import { postOrder, type WebhookTarget } from './webhook-post.js';

@@ -8,7 +8,7 @@ import { CLOCK_LUA } from '../../core/lua-clock.js';
 // ---- The global due index -------------------------------------------------------------------
 // `sales:due` is a sorted set `<roomId>/<saleId>` → the time (ms, Redis clock) the sweeper must
 // next look at the sale. It is global, so these scripts touch it alone (one key, one slot) and
-// never a room's keys; the room scripts (sale-scripts.ts) return the times. What keeps an entry from ever
+// never a room's keys; the room scripts (sale-scripts.ts, sale-lifecycle-scripts.ts) return the times. What keeps an entry from ever
 // being later than its sale needs, without a transaction across slots:
 // - the entry is written before its sale exists (create), and a reserve lowers it (INDEX_LOWER)
 //   before its script can add a hold, so a process killed between two commands loses nothing;

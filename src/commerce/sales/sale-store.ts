@@ -1,5 +1,5 @@
 /**
- * Every change to a sale goes through one of the Lua scripts in sale-scripts.ts; this class
+ * Every change to a sale goes through one of the Lua scripts in sale-scripts.ts and sale-lifecycle-scripts.ts; this class
  * names their keys and arguments and turns their replies into typed results. Reads for
  * snapshots, listings, figures and the ledger live in sale-queries.ts.
  */
@@ -11,19 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { AppError, lateWrite } from '../../core/errors.js';
 import { writeDeadline } from '../../core/redis-guard.js';
 import { newId } from '../../core/ids.js';
-import {
-  AWARD_SCRIPT,
-  CHECKOUT_SCRIPT,
-  CREATE_SCRIPT,
-  RELEASE_SCRIPT,
-  RESTOCK_SCRIPT,
-  SOLD_OUT_FRAME_SCRIPT,
-  STOCK_FRAME_SCRIPT,
-  STOP_SCRIPT,
-  SWEEP_SCRIPT,
-} from './sale-scripts.js';
+import { CHECKOUT_SCRIPT, RELEASE_SCRIPT } from './sale-scripts.js';
+import { AWARD_SCRIPT, CREATE_SCRIPT, RESTOCK_SCRIPT, SOLD_OUT_FRAME_SCRIPT, STOCK_FRAME_SCRIPT, STOP_SCRIPT, SWEEP_SCRIPT } from './sale-lifecycle-scripts.js';
 import { INDEX_CLAIM_SCRIPT, INDEX_RESCHEDULE_SCRIPT } from './sale-index-scripts.js';
 import { ReserveBatcher } from './sale-reserve-batcher.js';
+import { createGroup } from '../../core/redis-util.js';
+import { createRefusal, decideReserve, decided, requestField, toStock, type Decided, type Reply } from './sale-replies.js';
+export { type Decided } from './sale-replies.js';
 import { roomBansKey } from '../../core/keys.js';
 import { roomVoucherClaimsKey, roomVoucherKeys } from '../vouchers/voucher-keys.js';
 import {
@@ -52,19 +46,10 @@ import {
 } from './sale-model.js';
 
 type Arg = string | number;
-type Reply = [string, ...Arg[]];
 type ScriptName =
   | 'saleCreate' | 'saleAward' | 'saleCheckout' | 'saleRelease' | 'saleRestock' | 'saleStop' | 'saleSweep' | 'saleStockFrame' | 'saleSoldOutFrame'
   | 'saleIndexClaim' | 'saleIndexReschedule';
 type ScriptCommands = Record<ScriptName, (...args: Arg[]) => Promise<Reply>>;
-
-/** `fresh`: this call decided (broadcast its effects); false: a replayed first answer. */
-export interface Decided<A> {
-  answer: A;
-  fresh: boolean;
-  /** Units that expired holds gave back during the call (the room should learn the stock). */
-  swept: number;
-}
 
 export interface SweepResult {
   gone: boolean;
@@ -390,61 +375,4 @@ export class SaleStore {
     await this.redis.del(LEGACY_SWEEP_SET);
     return refs.length;
   }
-}
-
-/** Refusals with nothing swept, as whole results: a rush answers thousands of buyers the same
- * few (`NERR|SOLD_OUT|0`...), so each is made once (and its client error with it, refusalError). */
-const sharedRefusals = new Map<string, Decided<ReserveAnswer>>();
-
-/** One request's part of a reserve batch's reply (see ReserveDecoder), as the caller's answer. */
-function decideReserve(saleId: string, reply: string, swept: number): Decided<ReserveAnswer> {
-  const kind = reply.charCodeAt(0); // N(ew), R(eplay), E(rror before deciding)
-  if (reply.charCodeAt(1) === 79 /* 'O' of OK */) return { answer: parseReserveAnswer(saleId, reply.slice(1)), fresh: kind === 78 /* N */, swept };
-  if (swept > 0) return refused(reply, swept);
-  let shared = sharedRefusals.get(reply);
-  if (!shared) {
-    shared = Object.freeze(refused(reply, 0));
-    if (sharedRefusals.size >= 1024) sharedRefusals.clear();
-    sharedRefusals.set(reply, shared);
-  }
-  return shared;
-}
-
-function refused(reply: string, swept: number): Decided<ReserveAnswer> {
-  const kind = reply.charCodeAt(0);
-  const text = kind === 69 /* E */ ? `ERR|${reply.slice(1)}|0` : reply.slice(1);
-  return { answer: reserveRefusal(text), fresh: kind === 78 /* N */, swept };
-}
-
-/** The requests-hash field of a host's write: `<kind>|<userId>|<requestId>`, or '' without a requestId. */
-function requestField(kind: 's' | 'k', by: string | undefined, requestId: string | undefined): string {
-  return by !== undefined && requestId !== undefined ? `${kind}|${by}|${requestId}` : '';
-}
-
-/** XGROUP CREATE from the stream's start, creating the stream; an existing group is fine. */
-export async function createGroup(redis: RedisClient, stream: string, group: string): Promise<void> {
-  try {
-    await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
-  } catch (err) {
-    if (!(err instanceof Error && err.message.includes('BUSYGROUP'))) throw err;
-  }
-}
-
-function createRefusal(code: string, maxRunning: number): AppError {
-  if (code === 'LATE') return lateWrite();
-  if (code === 'BAD_REQUEST') return new AppError('BAD_REQUEST', 'the sale must end after it starts');
-  if (code === 'TOO_LONG') return new AppError('BAD_REQUEST', `a sale lasts at most 7 days (${SALE_MAX_DURATION_SEC} s): endsAt is too far ahead`);
-  if (code === 'LIMIT_EXCEEDED') return new AppError('LIMIT_EXCEEDED', `at most ${maxRunning} sales may count down or run at once in a room`);
-  return new AppError('CONFLICT', 'sale id already in use');
-}
-
-function toStock(saleId: string, reply: unknown): SaleStock | null {
-  const s = reply as string[] | null;
-  return s ? { saleId, available: Number(s[0]), held: Number(s[1]), sold: Number(s[2]) } : null;
-}
-
-function decided<A>(reply: Reply, what: 'sale' | 'hold', parse: (text: string) => A): Decided<A> {
-  const [kind, text, swept] = reply;
-  if (kind === 'ERR') throw refusalError({ ok: false, code: text as never, available: 0 }, what);
-  return { answer: parse(String(text)), fresh: kind === 'NEW', swept: Number(swept ?? 0) };
 }

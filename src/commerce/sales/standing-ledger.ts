@@ -25,7 +25,7 @@ import type { RedisClient } from '../../core/redis-client.js';
 import type { OrderKind } from '../../protocol/index.js';
 import { AppError } from '../../core/errors.js';
 import { DUE_INDEX, saleKeys, saleRef, waitlistScriptKeys } from './sale-keys.js';
-import { PRELUDE } from './sale-scripts.js';
+import { PRELUDE } from './sale-prelude-lua.js';
 import { INDEX_CREATE_GRACE_MS } from './sale-model.js';
 import type { SaleStore } from './sale-store.js';
 
@@ -46,7 +46,7 @@ export const STANDING_LEDGER_SPAN_MS = 100 * 365 * 24 * 3600_000;
 const PRICE_HISTORY_TTL_MS = 30 * 24 * 3600_000;
 const PRICE_HISTORY_MAX = 1000;
 
-// KEYS: 1-5 the ledger's hash, holds, quota, held-by and expiries (sale-scripts.ts), 6 the room's
+// KEYS: 1-5 the ledger's hash, holds, quota, held-by and expiries (sale-prelude-lua.ts), 6 the room's
 // set of ledgers of this kind, 7 price history, 8-10 waitlist (room bans, waitlist, notices).
 // ARGV: now|'', ledgerId, available ('' = keep as is), spanMs, price, currency, initial units of a
 // new ledger when `available` is '' ('' = 0), then field, value, ... (the static fields: kind,

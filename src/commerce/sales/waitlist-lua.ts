@@ -1,6 +1,6 @@
 /**
  * The sold-out waitlist, in Lua: the helpers interpolated into the sale scripts' PRELUDE
- * (sale-scripts.ts) and the waitlist's own scripts (join / leave, the positions pass).
+ * (sale-prelude-lua.ts) and the waitlist's own scripts (join / leave, the positions pass).
  *
  * The rules (docs/PROTOCOL.md, "Waitlist"):
  * - A viewer joins while the sale is open and sold out (available 0). The list is a sorted set

@@ -1,6 +1,6 @@
 /**
  * Lua shared by the voucher scripts (voucher-scripts.ts) and interpolated into the sale scripts'
- * prelude (sales/sale-scripts.ts), so a checkout consumes a voucher and a hold that ends unpaid
+ * prelude (sales/sale-prelude-lua.ts), so a checkout consumes a voucher and a hold that ends unpaid
  * gives its voucher back in the same atomic step as the hold itself. Expects `int` (the sale
  * prelude's, or voucher-scripts.ts's) to be defined before it.
  *

@@ -118,7 +118,7 @@ local raw = redis.call('HGET', KEYS[1], vid)
 local field = vid .. '|' .. user
 local c = unpackClaim(redis.call('HGET', KEYS[2], field))
 if not raw or not c then return {'ERR', 'VOUCHER_NOT_FOUND'} end
--- The hold record (sale-scripts.ts): state|userId|qty|expiresAt|orderId|at.
+-- The hold record (sale-prelude-lua.ts): state|userId|qty|expiresAt|orderId|at.
 local hraw = redis.call('HGET', KEYS[4], holdId)
 if not hraw then return {'ERR', 'NOT_FOUND'} end
 local hst, hu, hq, he, _, hat = string.match(hraw, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')

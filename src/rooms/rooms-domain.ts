@@ -53,7 +53,13 @@ export class RoomsDomain implements Domain, RoomMembership {
   ) {
     this.store = new RoomStore(redis);
     this.presence = new Presence(io, redis, log, presenceHeartbeatMs, limits.GUESTS_PER_IP_COUNTED, limits.TRUST_PROXY_HOPS);
-    this.engagement = new EngagementStore(redis, heartsPerSecond);
+    this.engagement = new EngagementStore(redis, heartsPerSecond, {
+      onHearts: (roomId, hearts) => {
+        this.heartsThrottle.mark(roomId);
+        metrics.hearts.inc(hearts);
+      },
+      log,
+    });
     this.heartsThrottle = new ClusterThrottle(
       redis,
       (roomId) => roomKey(roomId, 'throttle:hearts'),
@@ -343,5 +349,6 @@ export class RoomsDomain implements Domain, RoomMembership {
     this.sweeper?.close();
     await this.presence.close();
     this.heartsThrottle.close();
+    this.engagement.close();
   }
 }

@@ -17,13 +17,13 @@ export function registerRoomEvents(router: EventRouter, rooms: RoomsDomain): voi
     return { ...presence, hearts: totals.hearts, engagement: totals.engagement, chatMessages: totals.chatMessages };
   });
 
-  router.on('heart:tap', countOutcomes(rooms.metrics.heartTaps, async (socket, { count }) => {
+  // The busiest event of a live: no async frame of its own. The tap joins its room's batch of
+  // this turn and the batch's answer resolves the ack (heart-tap-batcher.ts); the broadcast and
+  // the hearts metric follow once per batch (RoomsDomain's onHearts), not per tap.
+  router.on('heart:tap', countOutcomes(rooms.metrics.heartTaps, (socket, { count }) => {
     const roomId = joinedRoom(socket);
     const user = requireUser(socket, 'send hearts');
-    await rooms.engagement.tapHearts(roomId, user.id, count);
-    rooms.heartsThrottle.mark(roomId);
-    rooms.metrics.hearts.inc(count);
-    return { counted: count };
+    return rooms.engagement.tapHearts(roomId, user.id, count);
   }));
 
   router.on('engage:share', async (socket) => {

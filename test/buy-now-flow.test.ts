@@ -51,7 +51,7 @@ describe('buy now', () => {
   it('reserve, limit, retries, checkout, sold-out, order kind and lookup, restock by PATCH, ledger', async () => {
     const { host, roomId, productId, viewers } = await roomWith(['Alice', 'Bob'], 3, 2);
     const [alice, bob] = viewers as [(typeof viewers)[0], (typeof viewers)[0]];
-    expect(alice.snapshot.buyNow).toEqual({ stock: [{ productId, available: 3, held: 0, sold: 0 }], myHolds: [] });
+    expect(alice.snapshot.buyNow).toEqual({ stock: [{ productId, available: 3, held: 0, sold: 0 }], myHolds: [], myWaitlist: [] });
 
     const reserveId = rid();
     const hold = await ok(alice.socket, 'buy:reserve', { productId, qty: 2, requestId: reserveId });
@@ -116,7 +116,7 @@ describe('buy now', () => {
   it('a product without stock is not for sale; stock null takes it off sale', async () => {
     const { host, roomId, productId, viewers } = await roomWith(['Carol'], null);
     const [carol] = viewers as [(typeof viewers)[0]];
-    expect(carol.snapshot.buyNow).toEqual({ stock: [], myHolds: [] });
+    expect(carol.snapshot.buyNow).toEqual({ stock: [], myHolds: [], myWaitlist: [] });
     expect(await request(carol.socket, 'buy:reserve', { productId, requestId: rid() })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     expect(await request(carol.socket, 'buy:reserve', { productId: 'no-such-product', requestId: rid() })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
 
@@ -126,7 +126,7 @@ describe('buy now', () => {
     expect(await request(carol.socket, 'buy:reserve', { productId, requestId: rid() })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     // off sale: no longer in the snapshot's stock, though the hold shows among the buyer's holds
     const again = await ok(await connect(stack.url, carol.user), 'room:join', { roomId });
-    expect(again.buyNow).toEqual({ stock: [], myHolds: [expect.objectContaining({ holdId: hold.holdId, productId })] });
+    expect(again.buyNow).toEqual({ stock: [], myHolds: [expect.objectContaining({ holdId: hold.holdId, productId })], myWaitlist: [] });
     // a hold taken before can still be checked out
     expect(await ok(carol.socket, 'buy:checkout', { holdId: hold.holdId, requestId: rid() })).toMatchObject({ qty: 1, kind: 'buy-now' });
     // and a product added with stock is for sale at once

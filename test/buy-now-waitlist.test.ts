@@ -110,6 +110,8 @@ describe('buy-now waitlist', () => {
 
     // Fay queues; the host takes the product off sale: the list closes (Fay told 0), no joins.
     expect(await ok(fay.socket, 'buy:waitlist', { productId, action: 'join' })).toMatchObject({ position: 1, length: 1 });
+    expect(snap.buyNow.myWaitlist).toEqual([]);
+    expect((await ok(await connect(urls[0], fay.user), 'room:join', { roomId })).buyNow.myWaitlist).toEqual([{ productId, position: 1, length: 1 }]);
     const fayOut = nextEvent(fay.socket, 'buy:waitlist-position', (p) => p.productId === productId && p.position === 0);
     await patch({ stock: null });
     expect(await fayOut).toEqual({ productId, position: 0, length: 0 });

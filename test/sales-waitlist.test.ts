@@ -94,6 +94,9 @@ describe('sold-out waitlist', () => {
     // The offer is in Cat's holds on a fresh join, marked as an offer.
     const snap = await ok(cat.socket, 'room:join', { roomId });
     expect(snap.sales.myHolds).toEqual([{ holdId: offerC.holdId, saleId: sale.id, qty: 1, expiresAt: offerC.expiresAt, offer: true }]);
+    expect(snap.sales.myWaitlist).toEqual([]); // offered: off the list
+    // A rejoin tells a waiting user where they stand without joining the list again.
+    expect((await ok(ann.socket, 'room:join', { roomId })).sales.myWaitlist).toEqual([{ saleId: sale.id, position: 3, length: 3 }]);
 
     // Ben releases: Dan's turn.
     const danOffer = nextEvent(dan.socket, 'sale:offer', (o) => o.saleId === sale.id);

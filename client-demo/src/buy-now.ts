@@ -62,7 +62,7 @@ export class BuyNowBook {
   }
 
   load(snap: JoinSnapshot): void {
-    const part = snap.buyNow ?? { stock: [], myHolds: [] };
+    const part = snap.buyNow ?? { stock: [], myHolds: [], myWaitlist: [] };
     this.stock.clear();
     for (const st of part.stock) this.stock.set(st.productId, st);
     this.holds.clear();

@@ -28,7 +28,7 @@ export class SaleBook {
 
   /** The snapshot's active sales replace what we had (a rejoin after a long drop catches up here). */
   load(snap: JoinSnapshot): SalesSnapshot {
-    const part = (snap.sales as SalesSnapshot | undefined) ?? { active: [], myHolds: [] };
+    const part = (snap.sales as SalesSnapshot | undefined) ?? { active: [], myHolds: [], myWaitlist: [] };
     this.sales.clear();
     for (const sale of part.active) this.sales.set(sale.id, sale);
     this.changed();

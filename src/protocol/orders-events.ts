@@ -96,6 +96,8 @@ export interface BuyNowSnapshot {
   stock: BuyNowStock[];
   /** The joining user's unexpired buy-now holds (empty for guests). */
   myHolds: BuyNowHold[];
+  /** The joining user's places on the products' waitlists (position 1 = next offer). */
+  myWaitlist: { productId: string; position: number; length: number }[];
 }
 
 /**

@@ -185,6 +185,8 @@ export interface SalesSnapshot {
   active: FlashSale[];
   /** The joining user's unexpired holds (empty for guests). */
   myHolds: SaleHold[];
+  /** The joining user's places on the active sales' waitlists (position 1 = next offer). */
+  myWaitlist: { saleId: string; position: number; length: number }[];
 }
 
 /** GET /api/rooms/:roomId/sales/:saleId/ledger: the counters, recounted from the records. */

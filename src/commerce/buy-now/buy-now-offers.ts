@@ -86,7 +86,7 @@ export class BuyNowOffers {
   /** Stock of every product on sale, and the user's unexpired buy-now holds (of any offer). */
   async snapshot(roomId: string, userId: string | null): Promise<BuyNowSnapshot> {
     const offerIds = await this.offerIds(roomId);
-    if (offerIds.length === 0) return { stock: [], myHolds: [] };
+    if (offerIds.length === 0) return { stock: [], myHolds: [], myWaitlist: [] };
     const pipe = this.redis.pipeline();
     for (const id of offerIds) pipe.hmget(saleKeys(roomId, id).sale, 'productId', 'available', 'held', 'sold', 'ended', 'listed', 'offered');
     const rows = ((await pipe.exec()) ?? []).map(([err, v]) => {
@@ -113,7 +113,8 @@ export class BuyNowOffers {
       }));
     }
     myHolds.sort((a, b) => a.expiresAt - b.expiresAt);
-    return { stock, myHolds };
+    const places = userId ? await this.queries.waitlistPlaces(roomId, userId, [...productOf.keys()]) : [];
+    return { stock, myHolds, myWaitlist: places.map(({ ledgerId, position, length }) => ({ productId: productOf.get(ledgerId)!, position, length })) };
   }
 
   /** What checking out each hold will charge (the price when it was taken; see standing-ledger.ts). */

@@ -107,8 +107,23 @@ export class SaleQueries {
 
   async snapshot(roomId: string, userId: string | null): Promise<SalesSnapshot> {
     const active = await this.active(roomId);
-    const myHolds = userId ? await this.holdsOf(roomId, userId, active.map((s) => s.id)) : [];
-    return { active, myHolds };
+    const ids = active.map((s) => s.id);
+    if (!userId) return { active, myHolds: [], myWaitlist: [] };
+    const [myHolds, places] = await Promise.all([this.holdsOf(roomId, userId, ids), this.waitlistPlaces(roomId, userId, ids)]);
+    return { active, myHolds, myWaitlist: places.map(({ ledgerId, position, length }) => ({ saleId: ledgerId, position, length })) };
+  }
+
+  /** Where the user stands on each of these ledgers' waitlists (those they are on): a rejoining
+   * client learns its place without joining again. Position 1 is the head. */
+  async waitlistPlaces(roomId: string, userId: string, ledgerIds: string[]): Promise<{ ledgerId: string; position: number; length: number }[]> {
+    if (ledgerIds.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ledgerIds) pipe.zrank(saleKeys(roomId, id).waitlist, userId).zcard(saleKeys(roomId, id).waitlist);
+    const replies = values<number | null>(await pipe.exec());
+    return ledgerIds.flatMap((ledgerId, i) => {
+      const rank = replies[2 * i];
+      return rank === null || rank === undefined ? [] : [{ ledgerId, position: rank + 1, length: Number(replies[2 * i + 1]) }];
+    });
   }
 
   /** Counts a signed-in non-staff viewer once for conversion. */

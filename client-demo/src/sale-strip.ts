@@ -64,9 +64,9 @@ export class SaleStrip {
     this.reserveButton = h('button', { type: 'button', class: 'cta', onclick: () => void actions.reserve(Number(this.qty.value), this.reserveButton) }, 'Reserve');
     this.checkoutButton = h('button', { type: 'button', class: 'cta', onclick: () => void actions.checkout(this.checkoutButton) }, 'Check out');
     const releaseButton: HTMLButtonElement = h('button', { type: 'button', class: 'ghost', onclick: () => void actions.release(releaseButton) }, 'Release');
-    const voucherButton = () => h('button', { type: 'button', class: 'ghost voucher-open', 'data-testid': 'sale-use-voucher', onclick: () => actions.openCheckout() }, 'Use voucher');
+    const voucherButton = (where: string) => h('button', { type: 'button', class: 'ghost voucher-open', 'data-testid': `${where}-use-voucher`, onclick: () => actions.openCheckout() }, 'Use voucher');
     const voucherNote = () => h('p', { class: 'hold-voucher', 'data-testid': 'hold-voucher' });
-    this.voucherButtons = [voucherButton(), voucherButton()];
+    this.voucherButtons = [voucherButton('hold'), voucherButton('offer')];
     this.voucherNotes = [voucherNote(), voucherNote()];
     this.holdBox = h(
       'div',

@@ -103,7 +103,7 @@ export class ViewerSalePanel {
       this.dismissed.delete(saleId);
       this.render();
       this.holdsChanged();
-      toast(`Your turn: a unit of ${this.title(saleId)} is yours — buy it now.`, 'success', 5000);
+      toast(`Your turn: a unit of ${this.title(saleId)} is yours.`, 'success', 3000);
       this.cards.get(saleId)?.focusOffer();
     });
     setInterval(() => this.tick(), TICK_MS);
@@ -166,8 +166,8 @@ export class ViewerSalePanel {
       if (position > 0) this.positions.set(saleId, position);
       else this.positions.delete(saleId);
       this.waiting.set(saleId, length);
+      // The strip says "You're #N in line" (aria-live): no toast over the video.
       this.render();
-      if (action === 'join') toast(`You’re #${position} in line. We’ll offer you a unit as soon as one comes back.`, 'success', 3000);
     });
   }
 

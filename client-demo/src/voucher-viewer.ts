@@ -7,9 +7,9 @@
  * The state lives here, not in the sheet's rows, which are rebuilt whenever holds change.
  */
 import type { JoinSnapshot, Voucher, VoucherApplied, VoucherClaim } from '../../src/protocol/index.js';
-import { busy, formatCountdown, formatMoney, h, show, toast } from './dom.js';
+import { busy, formatCountdown, formatMoney, h, show } from './dom.js';
 import type { LiveClient } from './live-client.js';
-import { errorKind, humanError } from './messages.js';
+import { humanError } from './messages.js';
 
 const TICK_MS = 250;
 /** A voucher whose claiming closed stays on screen this long (with how it ended), then goes. */
@@ -35,9 +35,9 @@ export function voucherValue(v: Voucher, currency: string): string {
   return v.kind === 'percent' ? `${v.value} % off` : `${formatMoney(v.value, currency)} off`;
 }
 
-/** "$5.00 off · min. spend $20.00" — what a picker option says. */
+/** "$5.00 off · min. $20.00" — what a picker option says. */
 export function voucherLabel(v: Voucher, currency: string): string {
-  return `${voucherValue(v, currency)}${v.minSpend > 0 ? ` · min. spend ${formatMoney(v.minSpend, currency)}` : ''}`;
+  return `${voucherValue(v, currency)}${v.minSpend > 0 ? ` · min. ${formatMoney(v.minSpend, currency)}` : ''}`;
 }
 
 export class ViewerVoucherPanel {
@@ -151,8 +151,8 @@ export class ViewerVoucherPanel {
       this.hooks.claimsChanged();
       return true;
     } catch (err) {
+      // Said once, inline under the picker (role=alert), where the person is looking.
       this.refusals.set(holdId, humanError(err));
-      toast(humanError(err), errorKind(err));
       this.hooks.claimsChanged();
       return false;
     } finally {
@@ -195,8 +195,8 @@ export class ViewerVoucherPanel {
       // One id per tap: a retried tap answers the same claim.
       const { claim, remaining } = await this.client.request('voucher:claim', { voucherId: v.id, requestId: crypto.randomUUID() });
       this.claims.set(v.id, claim);
+      // The strip itself says "Claimed ✓" (aria-live): a toast would only cover it.
       this.patch(v.id, { remaining });
-      toast(`Voucher claimed: ${voucherValue(v, this.hooks.currency())}. Use it at checkout.`, 'success', 3000);
       this.hooks.claimsChanged();
     });
   }
@@ -234,10 +234,11 @@ export class ViewerVoucherPanel {
 class VoucherStrip {
   readonly root: HTMLElement;
   private readonly value = h('strong', { class: 'voucher-value', 'data-testid': 'voucher-value' });
-  private readonly terms = h('p', { class: 'voucher-terms' });
+  private readonly minSpend = h('span', {});
+  private readonly followers = h('span', { class: 'followers-only' }, 'Followers only');
   private readonly remaining = h('span', { 'data-testid': 'voucher-remaining' });
   private readonly when = h('span', { class: 'voucher-when', 'data-testid': 'voucher-countdown', role: 'timer' });
-  private readonly state = h('p', { class: 'voucher-state', 'data-testid': 'voucher-state' });
+  private readonly state = h('p', { class: 'voucher-state', 'data-testid': 'voucher-state', 'aria-live': 'polite' });
   private readonly claimButton: HTMLButtonElement;
 
   constructor(v: Voucher, claim: (button: HTMLButtonElement) => Promise<void>) {
@@ -247,7 +248,7 @@ class VoucherStrip {
       'article',
       { class: 'voucher-card', 'data-voucher': v.id, 'aria-labelledby': titleId },
       h('div', { class: 'voucher-ticket', id: titleId }, h('span', { class: 'voucher-kicker' }, 'Voucher'), this.value),
-      h('div', { class: 'voucher-text' }, this.terms, h('p', { class: 'voucher-meta' }, this.remaining, ' · ', this.when), this.state),
+      h('div', { class: 'voucher-text' }, h('p', { class: 'voucher-terms' }, this.minSpend, this.followers), h('p', { class: 'voucher-meta' }, this.remaining, ' · ', this.when), this.state),
       this.claimButton,
     );
   }
@@ -255,11 +256,10 @@ class VoucherStrip {
   update(v: Voucher, now: number, claim: VoucherClaim | null, signedIn: boolean, currency: string): void {
     const open = v.status === 'open' && v.endsAt > now;
     this.value.textContent = voucherValue(v, currency);
-    const terms = [v.minSpend > 0 ? `Min. spend ${formatMoney(v.minSpend, currency)}` : 'No minimum spend'];
-    if (v.followersOnly) terms.push('Followers only');
-    this.terms.textContent = terms.join(' · ');
+    this.minSpend.textContent = v.minSpend > 0 ? `Min. spend ${formatMoney(v.minSpend, currency)}` : 'No minimum spend';
+    this.followers.hidden = !v.followersOnly;
     this.remaining.textContent = v.remaining > 0 ? `${v.remaining} of ${v.quantity} left` : 'All claimed';
-    this.when.textContent = open ? `Claim in ${formatCountdown(v.endsAt - now)}` : 'Claiming closed';
+    this.when.textContent = open ? `closes in ${formatCountdown(v.endsAt - now)}` : 'Claiming closed';
     let state = '';
     let status = open ? (v.remaining > 0 ? 'open' : 'claimed-out') : 'closed';
     if (claim) {

@@ -53,7 +53,7 @@ export class HostVoucherPanel {
         field('voucher-min-spend', 'Minimum spend', { name: 'minSpend', inputmode: 'decimal', pattern: '[0-9]+([.,][0-9]{1,3})?', value: '0', autocomplete: 'off' }),
         field('voucher-quantity', 'How many', { name: 'quantity', type: 'number', min: 1, max: 100000, value: 50, inputmode: 'numeric', required: true }),
         choice('voucher-valid', 'Valid after claim', 'validSec', [[300, '5 min'], [600, '10 min'], [1800, '30 min'], [3600, '1 hour'], [86400, '24 hours']], 1800),
-        choice('voucher-window', 'Claiming open for', 'durationSec', [[30, '30 s'], [60, '1 min'], [120, '2 min'], [300, '5 min'], [600, '10 min']], 120),
+        choice('voucher-window', 'Claim window', 'durationSec', [[30, '30 s'], [60, '1 min'], [120, '2 min'], [300, '5 min'], [600, '10 min']], 120),
       ),
       h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'followersOnly', value: 'yes', id: 'voucher-followers' }), ' Followers only'),
       h('div', {}, h('button', { type: 'submit' }, 'Drop voucher')),

@@ -108,7 +108,7 @@ async function dropVoucher(o: { kind: 'amount' | 'percent'; value: string; minSp
   await page.getByLabel('Minimum spend').fill(o.minSpend);
   await page.getByLabel('How many').fill(o.quantity);
   await page.getByLabel('Valid after claim').selectOption('1800');
-  await page.getByLabel('Claiming open for').selectOption('300');
+  await page.getByLabel('Claim window').selectOption('300');
   await page.getByLabel('Followers only').setChecked(o.followersOnly ?? false);
   await page.getByRole('button', { name: 'Drop voucher' }).click();
 }

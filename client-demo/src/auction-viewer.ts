@@ -21,9 +21,13 @@ const ENDED_SHOWN_MS = 10_000;
 const EXTENDED_FLASH_MS = 1500;
 
 export interface AuctionViewerHooks {
-  onOrder(order: { orderId: string; qty: number; amount: number; currency: string }, title: string): void;
+  onOrder(order: { orderId: string; qty: number; amount: number; voucherId?: string | null; discount?: number; paid?: number; currency: string }, title: string): void;
   /** The open lot changed (started, closed): the pinned card hides while its product is auctioned. */
   onLotChanged(): void;
+  /** Our win came or went (won, paid, ran out): the sheet lists it as a hold to check out. */
+  onWinChanged(): void;
+  /** The voucher applied to the win's hold, sent with its checkout. */
+  voucherFor(holdId: string): string | undefined;
 }
 
 export class ViewerAuctionPanel {
@@ -60,6 +64,7 @@ export class ViewerAuctionPanel {
       if (win.lotId !== this.lot?.lotId) return;
       this.win = win;
       this.render();
+      this.hooks.onWinChanged();
       this.strip?.focusCheckout();
     });
     setInterval(() => this.render(), TICK_MS);
@@ -75,6 +80,16 @@ export class ViewerAuctionPanel {
     } else {
       this.setLot(null);
     }
+  }
+
+  /** Our unpaid win with its lot, for the sheet's checkout. */
+  currentWin(): { win: AuctionWin; lot: AuctionLot } | null {
+    return this.win && this.lot && !this.paid ? { win: this.win, lot: this.lot } : null;
+  }
+
+  /** Check out our win (from the strip or the sheet). */
+  checkoutWin(button: HTMLButtonElement | null): Promise<void> {
+    return this.checkout(button);
   }
 
   /** The lot open on this product, if any. */
@@ -114,6 +129,7 @@ export class ViewerAuctionPanel {
     // An unpaid win past its hold is gone: the server marks the lot unsold.
     if (this.win && this.win.expiresAt <= this.now()) {
       this.win = null;
+      this.hooks.onWinChanged();
       toast('Your winning bid’s hold ran out, so the lot went unsold.', 'info');
     }
     const lot = this.lot;
@@ -159,16 +175,18 @@ export class ViewerAuctionPanel {
     });
   }
 
-  private async checkout(button: HTMLButtonElement): Promise<void> {
+  private async checkout(button: HTMLButtonElement | null): Promise<void> {
     const lot = this.lot;
     if (!lot || !this.win) return;
+    const voucherId = this.hooks.voucherFor(this.win.holdId);
     await busy(button, async () => {
-      const order: AuctionOrder = await this.client.request('auction:checkout', { lotId: lot.lotId, requestId: crypto.randomUUID() });
+      const order: AuctionOrder = await this.client.request('auction:checkout', { lotId: lot.lotId, requestId: crypto.randomUUID(), ...(voucherId ? { voucherId } : {}) });
       this.paid = true;
       this.win = null;
       this.closedAt = Date.now();
-      this.hooks.onOrder({ orderId: order.orderId, qty: 1, amount: order.amount, currency: order.currency }, lot.title);
-      toast(`You bought ${lot.title} for ${formatMoney(order.amount, order.currency)}`, 'success');
+      this.hooks.onOrder({ ...order, qty: 1 }, lot.title);
+      this.hooks.onWinChanged();
+      toast(`You bought ${lot.title} for ${formatMoney(order.paid, order.currency)}`, 'success');
       this.render();
     });
   }

@@ -18,6 +18,10 @@ export interface BuyNowHooks {
   onOrder(order: BuyNowOrder, title: string): void;
   /** A hold was made: the page shows it (the sheet, with Check out). */
   onHold(hold: BuyNowHold): void;
+  /** A hold ended unpaid (released, ran out): its voucher is free again. */
+  onHoldEnded(holdId: string): void;
+  /** The voucher applied to this hold, sent with its checkout. */
+  voucherFor(holdId: string): string | undefined;
 }
 
 export class BuyNowBook {
@@ -51,6 +55,7 @@ export class BuyNowBook {
       for (const [id, hold] of this.holds) {
         if (hold.expiresAt <= now) {
           this.holds.delete(id);
+          hooks.onHoldEnded(id);
           expired = true;
         }
       }
@@ -102,7 +107,8 @@ export class BuyNowBook {
       this.ownPurchases.push(mark);
       let order: BuyNowOrder;
       try {
-        order = await this.client.request('buy:checkout', { holdId: hold.holdId, requestId: crypto.randomUUID() });
+        const voucherId = this.hooks.voucherFor(hold.holdId);
+        order = await this.client.request('buy:checkout', { holdId: hold.holdId, requestId: crypto.randomUUID(), ...(voucherId ? { voucherId } : {}) });
       } catch (err) {
         this.ownPurchases.splice(this.ownPurchases.indexOf(mark), 1);
         throw err;
@@ -111,7 +117,7 @@ export class BuyNowBook {
       this.hooks.changed();
       const title = this.titleOf(hold.productId);
       this.hooks.onOrder(order, title);
-      toast(`You bought ${order.qty} × ${title} for ${formatMoney(order.amount, order.currency)}`, 'success');
+      toast(`You bought ${order.qty} × ${title} for ${formatMoney(order.paid, order.currency)}`, 'success');
     });
   }
 
@@ -119,6 +125,7 @@ export class BuyNowBook {
     await busy(button, async () => {
       await this.client.request('buy:release', { holdId: hold.holdId });
       this.holds.delete(hold.holdId);
+      this.hooks.onHoldEnded(hold.holdId);
       this.hooks.changed();
       toast('Reservation released', 'info');
     });

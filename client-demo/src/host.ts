@@ -18,6 +18,7 @@ import { productImage } from './product-view.js';
 import { HostSalePanel } from './sale-host.js';
 import { HostAuctionPanel } from './auction-host.js';
 import { HostGiveawayPanel } from './giveaway-host.js';
+import { HostVoucherPanel } from './voucher-host.js';
 import { api, check, mountAccount, type Session } from './session.js';
 import { orderTotals, renderSummary, summaryFromHttp, type ShowSummary } from './show-summary.js';
 
@@ -77,12 +78,17 @@ function openStudio(session: Session, roomId: string): void {
     setStat('units', f.unitsSold);
     setStat('gmv', formatMoney(f.gmv, currency));
     setStat('conversion', `${(f.conversion * 100).toFixed(1)}%`);
+    setStat('voucher-claims', f.vouchers.claims);
+    setStat('voucher-redemptions', f.vouchers.redemptions);
+    setStat('voucher-discount', formatMoney(f.vouchers.discount, currency));
   });
   byId('sale-body').replaceWith(sales.root);
   const auctions = new HostAuctionPanel(client);
   byId('auction-body').replaceWith(auctions.root);
   const giveaways = new HostGiveawayPanel(client);
   byId('giveaway-body').replaceWith(giveaways.root);
+  const vouchers = new HostVoucherPanel(client, roomId, () => sales.figuresCurrency);
+  byId('voucher-body').replaceWith(vouchers.root);
 
   let joinedBefore = false;
   const render = (snap: JoinSnapshot) => {
@@ -101,6 +107,7 @@ function openStudio(session: Session, roomId: string): void {
     sales.load(snap);
     auctions.load(snap);
     giveaways.load(snap);
+    vouchers.load(snap);
     chat.load(snap);
     moderation.load(snap);
     setRoom(snap.room);
@@ -354,6 +361,7 @@ function openStudio(session: Session, roomId: string): void {
     refreshStatsNow().catch(() => {}); // the next tick tries again; a dashboard gap is not worth a toast
     sales.pollFigures().catch(() => {});
     giveaways.pollFigures().catch(() => {});
+    vouchers.pollFigures().catch(() => {});
   };
   const poll = setInterval(refreshStats, STATS_POLL_MS);
 

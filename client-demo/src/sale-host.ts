@@ -3,7 +3,7 @@
  * countdown, duration, hold time), watch its stock, restock or stop it; and the sales figures
  * (orders, units, GMV, conversion) for the dashboard.
  */
-import { saleStartSchema, type FlashSale, type JoinSnapshot, type Product, type RoomSaleFigures } from '../../src/protocol/index.js';
+import { saleStartSchema, type FlashSale, type JoinSnapshot, type Product, type RoomSaleFigures, type SaleFigures } from '../../src/protocol/index.js';
 import { busy, confirmDialog, formatCountdown, formatMoney, formValues, h, minorDigits, toast } from './dom.js';
 import type { LiveClient } from './live-client.js';
 import { SaleBook } from './sale-book.js';
@@ -62,6 +62,7 @@ export class HostSalePanel {
     const figures = (f: RoomSaleFigures) => {
       this.lastFigures = f;
       onFigures(f, this.currency());
+      this.render();
     };
     s.on('sale:stats', figures);
     s.on('sale:bought', ({ name, qty, saleId }) => toast(`${name} bought ${qty} × ${this.book.sales.get(saleId)?.title ?? ''}`, 'success', 3000));
@@ -135,7 +136,7 @@ export class HostSalePanel {
         this.rows.set(sale.id, row);
         this.list.prepend(row.root);
       }
-      row.update(sale, this.book.phase(sale), this.book.now());
+      row.update(sale, this.book.phase(sale), this.book.now(), this.lastFigures?.sales.find((f) => f.saleId === sale.id)?.waitlist ?? null);
     }
   }
 }
@@ -163,6 +164,7 @@ class SaleRow {
   readonly root: HTMLLIElement;
   private readonly state = h('strong', { 'data-testid': 'host-sale-countdown' });
   private readonly stock = h('span', { 'data-testid': 'host-sale-stock' });
+  private readonly waitlist = h('span', { class: 'small-text waitlist-figures', 'data-testid': 'host-sale-waitlist' });
   private readonly controls: HTMLElement;
 
   constructor(sale: FlashSale, client: LiveClient) {
@@ -193,16 +195,21 @@ class SaleRow {
     this.root = h(
       'li',
       { 'data-sale': sale.id },
-      h('div', { class: 'grow' }, h('strong', {}, sale.title), ' ', h('span', { class: 'price' }, formatMoney(sale.price, sale.currency)), h('br'), this.state, ' ', this.stock),
+      h('div', { class: 'grow' }, h('strong', {}, sale.title), ' ', h('span', { class: 'price' }, formatMoney(sale.price, sale.currency)), h('br'), this.state, ' ', this.stock, this.waitlist),
       this.controls,
     );
   }
 
-  update(sale: FlashSale, phase: string, now: number): void {
+  update(sale: FlashSale, phase: string, now: number, waitlist: SaleFigures['waitlist'] | null): void {
     this.root.dataset.phase = phase;
     this.state.textContent =
       phase === 'countdown' ? `Opens in ${formatCountdown(sale.startsAt - now)}` : phase === 'ended' ? 'Ended' : `${phase === 'sold-out' ? 'Sold out' : 'Open'} · ends in ${formatCountdown(sale.endsAt - now)}`;
     this.stock.textContent = `${sale.available} left · ${sale.held} held · ${sale.sold} sold`;
     this.controls.hidden = phase === 'ended';
+    // The sold-out waitlist: waiting now, units offered, offers bought, offers that ran out.
+    const w = waitlist ?? { length: 0, offers: 0, conversions: 0, lapsed: 0 };
+    const any = w.length + w.offers > 0;
+    this.waitlist.hidden = !any && phase !== 'sold-out';
+    this.waitlist.textContent = `Waitlist: ${w.length} waiting · ${w.offers} offered · ${w.conversions} bought · ${w.lapsed} lapsed`;
   }
 }

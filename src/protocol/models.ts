@@ -6,6 +6,7 @@ import type { SalesSnapshot } from './sales-events.js';
 import type { BuyNowSnapshot } from './orders-events.js';
 import type { AuctionsSnapshot } from './auction-events.js';
 import type { GiveawaysSnapshot } from './giveaway-events.js';
+import type { VouchersSnapshot } from './voucher-events.js';
 
 export type Role = 'host' | 'moderator' | 'viewer' | 'guest';
 
@@ -151,5 +152,6 @@ export interface JoinSnapshot {
   buyNow: BuyNowSnapshot;
   auctions: AuctionsSnapshot;
   giveaways: GiveawaysSnapshot;
+  vouchers: VouchersSnapshot;
   [part: string]: unknown;
 }

@@ -114,6 +114,12 @@ export class ViewerSalePanel {
     const part = this.book.load(snap);
     this.holds.clear();
     for (const hold of part.myHolds) this.holds.set(hold.holdId, hold);
+    // Our places in line survive a reload or a reconnect: the snapshot tells them.
+    this.positions.clear();
+    for (const place of part.myWaitlist ?? []) {
+      this.positions.set(place.saleId, place.position);
+      this.waiting.set(place.saleId, place.length);
+    }
     this.render();
     this.holdsChanged();
   }

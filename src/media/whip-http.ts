@@ -120,7 +120,7 @@ export function registerWhipRoutes(router: Router, domain: MediaDomain): void {
 
   router.delete('/whip/rooms/:roomId/resources/:resourceId', async (req, res) => {
     const ingest = await session(req, 'stop the stream');
-    // Closing its transport also takes it off the room (RoomMedia.adoptIngest).
+    // Closing its transport also takes it off the room (RoomIngestSlot.adopt).
     ingest.close('deleted');
     res.status(200).end();
   });

@@ -66,7 +66,8 @@ const DEAD_MEMORY_MS = 10 * 60_000;
 
 export class MediaCascade implements MediaCascadeHooks {
   private readonly liveness: NodeLiveness;
-  private readonly bus: NodeBus;
+  /** Also carries WHIP requests forwarded to the node holding the session (whip-sessions.ts). */
+  readonly bus: NodeBus;
   private readonly registry: ProducerRegistry;
   private readonly origin: CascadeOrigin;
   private readonly edge: CascadeEdge;
@@ -104,6 +105,16 @@ export class MediaCascade implements MediaCascadeHooks {
 
   get nodeId(): string {
     return this.liveness.nodeId;
+  }
+
+  /** How long a request to another node may wait for its answer. */
+  get requestTimeoutMs(): number {
+    return this.opts.requestTimeoutMs;
+  }
+
+  /** Whether `node` is alive: not taken for dead here, and still beating. */
+  async nodeAlive(node: string): Promise<boolean> {
+    return !this.dead.has(node) && (await this.liveness.isAlive(node));
   }
 
   async start(): Promise<void> {

@@ -107,7 +107,8 @@ export function registerWhipRoutes(router: Router, domain: MediaDomain): void {
   router.patch('/whip/rooms/:roomId/resources/:resourceId', async (req, res) => {
     const { roomId, resourceId, place } = await resource(req, 'update the stream');
     const { ufrag, pwd } = parseFragment(await readBody(req, res, WHIP_SDPFRAG_TYPE));
-    const ifMatch = req.headers['if-match'];
+    // Capped for the trip to another node: no longer value could name an ETag of ours anyway.
+    const ifMatch = req.headers['if-match']?.slice(0, 256);
     const action = { method: 'PATCH' as const, ...(ufrag !== undefined ? { ufrag } : {}), ...(pwd !== undefined ? { pwd } : {}), ...(ifMatch !== undefined ? { ifMatch } : {}) };
     reply(res, await domain.whip.act(roomId, resourceId, place, action));
   });

@@ -22,6 +22,8 @@ import { registerMediaMetrics } from './media-metrics.js';
 import { registerMediaEvents } from './media-socket.js';
 import type { PeerMedia } from './peer-media.js';
 import { RoomMedia, type MediaNotifier } from './room-media.js';
+import { WhipOwners } from './whip-owners.js';
+import { WhipSessions } from './whip-sessions.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** How often rooms whose live ended (or that nobody uses) are checked for media to free. An
@@ -63,6 +65,7 @@ export class MediaDomain implements Domain {
   readonly name = 'media';
   private poolRef: WorkerPool | null = null;
   private cascadeRef: MediaCascade | null = null;
+  private whipRef: WhipSessions | null = null;
   private readonly rooms = new Map<string, RoomMedia>();
   /** Ingests being started, per user (see startIngest). */
   private readonly pendingIngests = new Map<string, Set<string>>();
@@ -125,6 +128,8 @@ export class MediaDomain implements Domain {
     );
     await cascade.start();
     this.cascadeRef = cascade;
+    this.whipRef = new WhipSessions(new WhipOwners(this.deps.redis), cascade, this.deps.log);
+    this.whipRef.start();
     this.sweeper = setInterval(() => void this.sweep(), SWEEP_MS);
     this.sweeper.unref();
   }
@@ -186,6 +191,12 @@ export class MediaDomain implements Domain {
 
   existingRoomMedia(roomId: string): RoomMedia | undefined {
     return this.rooms.get(roomId);
+  }
+
+  /** The WHIP sessions of every node: this node's, and the way to the others'. */
+  get whip(): WhipSessions {
+    if (!this.whipRef) throw new AppError('UNAVAILABLE', 'media is not started');
+    return this.whipRef;
   }
 
   get cascade(): MediaCascade {
@@ -262,6 +273,7 @@ export class MediaDomain implements Domain {
 
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.whipRef?.stop();
     for (const media of this.rooms.values()) media.close();
     this.rooms.clear();
     await this.cascadeRef?.close();

@@ -18,6 +18,10 @@ import type { Logger } from '../core/logger.js';
 import type { RedisClient } from '../core/redis-client.js';
 
 const channelOf = (nodeId: string) => `media:bus:${nodeId}`;
+const TIMEOUT_MESSAGE = 'the node serving this video did not answer in time; try again';
+
+/** The asked node did not answer in time (dead, stalled, or it never heard the request). */
+export const isBusTimeout = (err: unknown): boolean => err instanceof AppError && err.code === 'MEDIA_ERROR' && err.message === TIMEOUT_MESSAGE;
 const nodeIdSchema = z.string().min(1).max(200);
 
 const message = z.discriminatedUnion('t', [
@@ -85,7 +89,7 @@ export class NodeBus {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new AppError('MEDIA_ERROR', 'the node serving this video did not answer in time; try again'));
+        reject(new AppError('MEDIA_ERROR', TIMEOUT_MESSAGE));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       this.send(node, { t: 'req', id, from: this.nodeId, method, params }).catch((err: unknown) => {

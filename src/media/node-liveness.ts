@@ -29,9 +29,16 @@ return now`;
 const STALE_SCRIPT = `${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[1])))`;
 
+// KEYS: registry. ARGV: node, dead-after ms. 1 when the node beat within dead-after ms.
+const ALIVE_SCRIPT = `${NOW_MS}
+local beat = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if beat and now - tonumber(beat) < tonumber(ARGV[2]) then return 1 end
+return 0`;
+
 interface LivenessCommands {
   mediaNodeBeat(registry: string, node: string, forgetAfterMs: number): Promise<number>;
   mediaNodeStale(registry: string, deadAfterMs: number): Promise<string[]>;
+  mediaNodeAlive(registry: string, node: string, deadAfterMs: number): Promise<number>;
 }
 
 export function newNodeId(): string {
@@ -58,6 +65,7 @@ export class NodeLiveness {
   ) {
     redis.defineCommand('mediaNodeBeat', { numberOfKeys: 1, lua: BEAT_SCRIPT });
     redis.defineCommand('mediaNodeStale', { numberOfKeys: 1, lua: STALE_SCRIPT });
+    redis.defineCommand('mediaNodeAlive', { numberOfKeys: 1, lua: ALIVE_SCRIPT });
     this.cmd = redis as unknown as LivenessCommands;
   }
 
@@ -66,6 +74,12 @@ export class NodeLiveness {
     this.lastBeatAt = Date.now();
     this.timer = setInterval(() => void this.tick(), Math.max(50, Math.round(this.deadAfterMs / 4)));
     this.timer.unref();
+  }
+
+  /** Whether `node` beat within deadAfterMs, on Redis's clock (a node that left cleanly, or was
+   * forgotten, is not). */
+  async isAlive(node: string): Promise<boolean> {
+    return (await this.cmd.mediaNodeAlive(REGISTRY, node, this.deadAfterMs)) === 1;
   }
 
   /** Leave the registry at once (clean shutdown): nobody has to wait for our beat to go stale. */

@@ -1,7 +1,9 @@
 /**
  * The media of one live room on this node, after mediasoup-demo's Room: its routers
  * (RoomRouters: origin plus edges on other workers), its producers (host WebRTC and ingest), the
- * peers' transports and consumers (PeerMedia), and the announcements to clients.
+ * peers' transports and consumers (PeerMedia), and the announcements to clients. Producers piped
+ * in from other nodes are kept by PipedProducers (piped-producers.ts), the room's one ingest by
+ * RoomIngestSlot (room-ingest-slot.ts).
  */
 import type { types as ms } from 'mediasoup';
 import type { MediaKind, MediaProducerInfo, MediaServerEvents } from '../protocol/index.js';
@@ -9,10 +11,13 @@ import { AppError, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { createIngest, type IngestListen, type IngestVideoCodec } from './ingest.js';
 import { MAX_PRODUCERS_PER_PEER, PeerMedia, type Direction } from './peer-media.js';
-import { RoomRouters, Serial, type RouterEntry } from './room-routers.js';
+import { PipedProducers } from './piped-producers.js';
+import { RoomIngestSlot, type RoomIngest } from './room-ingest-slot.js';
+import { RoomRouters, type RouterEntry } from './room-routers.js';
 import type { WorkerPool } from './worker-pool.js';
 
 export type { RouterEntry } from './room-routers.js';
+export type { RoomIngest } from './room-ingest-slot.js';
 
 /** A room's producers at most (hosts may publish from several connections, plus an ingest). */
 const MAX_PRODUCERS_PER_ROOM = 16;
@@ -36,12 +41,6 @@ export interface MediaNotifier {
   toPeer<E extends MediaEvent>(peerId: string, event: E, payload: MediaPayload<E>): void;
 }
 
-/** An ingest of either kind, RTP (ingest.ts) or WHIP (whip-ingest.ts): a room has at most one. */
-export interface RoomIngest {
-  readonly transports: readonly ms.Transport[];
-  close(): void;
-}
-
 export interface RoomMediaOptions {
   consumersPerRouter: number;
   ingest: IngestListen;
@@ -60,27 +59,13 @@ export interface MediaCascadeHooks {
   viewerReady(media: RoomMedia, producerId: string): void;
 }
 
-/** Another node's producer, piped in: held while this node's viewers consume it. */
-interface PipedProducer {
-  producer: ms.Producer;
-  /** The node it comes from. */
-  origin: string;
-  /** Consumers of it here (and consume requests under way); at 0 the pipe is closed. */
-  refs: number;
-}
-
 export class RoomMedia {
   private readonly routers: RoomRouters;
   private readonly producers = new Map<string, { producer: ms.Producer; info: MediaProducerInfo }>();
-  private readonly piped = new Map<string, PipedProducer>();
-  /** Pipes being set up, so concurrent first viewers share one. */
-  private readonly pipingIn = new Map<string, Promise<void>>();
+  private readonly piped: PipedProducers;
   private readonly peers = new Map<string, PeerMedia>();
   private readonly plainReceivers = new Set<ms.PlainTransport>();
-  private ingest: RoomIngest | null = null;
-  /** Who started the current ingest (meaningful only while `ingest` is set). */
-  private ingestUser = '';
-  private readonly ingesting = new Serial();
+  private readonly ingest = new RoomIngestSlot();
   closed = false;
 
   constructor(
@@ -90,7 +75,9 @@ export class RoomMedia {
     private readonly notify: MediaNotifier,
     log: Logger,
   ) {
-    const producerIds = () => [...this.producers.keys(), ...this.piped.keys()];
+    const hooks = opts.cascade;
+    this.piped = new PipedProducers(hooks ? (producerId) => hooks.pipeIn(this, producerId) : null);
+    const producerIds = () => [...this.producers.keys(), ...this.piped.ids()];
     this.routers = new RoomRouters(roomId, pool, opts.consumersPerRouter, producerIds, (e) => this.onRouterLost(e), log);
   }
 
@@ -112,7 +99,7 @@ export class RoomMedia {
 
   /** Nothing here any more: the routers can go. */
   get idle(): boolean {
-    return this.peers.size === 0 && this.ingest === null && this.producers.size === 0 && this.piped.size === 0 && this.plainReceivers.size === 0;
+    return this.peers.size === 0 && !this.ingest.taken && this.producers.size === 0 && this.piped.size === 0 && this.plainReceivers.size === 0;
   }
 
   /** The router that carries the room's producers on this node (and the pipes of the cascade). */
@@ -166,7 +153,7 @@ export class RoomMedia {
 
   async consume(peer: PeerMedia, producerId: string, rtpCapabilities: ms.RtpCapabilities, transportId?: string): Promise<ms.Consumer> {
     // Another node's producer: piped in (or the pipe reused) and held until this consumer goes.
-    const piped = this.producers.has(producerId) ? null : await this.holdPiped(producerId);
+    const piped = this.producers.has(producerId) ? null : await this.piped.hold(producerId);
     let consumer: ms.Consumer;
     try {
       const { transport, entry } = peer.recvTransport(transportId);
@@ -176,10 +163,10 @@ export class RoomMedia {
       // Paused until the client has wired the track: the key frame requested on resume is not lost.
       consumer = await transport.consume({ producerId, rtpCapabilities, paused: true, appData: { peerId: peer.id } });
     } catch (err) {
-      if (piped) this.releasePiped(piped);
+      if (piped) this.piped.release(piped);
       throw err;
     }
-    if (piped) consumer.observer.once('close', () => this.releasePiped(piped));
+    if (piped) consumer.observer.once('close', () => this.piped.release(piped));
     peer.addConsumer(consumer);
     consumer.once('producerclose', () => this.notify.toPeer(peer.id, 'media:consumer-closed', { consumerId: consumer.id, producerId }));
     return consumer;
@@ -254,51 +241,18 @@ export class RoomMedia {
    */
   async adoptPiped(producer: ms.Producer, origin: string): Promise<void> {
     this.assertOpen();
-    await this.routers.publish(producer, () => {
-      const rec: PipedProducer = { producer, origin, refs: 0 };
-      this.piped.set(producer.id, rec);
-      producer.observer.once('close', () => {
-        if (this.piped.get(producer.id) === rec) this.piped.delete(producer.id);
-      });
-    });
+    await this.routers.publish(producer, () => this.piped.add(producer, origin));
     if (producer.closed || !this.piped.has(producer.id)) throw notFound('producer');
   }
 
   /** The piped producer of this id, if one is here. */
   pipedProducer(producerId: string): ms.Producer | undefined {
-    return this.piped.get(producerId)?.producer;
+    return this.piped.get(producerId);
   }
 
   /** Producers piped in from `origin`. */
   pipedFrom(origin: string): ms.Producer[] {
-    return [...this.piped.values()].filter((p) => p.origin === origin).map((p) => p.producer);
-  }
-
-  private async holdPiped(producerId: string): Promise<PipedProducer> {
-    let rec = this.piped.get(producerId);
-    if (!rec) {
-      const hooks = this.opts.cascade;
-      if (!hooks) throw notFound('producer');
-      let pending = this.pipingIn.get(producerId);
-      if (!pending) {
-        pending = hooks.pipeIn(this, producerId).finally(() => this.pipingIn.delete(producerId));
-        this.pipingIn.set(producerId, pending);
-      }
-      await pending;
-      rec = this.piped.get(producerId);
-      if (!rec) throw notFound('producer');
-    }
-    rec.refs++;
-    return rec;
-  }
-
-  /** The last consumer of a piped producer on this node went: close the pipe (cascade.ts tells
-   * the origin when the pipe transport closes). */
-  private releasePiped(rec: PipedProducer): void {
-    rec.refs--;
-    if (rec.refs > 0 || rec.producer.closed) return;
-    if (this.piped.get(rec.producer.id) === rec) this.piped.delete(rec.producer.id);
-    rec.producer.close();
+    return this.piped.from(origin);
   }
 
   producerInfos(): MediaProducerInfo[] {
@@ -307,14 +261,13 @@ export class RoomMedia {
 
   /** Start (or restart) the RTP ingest: a new one replaces the old, whose sender must stop. */
   startIngest(userId: string, opts: { video: IngestVideoCodec; audio: boolean }) {
-    return this.ingesting.run(async () => {
+    return this.ingest.run(async () => {
       const origin = await this.routers.originEntry();
-      this.ingest?.close();
-      this.ingest = null;
+      this.ingest.close();
       const ingest = await createIngest(this.roomId, origin.router, this.opts.ingest, opts, (producer) =>
         this.publish(producer, { userId, source: 'ingest', appData: { source: 'ingest' } }),
       );
-      this.adoptIngest(ingest, userId);
+      this.ingest.adopt(ingest, userId, this.closed);
       return ingest.info;
     });
   }
@@ -327,46 +280,24 @@ export class RoomMedia {
     appData: MediaProducerInfo['appData'],
     create: (origin: RouterEntry, publish: (producer: ms.Producer) => Promise<void>) => Promise<T>,
   ): Promise<T> {
-    return this.ingesting.run(async () => {
-      if (this.ingest || this.producers.size > 0) {
+    return this.ingest.run(async () => {
+      if (this.ingest.taken || this.producers.size > 0) {
         throw new AppError('CONFLICT', 'this room already has a live ingest or publisher: stop it first (DELETE the WHIP resource, stop the RTP ingest or the camera)');
       }
       const origin = await this.routers.originEntry();
       const ingest = await create(origin, (producer) => this.publish(producer, { userId, source: 'ingest', appData }));
-      this.adoptIngest(ingest, userId);
+      this.ingest.adopt(ingest, userId, this.closed);
       return ingest;
-    });
-  }
-
-  /** Make `ingest` the room's; it stops being so when its transport closes (on its own: the
-   * client went away, the worker died). */
-  private adoptIngest(ingest: RoomIngest, userId: string): void {
-    if (this.closed) {
-      ingest.close();
-      throw new AppError('ROOM_ENDED', 'the room closed meanwhile');
-    }
-    // Its transport closed while it started (the client hung up at once): adopting it would hold
-    // the room's ingest slot with nothing to free it.
-    if (ingest.transports[0]?.closed) throw new AppError('MEDIA_ERROR', 'the ingest closed while it started');
-    this.ingest = ingest;
-    this.ingestUser = userId;
-    ingest.transports[0]?.observer.once('close', () => {
-      if (this.ingest === ingest) this.ingest = null;
     });
   }
 
   /** The user whose ingest (RTP or WHIP) runs here, if one does. */
   get ingestUserId(): string | null {
-    return this.ingest ? this.ingestUser : null;
+    return this.ingest.userId;
   }
 
   stopIngest(): Promise<boolean> {
-    return this.ingesting.run(async () => {
-      if (!this.ingest) return false;
-      this.ingest.close();
-      this.ingest = null;
-      return true;
-    });
+    return this.ingest.run(async () => this.ingest.close());
   }
 
   /** Every router of the room, origin first. */
@@ -376,7 +307,7 @@ export class RoomMedia {
 
   /** Transports carrying media into the SFU (host send transports, ingest) and out of it. */
   transportsByDirection(): { inbound: ms.Transport[]; outbound: ms.Transport[] } {
-    const inbound: ms.Transport[] = [...(this.ingest?.transports ?? [])];
+    const inbound: ms.Transport[] = [...this.ingest.transports];
     const outbound: ms.Transport[] = [...this.plainReceivers];
     for (const peer of this.peers.values()) {
       for (const t of peer.allTransports()) (t.direction === 'send' ? inbound : outbound).push(t.transport);
@@ -387,8 +318,7 @@ export class RoomMedia {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.ingest?.close();
-    this.ingest = null;
+    this.ingest.close();
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
     this.routers.close();
@@ -402,7 +332,7 @@ export class RoomMedia {
    * create again. With the origin, the ingest went too (its producers announce their removal). */
   private onRouterLost(entry: RouterEntry): void {
     if (this.closed) return;
-    if (entry.role === 'origin') this.ingest = null;
+    if (entry.role === 'origin') this.ingest.lost();
     for (const peer of this.peers.values()) {
       const transportIds = peer.takeLostTransports();
       if (transportIds.length) this.notify.toPeer(peer.id, 'media:reset', { reason: 'worker-died', transportIds });

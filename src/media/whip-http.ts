@@ -3,7 +3,9 @@
  * browsers): POST an SDP offer with the room host's bearer token, get the answer and a resource
  * URL; DELETE that URL to stop. PATCH supports trickle ICE (accepted and ignored: mediasoup is
  * ICE-lite and learns the client's address from its checks) and ICE restarts. Everything is
- * checked before anything is allocated; a WHIP session lives on the node that answered the POST.
+ * checked before anything is allocated. A WHIP session lives on the node that answered the POST;
+ * its resource URL works on any node (a PATCH or DELETE elsewhere is forwarded to it,
+ * whip-sessions.ts).
  */
 import express, { type Request, type Response, type Router } from 'express';
 import {
@@ -13,7 +15,7 @@ import {
   WHIP_SDP_TYPE,
   WHIP_SDPFRAG_TYPE,
 } from '../protocol/index.js';
-import { AppError, notFound } from '../core/errors.js';
+import { AppError } from '../core/errors.js';
 import { parseBody, requireHttpUser } from '../core/http-kit.js';
 import { requireRole } from '../core/roles.js';
 import type { MediaDomain } from './media-domain.js';
@@ -22,6 +24,7 @@ import { MEDIA_CODECS } from './room-routers.js';
 import { WhipIngest } from './whip-ingest.js';
 import { parseFragment } from './whip-answer.js';
 import { ingestCapabilities, negotiate, parseOffer } from './whip-sdp.js';
+import type { WhipPlace, WhipReply } from './whip-sessions.js';
 
 /** Where a WHIP resource lives. Relative, as RFC 9725 allows: clients resolve it against the
  * endpoint URL they used, so it stays right behind a proxy or under another host name. */
@@ -43,8 +46,6 @@ const sendTyped = (res: Response, status: number, type: string, body: string) =>
 export function registerWhipRoutes(router: Router, domain: MediaDomain): void {
   const { rooms } = domain.deps;
   const caps = ingestCapabilities(MEDIA_CODECS);
-  /** This node's WHIP sessions by resource id; a session removes itself when it ends. */
-  const sessions = new Map<string, WhipIngest>();
 
   const release = (roomId: string) =>
     domain.releaseIfUnused(roomId).catch((err: unknown) => domain.deps.log.warn({ err, roomId }, 'releasing room media after WHIP failed'));
@@ -57,12 +58,19 @@ export function registerWhipRoutes(router: Router, domain: MediaDomain): void {
     return { user, room };
   }
 
-  async function session(req: Request, action: string): Promise<WhipIngest> {
+  /** The caller is the room's host (checked here, before anything is forwarded), and where the
+   * room's resource is: on this node or another. */
+  async function resource(req: Request, action: string): Promise<{ roomId: string; resourceId: string; place: WhipPlace }> {
     const { roomId, resourceId } = parseBody(whipResourceParams, req.params);
     await hostRoom(req, roomId, action);
-    const ingest = sessions.get(resourceId);
-    if (!ingest || ingest.roomId !== roomId) throw notFound('WHIP resource');
-    return ingest;
+    return { roomId, resourceId, place: await domain.whip.locate(roomId, resourceId) };
+  }
+
+  /** Answer with what the session's node said. */
+  function reply(res: Response, r: WhipReply): void {
+    if (r.etag) res.set('ETag', r.etag);
+    if (r.sdpfrag !== undefined) sendTyped(res, r.status, WHIP_SDPFRAG_TYPE, r.sdpfrag);
+    else res.status(r.status).end();
   }
 
   router.options('/whip/rooms/:roomId', (_req, res) => {
@@ -84,12 +92,11 @@ export function registerWhipRoutes(router: Router, domain: MediaDomain): void {
       await release(roomId);
       throw err;
     }
-    sessions.set(ingest.id, ingest);
+    await domain.whip.add(ingest);
     const fields = { roomId, resourceId: ingest.id, userId: user.id };
     const codecs = ingest.producers.map((p) => p.rtpParameters.codecs[0]?.mimeType);
     domain.deps.log.info({ ...fields, codecs }, 'WHIP session started');
     ingest.onClose((reason) => {
-      sessions.delete(ingest.id);
       domain.deps.log.info({ ...fields, reason }, 'WHIP session ended');
       void release(roomId);
     });
@@ -98,30 +105,16 @@ export function registerWhipRoutes(router: Router, domain: MediaDomain): void {
   });
 
   router.patch('/whip/rooms/:roomId/resources/:resourceId', async (req, res) => {
-    const ingest = await session(req, 'update the stream');
-    const fragment = parseFragment(await readBody(req, res, WHIP_SDPFRAG_TYPE));
-    const ifMatch = req.headers['if-match'];
-    const current = ifMatch === undefined || ifMatch === '*' || ifMatch === ingest.etag;
-    const { ufrag, pwd } = ingest.remoteIce;
-    if (fragment.ufrag !== undefined && (fragment.ufrag !== ufrag || fragment.pwd !== pwd)) {
-      // New client credentials: an ICE restart (RFC 9725 §4.3.2; clients send If-Match: "*").
-      if (!current) throw new AppError('PRECONDITION_FAILED', 'If-Match does not name this ICE session (ETag)');
-      if (!fragment.pwd) throw new AppError('BAD_REQUEST', 'an ICE restart needs a=ice-pwd with a=ice-ufrag');
-      const answer = await ingest.restartIce(fragment.ufrag, fragment.pwd);
-      res.set('ETag', ingest.etag);
-      sendTyped(res, 200, WHIP_SDPFRAG_TYPE, answer);
-      return;
-    }
-    // Trickled candidates of the current session. An ICE-lite server needs none of them: it
-    // answers the client's checks from wherever they come.
-    if (!current) throw new AppError('PRECONDITION_FAILED', 'If-Match does not name this ICE session (ETag)');
-    res.status(204).end();
+    const { roomId, resourceId, place } = await resource(req, 'update the stream');
+    const { ufrag, pwd } = parseFragment(await readBody(req, res, WHIP_SDPFRAG_TYPE));
+    // Capped for the trip to another node: no longer value could name an ETag of ours anyway.
+    const ifMatch = req.headers['if-match']?.slice(0, 256);
+    const action = { method: 'PATCH' as const, ...(ufrag !== undefined ? { ufrag } : {}), ...(pwd !== undefined ? { pwd } : {}), ...(ifMatch !== undefined ? { ifMatch } : {}) };
+    reply(res, await domain.whip.act(roomId, resourceId, place, action));
   });
 
   router.delete('/whip/rooms/:roomId/resources/:resourceId', async (req, res) => {
-    const ingest = await session(req, 'stop the stream');
-    // Closing its transport also takes it off the room (RoomMedia.adoptIngest).
-    ingest.close('deleted');
-    res.status(200).end();
+    const { roomId, resourceId, place } = await resource(req, 'stop the stream');
+    reply(res, await domain.whip.act(roomId, resourceId, place, { method: 'DELETE' }));
   });
 }

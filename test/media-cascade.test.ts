@@ -230,6 +230,27 @@ describe('origin → edge cascade', () => {
     await expectMediaFlowing((await again.consume(producer.id)).consumer);
   });
 
+  it('a registration whose node is not alive is not listed, even by a node that never saw that node die', async () => {
+    const { host, roomId } = await liveRoom(nodeA.url, 'Lee');
+    const client = redis.client();
+    try {
+      // One registration per live node and one from a node that never beat (as a dead origin's
+      // entry looks to a node started after its death): only the other live node's is listed.
+      const live = await client.zrange('media:nodes', 0, -1);
+      expect(live).toHaveLength(2);
+      const entry = (node: string, id: string) =>
+        JSON.stringify({ node, info: { id, kind: 'video', userId: host.id, source: 'ingest', paused: false, appData: {} } });
+      await client.hset(`{room:${roomId}}:media:producers`, 'p-live-0', entry(live[0]!, 'p-live-0'), 'p-live-1', entry(live[1]!, 'p-live-1'),
+        'p-ghost', entry('ghost-node:1:x', 'p-ghost'));
+      const viewer = await connect(nodeA.url, await devUser(nodeA.url, 'Mo'));
+      const listed = ((await ok(viewer, 'room:join', { roomId })).media as { producers: MediaProducerInfo[] }).producers.map((p) => p.id);
+      expect(listed.filter((id) => id.startsWith('p-live-'))).toHaveLength(1); // B's; A's own entries come from A's memory
+      expect(listed).not.toContain('p-ghost');
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('kill -9 of the origin: edge viewers get media:reset within 3 s, and see video again when the host publishes on B', async () => {
     const { host, roomId } = await liveRoom(nodeA.url, 'Kai');
     const hostPeer = await peerOn(nodeA.url, roomId, host);

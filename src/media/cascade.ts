@@ -142,14 +142,19 @@ export class MediaCascade implements MediaCascadeHooks {
     this.edge.viewerReady(media, producerId);
   }
 
-  /** The room's producers on every live node: this node's (`local`) and the registry's others. */
+  /** The room's producers on every live node: this node's (`local`) and the registry's others.
+   * Entries of a node that is not alive are left out even when this node never saw it die (it
+   * started later, or nobody here was in the room): a dead origin's registrations are cleaned only
+   * by the survivors that were in the room, and would otherwise be listed until they expire. */
   async roomProducers(roomId: string, local: MediaProducerInfo[]): Promise<MediaProducerInfo[]> {
-    const entries = await this.registry.all(roomId).catch((err: unknown) => {
+    try {
+      const entries = (await this.registry.all(roomId)).filter((e) => e.node !== this.nodeId && !this.dead.has(e.node));
+      const alive = await this.liveness.aliveOf([...new Set(entries.map((e) => e.node))]);
+      return [...local, ...entries.filter((e) => alive.has(e.node)).map((e) => e.info)];
+    } catch (err) {
       this.log.warn({ err, roomId }, 'media registry read failed; listing this node\'s producers only');
-      return [];
-    });
-    const others = entries.filter((e) => e.node !== this.nodeId && !this.dead.has(e.node)).map((e) => e.info);
-    return [...local, ...others];
+      return local;
+    }
   }
 
   /** The host, connected to this node, acts on a producer of another node. */

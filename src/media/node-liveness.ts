@@ -29,16 +29,19 @@ return now`;
 const STALE_SCRIPT = `${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[1])))`;
 
-// KEYS: registry. ARGV: node, dead-after ms. 1 when the node beat within dead-after ms.
+// KEYS: registry. ARGV: dead-after ms, node, node, ... → the nodes that beat within dead-after ms.
 const ALIVE_SCRIPT = `${NOW_MS}
-local beat = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if beat and now - tonumber(beat) < tonumber(ARGV[2]) then return 1 end
-return 0`;
+local alive = {}
+for i = 2, #ARGV do
+  local beat = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if beat and now - tonumber(beat) < tonumber(ARGV[1]) then alive[#alive + 1] = ARGV[i] end
+end
+return alive`;
 
 interface LivenessCommands {
   mediaNodeBeat(registry: string, node: string, forgetAfterMs: number): Promise<number>;
   mediaNodeStale(registry: string, deadAfterMs: number): Promise<string[]>;
-  mediaNodeAlive(registry: string, node: string, deadAfterMs: number): Promise<number>;
+  mediaNodeAlive(registry: string, deadAfterMs: number, ...nodes: string[]): Promise<string[]>;
 }
 
 export function newNodeId(): string {
@@ -79,7 +82,13 @@ export class NodeLiveness {
   /** Whether `node` beat within deadAfterMs, on Redis's clock (a node that left cleanly, or was
    * forgotten, is not). */
   async isAlive(node: string): Promise<boolean> {
-    return (await this.cmd.mediaNodeAlive(REGISTRY, node, this.deadAfterMs)) === 1;
+    return (await this.aliveOf([node])).has(node);
+  }
+
+  /** Those of `nodes` that are alive (one call, whatever their number). */
+  async aliveOf(nodes: string[]): Promise<Set<string>> {
+    if (nodes.length === 0) return new Set();
+    return new Set(await this.cmd.mediaNodeAlive(REGISTRY, this.deadAfterMs, ...nodes));
   }
 
   /** Leave the registry at once (clean shutdown): nobody has to wait for our beat to go stale. */

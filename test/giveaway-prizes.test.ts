@@ -146,11 +146,13 @@ describe('giveaway prizes through a server', () => {
 describe('giveaway prizes at the stores: racing draws, a node dying before the prizes, expiry', () => {
   let redis: TestRedis;
   const clients: RedisClient[] = [];
+  const closers: (() => void)[] = [];
   let clock = 0;
   beforeAll(async () => {
     redis = await startTestRedis();
   }, 60_000);
   afterAll(async () => {
+    for (const close of closers) close(); // the stores' batchers' connections
     for (const c of clients) c.disconnect();
     await redis.stop();
   });
@@ -164,6 +166,7 @@ describe('giveaway prizes at the stores: racing draws, a node dying before the p
     let prizes: GiveawayPrizes | null = null;
     const store = new GiveawayStore(c, { maxPerRoom: 10, maxEntries: 100, drawLeaseMs, awardPrizes: (g, hostId) => prizes!.award(g, hostId) });
     prizes = new GiveawayPrizes({ store: sales, queries }, new BagStore(c), store, 60);
+    closers.push(() => sales.close(), () => store.close());
     return { c, sales, queries, store, prizes };
   }
 

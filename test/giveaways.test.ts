@@ -250,10 +250,12 @@ describe('giveaways: permissions and bad input', () => {
 describe('giveaways: the deadline and the draw, at the store', () => {
   let redis: TestRedis;
   const clients: RedisClient[] = [];
+  const made: GiveawayStore[] = [];
   beforeAll(async () => {
     redis = await startTestRedis();
   }, 60_000);
   afterAll(async () => {
+    for (const store of made) store.close(); // its entry batcher's connection
     for (const c of clients) c.disconnect();
     await redis.stop();
   });
@@ -262,7 +264,9 @@ describe('giveaways: the deadline and the draw, at the store', () => {
     const stores = [0, 1].map(() => {
       const c = redis.client();
       clients.push(c);
-      return new GiveawayStore(c, { maxPerRoom: 10, maxEntries: 100, drawLeaseMs: 10_000 });
+      const store = new GiveawayStore(c, { maxPerRoom: 10, maxEntries: 100, drawLeaseMs: 10_000 });
+      made.push(store);
+      return store;
     });
     const host = { id: 'u_host', name: 'Host' };
     const { giveaway: g } = await stores[0]!.start('r_race', host, { prize: { kind: 'text', text: 'Race' }, durationSec: 5, winners: 3, rule: 'everyone' });
@@ -290,6 +294,7 @@ describe('giveaways: the deadline and the draw, at the store', () => {
     const c = redis.client();
     clients.push(c);
     const store = new GiveawayStore(c, { maxPerRoom: 10, maxEntries: 100, drawLeaseMs: 500 });
+    made.push(store);
     const { giveaway: g } = await store.start('r_lease', { id: 'u_host', name: 'Host' }, { prize: { kind: 'text', text: 'Lease' }, durationSec: 5, winners: 1, rule: 'everyone' });
     await store.enter('r_lease', g.id, { id: 'u_1', name: 'One' }, false);
     await store.enter('r_lease', g.id, { id: 'u_2', name: 'Two' }, false);

@@ -3,7 +3,7 @@
  * call each, they queued in the Redis client and on Redis itself (ack p99 1.37 s at 10,000 taps/s
  * where a bare Socket.IO ack server answers in 46 ms, docs/BENCHMARKS.md). So, as the flash-sale
  * reserve path does (commerce/sales/sale-reserve-batcher.ts), the taps of one room that arrive
- * in the same event-loop turn go to Redis as one call of the heart script (heart-tap-script.ts),
+ * in the same event-loop turn go to Redis as one call of the heart script (heart-tap-script.ts; the batching itself is core/turn-batcher.ts),
  * which decides them one after the other in arrival order — the answers N separate calls would
  * give, the per-user rate limit exact inside a batch — and counts the accepted ones with one
  * HINCRBY. No tap waits for another: the batch leaves at the end of the turn it arrived in
@@ -20,6 +20,7 @@ import { lateWrite } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { roomKey, roomStatsKey } from '../core/keys.js';
 import { writeDeadline } from '../core/redis-guard.js';
+import { Refusal, TurnBatcher, type TurnBatch } from '../core/turn-batcher.js';
 import { HEART_TAP_KEYS, HEART_TAP_SCRIPT } from './heart-tap-script.js';
 
 /** Taps per script call: bounds how long one call keeps Redis busy (a room's turn can bring more). */
@@ -27,18 +28,6 @@ export const HEART_BATCH_MAX = 512;
 
 /** The rate-limit window, as the per-user keys had it: HEART_RATE_PER_SEC taps per second. */
 export const HEART_RATE_WINDOW_MS = 1000;
-
-/**
- * The taps of one room waiting for the end of this turn, kept as the script's own arguments
- * (`count userId` per tap): a tap costs its promise and a few array slots.
- */
-interface Batch<T> {
-  roomId: string;
-  taps: string[];
-  counts: number[];
-  resolve: ((value: T) => void)[];
-  reject: ((err: unknown) => void)[];
-}
 
 type HeartTapCommand = {
   heartTapBatch(...keysAndArgs: (string | number)[]): Promise<(number | string)[]>;
@@ -66,13 +55,11 @@ export type HeartTapDecoder<T> = (count: number, total: number) => T;
 
 export class HeartTapBatcher<T> {
   private readonly connection: RedisClient;
-  /** Room → the batch filling up this turn (a full one is already in `full`). */
-  private readonly open = new Map<string, Batch<T>>();
-  private full: Batch<T>[] = [];
-  /** The batch the previous tap went to: in a rush, nearly every tap goes to the same room's. */
-  private last: Batch<T> | null = null;
-  private scheduled = false;
-  private readonly flushNow = () => this.flush();
+  /** Per room (the key's scope; its id is ''), the taps as the script's own arguments:
+   * `count userId` each, so a tap costs its promise and a few array slots. */
+  private readonly batcher: TurnBatcher<string, T>;
+  /** What a rate-limited tap is refused with: one object for every such tap. */
+  private readonly refused: Refusal;
 
   constructor(
     redis: RedisClient,
@@ -82,81 +69,42 @@ export class HeartTapBatcher<T> {
     this.connection = duplicateClient(redis, { enableAutoPipelining: false });
     this.connection.on('error', (err: Error) => opts.log?.warn({ err: err.message }, 'redis (hearts) error'));
     this.connection.defineCommand('heartTapBatch', { numberOfKeys: HEART_TAP_KEYS, lua: HEART_TAP_SCRIPT });
+    this.refused = new Refusal(opts.rateLimited);
+    this.batcher = new TurnBatcher(HEART_BATCH_MAX, (batch) => this.send(batch));
   }
 
   /** Count `count` hearts from `userId` in the room, decided with the room's other taps of this turn. */
   tap(roomId: string, userId: string, count: number): Promise<T> {
-    let batch: Batch<T> | null | undefined = this.last;
-    if (!batch || batch.roomId !== roomId) {
-      batch = this.open.get(roomId);
-      if (!batch) {
-        batch = { roomId, taps: [], counts: [], resolve: [], reject: [] };
-        this.open.set(roomId, batch);
-      }
-      this.last = batch;
-    }
-    batch.taps.push(`${count} ${userId}`);
-    batch.counts.push(count);
-    const b = batch;
-    const promise = new Promise<T>((resolve, reject) => {
-      b.resolve.push(resolve);
-      b.reject.push(reject);
-    });
-    if (batch.taps.length >= HEART_BATCH_MAX) {
-      this.full.push(batch);
-      this.open.delete(roomId);
-      this.last = null;
-    }
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flushNow);
-    }
-    return promise;
+    return this.batcher.add(roomId, '', `${count} ${userId}`);
   }
 
   close(): void {
+    this.batcher.close();
     this.connection.disconnect();
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    this.last = null;
-    const batches = this.full;
-    this.full = [];
-    for (const batch of this.open.values()) batches.push(batch);
-    this.open.clear();
-    for (const batch of batches) void this.send(batch);
-  }
-
-  private async send(batch: Batch<T>): Promise<void> {
-    const { roomId, taps, counts, resolve, reject } = batch;
-    let reply: (number | string)[];
-    try {
-      reply = await (this.connection as unknown as HeartTapCommand).heartTapBatch(
-        roomStatsKey(roomId), roomKey(roomId, 'rl:hearts'), roomKey(roomId, 'rl:hearts:previous'),
-        writeDeadline(this.connection), this.opts.weight, this.opts.rlMax, this.opts.rlWindowMs ?? HEART_RATE_WINDOW_MS,
-        ...taps,
-      );
-    } catch (err) {
-      for (const fail of reject) fail(err);
-      return;
-    }
-    if (reply[0] === 'ERR') {
-      // Past the deadline: nothing was counted (the senders' own timeouts may not have fired yet).
-      const late = lateWrite();
-      for (const fail of reject) fail(late);
-      return;
-    }
+  private async send(batch: TurnBatch<string, T>): Promise<(T | Refusal)[]> {
+    const { scope: roomId, items: taps } = batch;
+    const reply = await (this.connection as unknown as HeartTapCommand).heartTapBatch(
+      roomStatsKey(roomId), roomKey(roomId, 'rl:hearts'), roomKey(roomId, 'rl:hearts:previous'),
+      writeDeadline(this.connection), this.opts.weight, this.opts.rlMax, this.opts.rlWindowMs ?? HEART_RATE_WINDOW_MS,
+      ...taps,
+    );
+    // Past the deadline: nothing was counted (the senders' own timeouts may not have fired yet).
+    if (reply[0] === 'ERR') throw lateWrite();
+    const answers: (T | Refusal)[] = new Array(taps.length);
     let hearts = 0;
-    for (let i = 0; i < resolve.length; i++) {
-      const answer = reply[i];
-      if (typeof answer === 'number') {
-        hearts += counts[i]!;
-        resolve[i]!(this.decode(counts[i]!, answer));
+    for (let i = 0; i < taps.length; i++) {
+      const total = reply[i];
+      if (typeof total === 'number') {
+        const count = parseInt(taps[i]!, 10); // the tap's leading `count`
+        hearts += count;
+        answers[i] = this.decode(count, total);
       } else {
-        reject[i]!(this.opts.rateLimited);
+        answers[i] = this.refused;
       }
     }
     if (hearts > 0) this.opts.onCounted?.(roomId, hearts);
+    return answers;
   }
 }

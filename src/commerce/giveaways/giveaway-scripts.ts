@@ -51,30 +51,63 @@ end
 return {'OK', now, endsAt}
 `;
 
-// KEYS: giveaway, entries, bans, followers, commenters, buyers. ARGV: userId, name, free ('1'|'0'), maxEntries
-// → {'OK', via, alreadyEntered (0|1)} | {'ERR', code}
+// The entries of one giveaway that arrived in one event-loop turn (giveaway-entry-batcher.ts),
+// decided one after the other in arrival order exactly as separate calls would be: the time read
+// once, each user checked on its own (ban, earlier entry — also one made earlier in this call —,
+// rule, cap), the counters written once at the end.
+// KEYS: giveaway, entries, bans, followers, commenters, buyers. ARGV: maxEntries, then per entry
+// userId, name, free ('1'|'0')
+// → per entry three slots: 'OK', via, alreadyEntered (0|1) | 'ERR', code, rule (for NOT_ELIGIBLE; else '')
 export const ENTER_SCRIPT = `
+local out = {}
+local n = (#ARGV - 1) / 3
 local g = redis.call('HMGET', KEYS[1], 'status', 'endsAt', 'rule')
-if not g[1] then return {'ERR', 'NOT_FOUND'} end
-${NOW}
-if g[1] ~= 'open' or now >= tonumber(g[2]) then return {'ERR', 'GIVEAWAY_CLOSED'} end
-if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return {'ERR', 'BANNED'} end
-local prior = redis.call('HGET', KEYS[2], ARGV[1])
-if prior then return {'OK', string.match(prior, '^[^|]*'), 1} end
+local refused = nil
+if not g[1] then refused = 'NOT_FOUND'
+else
+  ${NOW}
+  if g[1] ~= 'open' or now >= tonumber(g[2]) then refused = 'GIVEAWAY_CLOSED' end
+end
+if refused then
+  for i = 1, n do out[#out + 1] = 'ERR'; out[#out + 1] = refused; out[#out + 1] = '' end
+  return out
+end
 local rule = g[3]
-local via = 'rule'
-if rule ~= 'everyone' then
-  if ARGV[3] == '1' then via = 'free'
+local fact = ({followers = KEYS[4], commenters = KEYS[5], buyers = KEYS[6]})[rule]
+local maxEntries = tonumber(ARGV[1])
+local count = redis.call('HLEN', KEYS[2])
+local added, addedFree = 0, 0
+for i = 1, n do
+  local userId, name, free = ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1]
+  if redis.call('SISMEMBER', KEYS[3], userId) == 1 then
+    out[#out + 1] = 'ERR'; out[#out + 1] = 'BANNED'; out[#out + 1] = ''
   else
-    local fact = ({followers = KEYS[4], commenters = KEYS[5], buyers = KEYS[6]})[rule]
-    if redis.call('SISMEMBER', fact, ARGV[1]) == 0 then return {'ERR', 'NOT_ELIGIBLE'} end
+    local prior = redis.call('HGET', KEYS[2], userId)
+    if prior then
+      out[#out + 1] = 'OK'; out[#out + 1] = string.match(prior, '^[^|]*'); out[#out + 1] = 1
+    else
+      local via = 'rule'
+      if rule ~= 'everyone' then
+        if free == '1' then via = 'free'
+        elseif redis.call('SISMEMBER', fact, userId) == 0 then via = nil end
+      end
+      if not via then
+        out[#out + 1] = 'ERR'; out[#out + 1] = 'NOT_ELIGIBLE'; out[#out + 1] = rule
+      elseif count >= maxEntries then
+        out[#out + 1] = 'ERR'; out[#out + 1] = 'LIMIT_EXCEEDED'; out[#out + 1] = ''
+      else
+        redis.call('HSET', KEYS[2], userId, via .. '|' .. name)
+        count = count + 1
+        added = added + 1
+        if via == 'free' then addedFree = addedFree + 1 end
+        out[#out + 1] = 'OK'; out[#out + 1] = via; out[#out + 1] = 0
+      end
+    end
   end
 end
-if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then return {'ERR', 'LIMIT_EXCEEDED'} end
-redis.call('HSET', KEYS[2], ARGV[1], via .. '|' .. ARGV[2])
-redis.call('HINCRBY', KEYS[1], 'entries', 1)
-if via == 'free' then redis.call('HINCRBY', KEYS[1], 'entriesFree', 1) end
-return {'OK', via, 0}
+if added > 0 then redis.call('HINCRBY', KEYS[1], 'entries', added) end
+if addedFree > 0 then redis.call('HINCRBY', KEYS[1], 'entriesFree', addedFree) end
+return out
 `;
 
 // KEYS: giveaway, entries, bans. ARGV: token, leaseMs

@@ -1,19 +1,21 @@
 /**
- * Giveaways in Redis: start, enter and the exactly-once draw (giveaway-scripts.ts), the public
- * view of a giveaway and its published entry list.
+ * Giveaways in Redis: start, enter (batched per event-loop turn, giveaway-entry-batcher.ts) and
+ * the exactly-once draw (giveaway-scripts.ts), the public view of a giveaway and its published
+ * entry list.
  */
 import { randomUUID } from 'node:crypto';
 import type { Giveaway, GiveawayPrize, GiveawayRule, GiveawayWinner, UserRef } from '../../protocol/index.js';
 import { GIVEAWAY_DURATION_MAX_SEC } from '../../protocol/index.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
-import { AUDIT_MAX, roomAuditKey, roomBansKey, roomBuyersKey, roomCommentersKey, roomFollowersKey } from '../../core/keys.js';
+import { AUDIT_MAX, roomAuditKey, roomBansKey } from '../../core/keys.js';
+import type { Logger } from '../../core/logger.js';
 import type { RedisClient } from '../../core/redis-client.js';
 import { shortenName } from '../sales/sale-model.js';
 import { commitmentOf, drawWinners, entryHash, newSalt, newSeed, sortEntries } from './giveaway-draw.js';
 import { GIVEAWAY_DUE, giveawayKeys, giveawayRef, giveawayRoomKey, roomGiveawayRequestsKey, roomGiveawaysKey } from './giveaway-keys.js';
-import { notEligibleMessage } from './giveaway-rules.js';
-import { AWARDED_SCRIPT, CLAIM_SCRIPT, ENTER_SCRIPT, FINISH_SCRIPT, START_SCRIPT } from './giveaway-scripts.js';
+import { AWARDED_SCRIPT, CLAIM_SCRIPT, FINISH_SCRIPT, START_SCRIPT } from './giveaway-scripts.js';
+import { GiveawayEntryBatcher, type EntryAnswer } from './giveaway-entry-batcher.js';
 
 type Reply = (string | number)[];
 
@@ -22,7 +24,6 @@ export const GIVEAWAY_KEEP_MS = 30 * 24 * 3600_000;
 
 interface GiveawayCommands {
   giveawayStart(...args: (string | number)[]): Promise<Reply>;
-  giveawayEnter(...args: (string | number)[]): Promise<Reply>;
   giveawayClaim(...args: (string | number)[]): Promise<Reply>;
   giveawayFinish(...args: (string | number)[]): Promise<Reply>;
   giveawayAwarded(...args: (string | number)[]): Promise<Reply>;
@@ -49,6 +50,7 @@ export interface GiveawayLimits {
   drawLeaseMs: number;
   /** Gives the winners their prizes (the domain's: SaleStore.award); none: no prizes. */
   awardPrizes?: PrizeAwarder;
+  log?: Logger;
 }
 
 export interface StartInput {
@@ -69,6 +71,7 @@ export type DrawOutcome =
 
 export class GiveawayStore {
   private readonly cmd: GiveawayCommands;
+  private readonly entries: GiveawayEntryBatcher;
 
   constructor(
     private readonly redis: RedisClient,
@@ -76,10 +79,10 @@ export class GiveawayStore {
   ) {
     redis.defineCommand('giveawayStart', { numberOfKeys: 4, lua: START_SCRIPT });
     redis.defineCommand('giveawayAwarded', { numberOfKeys: 1, lua: AWARDED_SCRIPT });
-    redis.defineCommand('giveawayEnter', { numberOfKeys: 6, lua: ENTER_SCRIPT });
     redis.defineCommand('giveawayClaim', { numberOfKeys: 3, lua: CLAIM_SCRIPT });
     redis.defineCommand('giveawayFinish', { numberOfKeys: 3, lua: FINISH_SCRIPT });
     this.cmd = redis as unknown as GiveawayCommands;
+    this.entries = new GiveawayEntryBatcher(redis, limits.maxEntries, limits.log);
   }
 
   async start(roomId: string, host: UserRef, input: StartInput): Promise<{ giveaway: Giveaway; fresh: boolean }> {
@@ -115,27 +118,14 @@ export class GiveawayStore {
     return { giveaway: (await this.get(roomId, id))!, fresh: true };
   }
 
-  async enter(roomId: string, giveawayId: string, user: UserRef, free: boolean): Promise<{ via: 'rule' | 'free'; alreadyEntered: boolean }> {
-    const k = giveawayKeys(roomId, giveawayId);
-    const reply = await this.cmd.giveawayEnter(
-      k.giveaway, k.entries, roomBansKey(roomId), roomFollowersKey(roomId), roomCommentersKey(roomId), roomBuyersKey(roomId),
-      user.id, user.name, free ? '1' : '0', this.limits.maxEntries,
-    );
-    if (reply[0] === 'OK') return { via: reply[1] === 'free' ? 'free' : 'rule', alreadyEntered: Number(reply[2]) === 1 };
-    switch (reply[1]) {
-      case 'NOT_FOUND':
-        throw notFound('giveaway');
-      case 'GIVEAWAY_CLOSED':
-        throw new AppError('GIVEAWAY_CLOSED', 'this giveaway has closed its entries');
-      case 'BANNED':
-        throw new AppError('BANNED', 'you are banned from this room');
-      case 'NOT_ELIGIBLE': {
-        const rule = (await this.redis.hget(k.giveaway, 'rule')) as Exclude<GiveawayRule, 'everyone'>;
-        throw new AppError('NOT_ELIGIBLE', notEligibleMessage(rule));
-      }
-      default:
-        throw new AppError('LIMIT_EXCEEDED', `this giveaway is full (${this.limits.maxEntries} entries)`);
-    }
+  /** Decided in a batch with the giveaway's other entries of this event-loop turn (see
+   * GiveawayEntryBatcher); refused with NOT_FOUND, GIVEAWAY_CLOSED, BANNED, NOT_ELIGIBLE or LIMIT_EXCEEDED. */
+  enter(roomId: string, giveawayId: string, user: UserRef, free: boolean): Promise<EntryAnswer> {
+    return this.entries.enter(roomId, giveawayId, user, free);
+  }
+
+  close(): void {
+    this.entries.close();
   }
 
   /**

@@ -49,6 +49,7 @@ export class GiveawaysDomain implements Domain {
       maxEntries: config.GIVEAWAY_MAX_ENTRIES,
       drawLeaseMs: 10_000,
       awardPrizes: (giveaway, hostId) => this.prizes.award(giveaway, hostId),
+      log,
     });
     this.bag = new BagStore(redis);
     this.prizes = new GiveawayPrizes(sales, this.bag, this.store, config.GIVEAWAY_PRIZE_HOLD_SEC);
@@ -153,5 +154,6 @@ export class GiveawaysDomain implements Domain {
 
   async close(): Promise<void> {
     this.sweeper.close();
+    this.store.close();
   }
 }

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { offerIdFor } from '../src/commerce/buy-now/buy-now-model.js';
 import type { RedisClient } from '../src/core/redis-client.js';
-import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
+import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser, joinedViewers, type JoinedViewer } from './helpers/clients.js';
 import { auditSale } from './helpers/sale-audit.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -28,22 +28,9 @@ afterAll(async () => {
   await stack.stop();
 });
 
-interface Viewer {
-  user: TestUser;
-  socket: TestSocket;
-}
-
-async function viewers(roomId: string, names: string[]): Promise<Viewer[]> {
-  return Promise.all(
-    names.map(async (name, i) => {
-      const url = urls[i % 2]!; // alternate nodes: offers and positions must cross them
-      const user = await devUser(url, name);
-      const socket = await connect(url, user);
-      await ok(socket, 'room:join', { roomId });
-      return { user, socket };
-    }),
-  );
-}
+type Viewer = JoinedViewer;
+// Alternate nodes: offers and positions must cross them.
+const viewers = (roomId: string, names: string[]) => joinedViewers(urls, roomId, names);
 
 describe('buy-now waitlist', () => {
   it('a released hold and a stock increase go to the list in join order; a decrease never takes offers; off sale closes it', async () => {

@@ -17,7 +17,7 @@ import { SaleStore } from '../src/commerce/sales/sale-store.js';
 import { roomAuditKey, roomBansKey } from '../src/core/keys.js';
 import type { RedisClient } from '../src/core/redis-client.js';
 import type { FlashSale, GiveawayWin, Order } from '../src/protocol/index.js';
-import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
+import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser, joinedSocket } from './helpers/clients.js';
 import { startStack, type Stack } from './helpers/stack.js';
 import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
 
@@ -35,11 +35,7 @@ describe('giveaway prizes through a server', () => {
     await stack.stop();
   });
 
-  async function joined(roomId: string, user: TestUser | null): Promise<TestSocket> {
-    const s = await connect(stack.url, user);
-    await ok(s, 'room:join', { roomId });
-    return s;
-  }
+  const joined = (roomId: string, user: TestUser | null) => joinedSocket(stack.url, roomId, user);
 
   it('a retried start makes one giveaway; each winner gets one prize hold and claims it into a giveaway order at 0; figures follow', async () => {
     const { host, roomId, productId } = await liveRoom(stack.url, 'Prize host');

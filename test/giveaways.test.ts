@@ -15,7 +15,7 @@ import { giveawayKeys } from '../src/commerce/giveaways/giveaway-keys.js';
 import { roomAuditKey, roomBansKey } from '../src/core/keys.js';
 import type { RedisClient } from '../src/core/redis-client.js';
 import type { GiveawayWinner } from '../src/protocol/index.js';
-import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, requestRaw, type TestSocket, type TestUser } from './helpers/clients.js';
+import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, requestRaw, type TestSocket, type TestUser, joinedSocket } from './helpers/clients.js';
 import { startStack, type Stack } from './helpers/stack.js';
 import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
 
@@ -34,11 +34,7 @@ afterAll(async () => {
   await stack.stop();
 });
 
-async function joined(roomId: string, user: TestUser | null): Promise<TestSocket> {
-  const s = await connect(stack.url, user);
-  await ok(s, 'room:join', { roomId });
-  return s;
-}
+const joined = (roomId: string, user: TestUser | null) => joinedSocket(stack.url, roomId, user);
 
 const code = (res: { ok: boolean; error?: { code: string } }) => (res.ok ? 'ok' : res.error!.code);
 

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser } from './helpers/clients.js';
+import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, request, type TestSocket, type TestUser, joinedViewers, type JoinedViewer } from './helpers/clients.js';
 import { startStack, type Stack } from './helpers/stack.js';
 import { auditSale } from './helpers/sale-audit.js';
 
@@ -23,22 +23,9 @@ afterAll(async () => {
   await stack.stop();
 });
 
-interface Viewer {
-  user: TestUser;
-  socket: TestSocket;
-}
-
-async function viewers(roomId: string, names: string[]): Promise<Viewer[]> {
-  return Promise.all(
-    names.map(async (name, i) => {
-      const url = urls[i % 2]!; // alternate nodes: offers and positions must cross them
-      const user = await devUser(url, name);
-      const socket = await connect(url, user);
-      await ok(socket, 'room:join', { roomId });
-      return { user, socket };
-    }),
-  );
-}
+type Viewer = JoinedViewer;
+// Alternate nodes: offers and positions must cross them.
+const viewers = (roomId: string, names: string[]) => joinedViewers(urls, roomId, names);
 
 async function ledgerOf(roomId: string, saleId: string, token: string) {
   const res = await http(urls[0], 'GET', `/api/rooms/${roomId}/sales/${saleId}/ledger`, token);

@@ -128,3 +128,29 @@ export async function liveRoom(url: string, hostName = 'Host') {
   await http(url, 'POST', `/api/rooms/${roomId}/live`, host.token);
   return { host, roomId, productId: product.body.product.id as string };
 }
+
+export interface JoinedViewer {
+  user: TestUser;
+  socket: TestSocket;
+}
+
+/** Signed-in viewers joined to a room, the i-th on `urls[i % urls.length]` (alternating nodes, so
+ * what a test checks must cross them). */
+export function joinedViewers(urls: readonly string[], roomId: string, names: string[]): Promise<JoinedViewer[]> {
+  return Promise.all(
+    names.map(async (name, i) => {
+      const url = urls[i % urls.length]!;
+      const user = await devUser(url, name);
+      const socket = await connect(url, user);
+      await ok(socket, 'room:join', { roomId });
+      return { user, socket };
+    }),
+  );
+}
+
+/** A socket of `user` (a guest for null) joined to a room. */
+export async function joinedSocket(url: string, roomId: string, user: TestUser | null): Promise<TestSocket> {
+  const socket = await connect(url, user);
+  await ok(socket, 'room:join', { roomId });
+  return socket;
+}

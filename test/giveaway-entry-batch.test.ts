@@ -12,8 +12,10 @@ import { GiveawayStore } from '../src/commerce/giveaways/giveaway-store.js';
 import { toErrorBody } from '../src/core/errors.js';
 import { roomBansKey, roomFollowersKey } from '../src/core/keys.js';
 import { createRedisClient, type RedisClient } from '../src/core/redis-client.js';
+import { RedisGuard } from '../src/core/redis-guard.js';
+import { signalAndConfirm } from './helpers/process-signals.js';
 import type { GiveawayRule } from '../src/protocol/index.js';
-import { startTestRedis, type TestRedis } from './helpers/test-redis.js';
+import { onCluster, startTestRedis, type TestRedis } from './helpers/test-redis.js';
 
 let redis: TestRedis;
 /** The test's own reads and fact writes. */
@@ -143,5 +145,49 @@ describe('giveaway entries batched per turn', () => {
     expect(n).toEqual([{ code: 'NOT_FOUND', message: 'giveaway not found' }, { code: 'NOT_FOUND', message: 'giveaway not found' }]);
     expect(await s.entryCounts(roomId, capped)).toEqual({ entries: 5, free: 0 });
     expect(await s.entryCounts(roomId, other)).toEqual({ entries: 3, free: 0 });
+  });
+
+  // Freezing one of a cluster's servers is a partial stall with slot failover (redis-stall.test.ts):
+  // single Redis only.
+  it.skipIf(onCluster)('answers a batch sent into a stalled Redis UNAVAILABLE; when Redis wakes it enters nobody', { timeout: 60_000 }, async () => {
+    const TIMEOUT_MS = 1000;
+    const guard = new RedisGuard(TIMEOUT_MS);
+    const guarded = guard.protect(createRedisClient(redis.target, { commandTimeoutMs: TIMEOUT_MS, name: 'giveaway-stall-test' }));
+    await guard.calibrate(guarded);
+    const s = new GiveawayStore(guarded, { maxPerRoom: 10, maxEntries: 100, drawLeaseMs: 10_000 });
+    const roomId = `r-${randomUUID()}`;
+    try {
+      const id = await start(s, roomId, 'everyone');
+      await s.enter(roomId, id, user('warm-up'), false); // the batcher's connection is up, the script loaded
+
+      await signalAndConfirm(redis.pid, 'SIGSTOP');
+      let stopped = true;
+      try {
+        const answers = await settle(Array.from({ length: 30 }, (_, i) => s.enter(roomId, id, user(`u${i}`), false)));
+        for (const a of answers) expect(a).toMatchObject({ code: 'UNAVAILABLE' });
+        expect(guard.isOpen).toBe(true);
+        await signalAndConfirm(redis.pid, 'SIGCONT');
+        stopped = false;
+        // An entry on the batcher's connection is answered only after the frozen call has run
+        // there (one connection answers in order): once it is, the frozen call is done.
+        for (const started = Date.now(); ; ) {
+          try {
+            await s.enter(roomId, id, user('after'), false);
+            break;
+          } catch (err) {
+            expect(toErrorBody(err).code).toBe('UNAVAILABLE');
+            expect(Date.now() - started).toBeLessThan(10_000);
+            await new Promise((ok) => setTimeout(ok, 20)); // the breaker closes when its probe is answered
+          }
+        }
+        expect(Object.keys(await probe.hgetall(giveawayKeys(roomId, id).entries)).sort()).toEqual(['after', 'warm-up']);
+        expect(await s.entryCounts(roomId, id)).toEqual({ entries: 2, free: 0 });
+      } finally {
+        if (stopped) process.kill(redis.pid, 'SIGCONT');
+      }
+    } finally {
+      s.close();
+      guarded.disconnect();
+    }
   });
 });

@@ -6,7 +6,6 @@
  * a batch sent into a stalled Redis counts nothing (and limits no one) when Redis wakes.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError, toErrorBody } from '../src/core/errors.js';
@@ -16,6 +15,7 @@ import { RedisGuard } from '../src/core/redis-guard.js';
 import { EngagementStore } from '../src/rooms/engagement-store.js';
 import { HEART_BATCH_MAX, HeartTapBatcher } from '../src/rooms/heart-tap-batcher.js';
 import { onCluster, startTestRedis, type TestRedis } from './helpers/test-redis.js';
+import { signalAndConfirm } from './helpers/process-signals.js';
 
 let redis: TestRedis;
 /** The test's own reads (no command timeout). */
@@ -241,13 +241,3 @@ describe('heart tap batcher', () => {
   });
 });
 
-/** Linux process state letter from /proc (T = stopped). */
-const procState = (pid: number): string => /\) (\S) /.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? '?';
-
-/** Send the signal and return once the kernel reports the new state (no guessing with sleeps). */
-async function signalAndConfirm(pid: number, signal: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
-  process.kill(pid, signal);
-  const stopped = signal === 'SIGSTOP';
-  for (let i = 0; i < 10_000 && (procState(pid) === 'T') !== stopped; i++) await new Promise((ok) => setImmediate(ok));
-  expect(procState(pid) === 'T').toBe(stopped);
-}

@@ -7,7 +7,6 @@
  * broadcasts work again within 5 s.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatStore } from '../src/chat/chat-store.js';
@@ -20,6 +19,7 @@ import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok, reque
 import { startStack, testConfig, type Stack } from './helpers/stack.js';
 import { NO_CLIENT_LIMITS } from './helpers/lifted-limits.js';
 import { startServer, type RunningServer } from '../src/server.js';
+import { signalAndConfirm } from './helpers/process-signals.js';
 
 const TIMEOUT_MS = 1000;
 /** Slack for a 2-core machine shared by many test runs: answers must come within timeout + this. */
@@ -28,16 +28,6 @@ const VIEWERS = 12;
 /** Rounds of chat + hearts from every viewer while Redis is frozen. */
 const STALL_ROUNDS = 30;
 
-/** Linux process state letter from /proc (T = stopped). */
-const procState = (pid: number): string => /\) (\S) /.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? '?';
-
-/** Send the signal and return once the kernel reports the new state (no guessing with sleeps). */
-async function signalAndConfirm(pid: number, signal: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
-  process.kill(pid, signal);
-  const stopped = signal === 'SIGSTOP';
-  for (let i = 0; i < 10_000 && (procState(pid) === 'T') !== stopped; i++) await new Promise((ok) => setImmediate(ok));
-  expect(procState(pid) === 'T').toBe(stopped);
-}
 
 /** A timed request: the ack, when it was sent and how long it took. */
 async function timed<T>(send: () => Promise<T>): Promise<{ res: T; sentAt: number; ms: number }> {

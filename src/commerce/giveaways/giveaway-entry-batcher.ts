@@ -7,10 +7,12 @@
  * arrival order — the answers separate calls would give: one entry per user, each user's ban and
  * rule checked, caps, an entry retried answered as it was first. The batching itself is
  * core/turn-batcher.ts; the batch leaves at the end of the turn it arrived in, on a connection of
- * its own without auto-pipelining (which would hold it one more turn).
+ * its own without auto-pipelining (which would hold it one more turn). The call carries a write
+ * deadline, as heart taps do: run late by a stalled Redis, it enters nobody.
  */
 import type { GiveawayRule, UserRef } from '../../protocol/index.js';
-import { AppError, notFound } from '../../core/errors.js';
+import { AppError, lateWrite, notFound } from '../../core/errors.js';
+import { writeDeadline } from '../../core/redis-guard.js';
 import type { Logger } from '../../core/logger.js';
 import { roomBansKey, roomBuyersKey, roomCommentersKey, roomFollowersKey } from '../../core/keys.js';
 import { duplicateClient, type RedisClient } from '../../core/redis-client.js';
@@ -83,9 +85,13 @@ export class GiveawayEntryBatcher {
     const args: (string | number)[] = [
       k.giveaway, k.entries, roomBansKey(roomId), roomFollowersKey(roomId), roomCommentersKey(roomId), roomBuyersKey(roomId),
       this.maxEntries,
+      writeDeadline(this.connection),
     ];
     for (const { user, free } of items) args.push(user.id, user.name, free ? '1' : '0');
     const reply = await (this.connection as unknown as EnterCommand).giveawayEnter(...args);
+    // Past the deadline (a stalled Redis ran it late): nothing was entered; the senders' own
+    // timeouts may not have fired yet.
+    if (reply.length === 2 && reply[1] === 'LATE') throw lateWrite();
     const answers: (EntryAnswer | Refusal)[] = new Array(items.length);
     for (let i = 0; i < items.length; i++) {
       const value = String(reply[3 * i + 1]);

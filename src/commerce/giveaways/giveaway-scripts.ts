@@ -18,6 +18,7 @@
  *   expire; CLAIM then hands the awards (not the draw: the winners are recorded) to another node,
  *   whose awards replay the holds already made.
  */
+import { DEADLINE_LUA } from '../../core/redis-guard.js';
 
 const NOW = `
 local t = redis.call('TIME')
@@ -55,12 +56,16 @@ return {'OK', now, endsAt}
 // decided one after the other in arrival order exactly as separate calls would be: the time read
 // once, each user checked on its own (ban, earlier entry — also one made earlier in this call —,
 // rule, cap), the counters written once at the end.
-// KEYS: giveaway, entries, bans, followers, commenters, buyers. ARGV: maxEntries, then per entry
-// userId, name, free ('1'|'0')
+// KEYS: giveaway, entries, bans, followers, commenters, buyers. ARGV: maxEntries, deadline (Redis
+// clock ms, core/redis-guard.ts), then per entry userId, name, free ('1'|'0')
 // → per entry three slots: 'OK', via, alreadyEntered (0|1) | 'ERR', code, rule (for NOT_ELIGIBLE; else '')
+// | {'ERR', 'LATE'} (two slots, for the whole call): Redis ran it after its deadline — the senders
+// were told UNAVAILABLE by then, so nothing is entered.
 export const ENTER_SCRIPT = `
+local deadline = tonumber(ARGV[2])
+${DEADLINE_LUA}
 local out = {}
-local n = (#ARGV - 1) / 3
+local n = (#ARGV - 2) / 3
 local g = redis.call('HMGET', KEYS[1], 'status', 'endsAt', 'rule')
 local refused = nil
 if not g[1] then refused = 'NOT_FOUND'
@@ -78,7 +83,7 @@ local maxEntries = tonumber(ARGV[1])
 local count = redis.call('HLEN', KEYS[2])
 local added, addedFree = 0, 0
 for i = 1, n do
-  local userId, name, free = ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1]
+  local userId, name, free = ARGV[3 * i], ARGV[3 * i + 1], ARGV[3 * i + 2]
   if redis.call('SISMEMBER', KEYS[3], userId) == 1 then
     out[#out + 1] = 'ERR'; out[#out + 1] = 'BANNED'; out[#out + 1] = ''
   else

@@ -52,7 +52,7 @@ export class ModerationPanel {
       const seconds = Number(formValues(this.slowForm).seconds || 0);
       void busy(this.slowForm.querySelector('button'), async () => {
         this.render(await this.client.request('mod:slow-mode', { seconds }));
-        toast(seconds > 0 ? `Slow mode: one message every ${seconds} s` : 'Slow mode off', 'success');
+        toast(seconds > 0 ? `Slow mode: one message every ${seconds} s` : 'Slow mode off', 'success', 2500);
         void this.refreshAudit();
       });
     });
@@ -69,7 +69,7 @@ export class ModerationPanel {
       const words = (formValues(this.wordsForm).words ?? '').split(/[\n,]/).map((w) => w.trim()).filter(Boolean);
       void busy(this.wordsForm.querySelector('button'), async () => {
         this.render(await this.client.request('mod:blocked-words', { words }));
-        toast(words.length ? `${words.length} blocked word${words.length === 1 ? '' : 's'} saved` : 'No blocked words', 'success');
+        toast(words.length ? `${words.length} blocked word${words.length === 1 ? '' : 's'} saved` : 'No blocked words', 'success', 2500);
         void this.refreshAudit();
       });
     });
@@ -153,7 +153,7 @@ export class ModerationPanel {
           onclick: () =>
             void busy(button, async () => {
               await run();
-              toast(done, 'success');
+              toast(done, 'success', 2500);
               await this.refreshAudit();
             }),
         },

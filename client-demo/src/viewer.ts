@@ -7,12 +7,12 @@
  * moves beside the video (CSS only). Guests may watch; signing in lets them chat, tap hearts, buy.
  */
 import './styles.css';
-import { applyBagChange, type BuyNowHold, type JoinSnapshot, type PinState, type Product } from '../../src/protocol/index.js';
+import { applyBagChange, type JoinSnapshot, type PinState, type Product } from '../../src/protocol/index.js';
 import { ViewerAuctionPanel } from './auction-viewer.js';
 import { ViewerGiveawayPanel } from './giveaway-viewer.js';
 import { BuyNowBook } from './buy-now.js';
 import { ChatPanel } from './chat-panel.js';
-import { busy, byId, formatMoney, formatTime, h, roomParam, show, toast } from './dom.js';
+import { busy, byId, formatMoney, h, roomParam, show, toast } from './dom.js';
 import { Hearts } from './hearts.js';
 import { LiveClient } from './live-client.js';
 import { humanError } from './messages.js';
@@ -20,8 +20,8 @@ import { People } from './people.js';
 import { productImage } from './product-view.js';
 import { mountRoomList } from './room-list.js';
 import { ViewerSalePanel, type HoldView } from './sale-viewer.js';
-import { orderPrice, voucherCheckout } from './voucher-checkout.js';
-import { ViewerVoucherPanel, voucherValue } from './voucher-viewer.js';
+import { ViewerVoucherPanel } from './voucher-viewer.js';
+import { SheetLists, type PlacedOrder } from './viewer-sheet-lists.js';
 import { VideoPlayer } from './video-player.js';
 import { currentSession, initial, mountAccount } from './session.js';
 
@@ -53,13 +53,17 @@ function watch(roomId: string): void {
   });
   const chat = new ChatPanel(client, { variant: 'overlay', people });
   byId('chat-slot').replaceWith(chat.root);
+  // The sheet's lists (holds, vouchers, orders), made once every panel they read exists.
+  let lists: SheetLists | null = null;
+  const renderHolds = () => lists?.renderHolds();
+  const addOrder = (order: PlacedOrder, title: string) => lists?.addOrder(order, title);
   // Declared before the panels that ask it about vouchers for their holds.
   const vouchers: ViewerVoucherPanel = new ViewerVoucherPanel(client, byId('voucher'), byId('voucher-body'), {
     needSignIn: (what) => needSignIn(what),
     currency: () => bag[0]?.currency ?? sales.book.list()[0]?.currency ?? 'USD',
     claimsChanged: () => {
       renderHolds();
-      renderMyVouchers();
+      lists?.renderMyVouchers();
       sales.refresh();
     },
   });
@@ -109,6 +113,7 @@ function watch(roomId: string): void {
     onHoldEnded: (holdId) => vouchers.holdEnded(holdId),
     voucherFor: (holdId) => vouchers.appliedTo(holdId),
   });
+  lists = new SheetLists({ buyNow, sales, auctions, vouchers, saleHolds: () => saleHolds, currency: () => bag[0]?.currency ?? 'USD' });
   const player = new VideoPlayer(client, byId<HTMLVideoElement>('video'), byId('video-overlay'));
   const hearts = new Hearts(client, byId<HTMLButtonElement>('heart'), byId('hearts-total'), byId('hearts-layer'));
 
@@ -319,118 +324,12 @@ function watch(roomId: string): void {
     return [p.title, p.price, p.imageUrl, saved.has(p.id), buyNow.available(p), sales.activeSaleOf(p.id)?.id].join('|');
   }
 
-  /** One hold in the sheet: what it is, the voucher picker with the price, Check out and Release. */
-  function holdRow(o: {
-    holdId: string;
-    title: string;
-    line: string;
-    amount: number;
-    currency: string;
-    offer?: boolean;
-    checkout: (b: HTMLButtonElement) => Promise<void>;
-    release: ((b: HTMLButtonElement) => Promise<void>) | null;
-    attrs?: Record<string, string>;
-  }): HTMLElement {
-    const checkout: HTMLButtonElement = h('button', { type: 'button', class: 'cta', onclick: () => void o.checkout(checkout) }, o.offer ? 'Buy now' : 'Check out');
-    const release: HTMLButtonElement | null = o.release
-      ? h('button', { type: 'button', class: 'ghost', onclick: () => void o.release?.(release!) }, o.offer ? 'No thanks' : 'Release')
-      : null;
-    const afterApply = () => document.querySelector<HTMLButtonElement>(`#holds [data-hold="${CSS.escape(o.holdId)}"] button.cta`)?.focus();
-    return h(
-      'li',
-      { class: `hold-row${o.offer ? ' offer-row' : ''}`, 'data-hold': o.holdId, ...o.attrs },
-      h('div', { class: 'grow' }, h('strong', {}, o.title), h('br'), o.line),
-      voucherCheckout({ holdId: o.holdId, amount: o.amount, currency: o.currency }, vouchers, afterApply),
-      h('div', { class: 'row' }, checkout, release),
-    );
-  }
-
-  function renderHolds(): void {
-    const list = byId('holds');
-    const win = auctions.currentWin();
-    list.replaceChildren(
-      ...[...buyNow.holds.values()].map((hold: BuyNowHold) =>
-        holdRow({
-          holdId: hold.holdId,
-          title: buyNow.titleOf(hold.productId),
-          line: `${hold.qty} × ${formatMoney(hold.unitPrice, hold.currency)} · held until ${formatTime(hold.expiresAt)}`,
-          amount: hold.qty * hold.unitPrice,
-          currency: hold.currency,
-          checkout: (b) => buyNow.checkout(hold, b),
-          release: (b) => buyNow.release(hold, b),
-        }),
-      ),
-      ...saleHolds.map(({ sale, hold }) =>
-        holdRow({
-          holdId: hold.holdId,
-          title: sale.title,
-          line: hold.offer
-            ? `From the waitlist: 1 × ${formatMoney(sale.price, sale.currency)} · yours until ${formatTime(hold.expiresAt)}`
-            : `${hold.qty} × ${formatMoney(sale.price, sale.currency)} · held until ${formatTime(hold.expiresAt)}`,
-          amount: hold.qty * sale.price,
-          currency: sale.currency,
-          offer: hold.offer === true,
-          checkout: (b) => sales.checkout(hold.holdId, b),
-          release: (b) => sales.release(hold.holdId, b),
-          attrs: { 'data-sale': sale.id },
-        }),
-      ),
-      ...(win
-        ? [
-            holdRow({
-              holdId: win.win.holdId,
-              title: win.lot.title,
-              line: `You won at ${formatMoney(win.win.price, win.win.currency)} · pay by ${formatTime(win.win.expiresAt)}`,
-              amount: win.win.price,
-              currency: win.win.currency,
-              checkout: (b) => auctions.checkoutWin(b),
-              release: null,
-              attrs: { 'data-lot': win.lot.lotId },
-            }),
-          ]
-        : []),
-    );
-    if (!list.children.length) list.append(h('li', { class: 'muted' }, 'Nothing reserved. Tap Buy or Reserve on the video.'));
-  }
-
   /** The sheet at one hold's checkout, its voucher picker focused. */
   function openCheckout(holdId: string): void {
     openSheet('Your bag');
-    const row = document.querySelector<HTMLElement>(`#holds [data-hold="${CSS.escape(holdId)}"]`);
-    (row?.querySelector<HTMLElement>('select, button.cta') ?? row)?.focus();
-  }
-
-  function renderMyVouchers(): void {
-    const mine = vouchers.mine();
-    const currency = bag[0]?.currency ?? 'USD';
-    const now = vouchers.now();
-    byId('my-vouchers').replaceChildren(
-      ...mine.map(({ voucher, claim }) => {
-        const state =
-          claim.state === 'used' ? 'Used ✓'
-          : claim.state === 'applied' ? 'On a checkout'
-          : claim.state === 'expired' || claim.expiresAt <= now ? 'Expired'
-          : `Use by ${formatTime(claim.expiresAt)}`;
-        return h(
-          'li',
-          { class: 'my-voucher', 'data-voucher': voucher.id, 'data-state': claim.state },
-          h('strong', {}, voucherValue(voucher, currency)),
-          voucher.minSpend > 0 ? h('span', { class: 'muted' }, ` · min. spend ${formatMoney(voucher.minSpend, currency)}`) : null,
-          h('span', { class: 'my-voucher-state' }, state),
-        );
-      }),
-    );
-    show(byId('vouchers-section'), mine.length > 0);
+    lists?.focusCheckout(holdId);
   }
   renderHolds();
-
-  const orders = byId('orders');
-  orders.append(h('li', { class: 'muted empty' }, 'No orders yet.'));
-  function addOrder(order: { orderId: string; qty: number; amount: number; voucherId?: string | null; discount?: number; paid?: number; currency: string }, title: string): void {
-    orders.querySelector('.empty')?.remove();
-    orders.prepend(h('li', { 'data-order': order.orderId }, `Order placed ✓ ${order.qty} × ${title} · ${orderPrice(order)}`));
-    vouchers.used(order.voucherId ?? null, order.orderId);
-  }
 
   client.join(roomId).catch((err: unknown) => leave(joinRefused(err)));
 }

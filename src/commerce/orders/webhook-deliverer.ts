@@ -128,9 +128,16 @@ export class WebhookDeliverer {
     this.retries.clear();
     this.attempting.clear();
     for (const [stream, ids] of held) {
-      await this.redis
-        .xclaim(stream, this.opts.group, this.consumer, 0, ...ids, 'IDLE', this.opts.claimIdleMs, 'JUSTID')
-        .catch((err: unknown) => this.log.warn({ err, orders: ids.length }, 'webhook hand-over failed; orders are taken over after the claim idle time'));
+      // Tried three times: a command timing out on a busy Redis would otherwise leave these orders
+      // to wait out the whole claim idle time (minutes) before another node takes them.
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        try {
+          await this.redis.xclaim(stream, this.opts.group, this.consumer, 0, ...ids, 'IDLE', this.opts.claimIdleMs, 'JUSTID');
+          break;
+        } catch (err) {
+          if (attempt === 3) this.log.warn({ err, orders: ids.length }, 'webhook hand-over failed; orders are taken over after the claim idle time');
+        }
+      }
     }
     if (held.size) await this.redis.sadd(FRESH_STREAMS, ...held.keys()).catch(() => undefined);
   }

@@ -45,6 +45,11 @@ export class SheetLists {
     const { buyNow, sales, auctions } = this.src;
     const list = byId('holds');
     const win = auctions.currentWin();
+    // The rows are rebuilt on every stock frame: keep the focus where it was (a keyboard user on a
+    // hold's Check out must not lose it because someone else bought one).
+    const focused = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    const focusedHold = focused?.closest<HTMLElement>('#holds [data-hold]')?.dataset.hold;
+    const focusedPart = focused?.matches('select') ? 'select' : focused?.matches('button.cta') ? 'button.cta' : null;
     list.replaceChildren(
       ...[...buyNow.holds.values()].map((hold: BuyNowHold) =>
         this.holdRow({
@@ -88,6 +93,9 @@ export class SheetLists {
         : []),
     );
     if (!list.children.length) list.append(h('li', { class: 'muted' }, 'Nothing reserved. Tap Buy or Reserve on the video.'));
+    if (focusedHold && focusedPart && !list.contains(document.activeElement)) {
+      list.querySelector<HTMLElement>(`[data-hold="${CSS.escape(focusedHold)}"] ${focusedPart}`)?.focus();
+    }
   }
 
   /** Focus one hold's checkout in the sheet (its voucher picker first); the sheet must be open. */

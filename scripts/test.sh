@@ -22,7 +22,7 @@ CLUSTER_FILES=(
   test/buy-now-flow.test.ts test/buy-now-two-nodes.test.ts test/orders-http.test.ts test/webhooks.test.ts test/standing-ledger.test.ts
   test/auctions-flow.test.ts test/auctions-model.test.ts test/auctions-two-nodes.test.ts
   test/media-cascade.test.ts test/media-whip-nodes.test.ts test/media-node-bus.test.ts test/giveaways.test.ts test/giveaway-two-nodes.test.ts test/giveaway-prizes.test.ts
-  test/giveaway-entry-batch.test.ts
+  test/giveaway-entry-batch.test.ts test/webhook-handover.test.ts
   test/vouchers.test.ts test/vouchers-two-nodes.test.ts test/redis-timeout.test.ts test/heart-tap-batcher.test.ts
 )
 TEST_REDIS=cluster npx vitest run "${CLUSTER_FILES[@]}" --reporter=default --reporter=json \

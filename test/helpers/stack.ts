@@ -4,6 +4,8 @@
  * process or as separate OS processes. Everything is real.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
@@ -77,6 +79,18 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/** TEST_SERVER_LOGS=<dir>: every spawned server's output also goes to <dir>/server-<pid>.log,
+ * for reading what a node did (its drain, say) after a failed multi-node test. */
+function keepServerLog(child: ChildProcess): void {
+  const dir = process.env.TEST_SERVER_LOGS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  const file = createWriteStream(join(dir, `server-${child.pid}.log`));
+  child.stdout!.on('data', (b: Buffer) => file.write(b));
+  child.stderr!.on('data', (b: Buffer) => file.write(b));
+  child.once('exit', () => file.end());
+}
+
 /** A server as its own OS process (src/main.ts via tsx), for multi-node tests. `redis`: a URL of
  * one Redis, or a TestRedis of either topology. */
 export function spawnServerProcess(redis: string | TestRedis, env: Record<string, string> = {}): Promise<ServerProcess> {
@@ -98,15 +112,16 @@ export function spawnServerProcess(redis: string | TestRedis, env: Record<string
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  keepServerLog(child);
   return new Promise((ok, fail) => {
     let out = '';
     let err = '';
     child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-    child.stdout!.on('data', (b: Buffer) => {
+    const readUrl = (b: Buffer) => {
       out += b.toString();
       const m = /"url":"(http:\/\/[^"]+)"[^\n]*listening/.exec(out);
       if (m?.[1]) {
-        child.stdout!.removeAllListeners('data');
+        child.stdout!.off('data', readUrl);
         child.stdout!.resume();
         ok({
           url: m[1],
@@ -119,7 +134,8 @@ export function spawnServerProcess(redis: string | TestRedis, env: Record<string
             }),
         });
       }
-    });
+    };
+    child.stdout!.on('data', readUrl);
     child.once('exit', (code) => fail(new Error(`server process exited (${code}):\n${out}\n${err}`)));
   });
 }

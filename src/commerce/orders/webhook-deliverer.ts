@@ -75,7 +75,8 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
 export class WebhookDeliverer {
   readonly consumer = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   private timer: NodeJS.Timeout | null = null;
-  private ticking = false;
+  /** The tick running now, if any (close waits for it: see close). */
+  private ticking: Promise<void> | null = null;
   private closed = false;
   private readonly groups = new Set<string>();
   private readonly retries = new Map<string, Retry>();
@@ -123,6 +124,10 @@ export class WebhookDeliverer {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     for (const a of this.aborts) a.abort();
+    // A tick still running may hold an order in neither list (a retry between leaving `retries`
+    // and its XCLAIM's answer, or entries an XREADGROUP is returning): once it ends, every order
+    // this node was given is in one of them (launch keeps, not posts, what it gets after close).
+    await this.ticking?.catch(() => undefined);
     const held = new Map<string, string[]>();
     for (const job of [...this.retries.values(), ...this.attempting.values()]) held.set(job.stream, [...(held.get(job.stream) ?? []), job.id]);
     this.retries.clear();
@@ -158,9 +163,13 @@ export class WebhookDeliverer {
    * node are found once idle long enough. So the work of a tick follows the orders, not the number
    * of rooms that ever sold.
    */
-  async tick(): Promise<void> {
-    if (this.ticking || this.closed) return;
-    this.ticking = true;
+  tick(): Promise<void> {
+    if (this.ticking || this.closed) return this.ticking ?? Promise.resolve();
+    this.ticking = this.runTick().finally(() => (this.ticking = null));
+    return this.ticking;
+  }
+
+  private async runTick(): Promise<void> {
     try {
       await this.retryDue();
       const now = Date.now();
@@ -180,8 +189,6 @@ export class WebhookDeliverer {
       }
     } catch (err) {
       this.log.warn({ err }, 'webhook pass failed; retrying next tick');
-    } finally {
-      this.ticking = false;
     }
   }
 
@@ -280,6 +287,11 @@ export class WebhookDeliverer {
   }
 
   private launch(job: Job, failingSince?: number): void {
+    // Given to this node while it closes: kept for the hand-over, not attempted.
+    if (this.closed) {
+      this.attempting.set(`${job.stream}\n${job.id}`, job);
+      return;
+    }
     void this.deliver(job, Date.now(), failingSince).catch((err: unknown) => this.log.warn({ err }, 'webhook delivery bookkeeping failed'));
   }
 

@@ -151,8 +151,11 @@ describe('auctions across two processes', () => {
     const codeCounts: Record<string, number> = {};
     for (const x of sent) codeCounts[x.res.ok ? 'ok' : x.res.error.code] = (codeCounts[x.res.ok ? 'ok' : x.res.error.code] ?? 0) + 1;
     console.log('extend lot: bids by outcome', codeCounts);
-    expect(accepted.length).toBeGreaterThan(50);
-    expect(new Set(accepted.map((s) => s.user)).size).toBeGreaterThan(30);
+    // Enough contention for the checks below to mean something. How many bids win is the
+    // machine's pace, not a rule: bidders bid on the last price they heard, so slower acks mean
+    // more BID_TOO_LOW (58–59 accepted on an idle machine, 47–49 during CI's full Cluster pass).
+    expect(accepted.length).toBeGreaterThanOrEqual(30);
+    expect(new Set(accepted.map((s) => s.user)).size).toBeGreaterThanOrEqual(20);
 
     const history = await historyOf(roomId, lot.lotId);
     const record = await redis.hgetall(lotKeys(roomId, lot.lotId).lot);

@@ -265,6 +265,20 @@ describe('vouchers: permissions', () => {
     expect(code(await request(await joined(created.body.room.id, other), 'voucher:drop', drop))).toBe('ROOM_NOT_LIVE');
   });
 
+  it('ending the live stops every open voucher (audited as the host), and a claim made before stays', async () => {
+    const { host, hostSocket, roomId, viewers } = await shop(1000, 1);
+    const drop = { kind: 'amount', value: 100, quantity: 5, validSec: 600 } as const;
+    const { voucher: first } = await ok(hostSocket, 'voucher:drop', drop);
+    const { voucher: second } = await ok(hostSocket, 'voucher:drop', drop);
+    await ok(viewers[0]!.socket, 'voucher:claim', { voucherId: first.id, requestId: randomUUID() });
+    expect((await http(stack.url, 'POST', `/api/rooms/${roomId}/end`, host.token)).status).toBe(200);
+    const stored = async (id: string) => JSON.parse((await redis.hget(roomVoucherKeys(roomId).vouchers, id))!) as { status: string };
+    expect([(await stored(first.id)).status, (await stored(second.id)).status]).toEqual(['stopped', 'stopped']);
+    expect(await rawClaim(roomId, first.id, viewers[0]!.user.id)).not.toBeNull();
+    const audit = (await redis.xrange(`{room:${roomId}}:audit`, '-', '+')).map(([, f]) => f.join(' '));
+    expect(audit.filter((a) => a.includes('voucher-stop') && a.includes(host.id))).toHaveLength(2);
+  });
+
   it('the banned: refused in the script too (a ban landing after the join)', async () => {
     const { hostSocket, roomId } = await shop(1000, 0);
     const { voucher } = await ok(hostSocket, 'voucher:drop', { kind: 'percent', value: 10, quantity: 5, validSec: 60 });

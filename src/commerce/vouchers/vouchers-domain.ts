@@ -101,6 +101,21 @@ export class VouchersDomain implements Domain {
     });
   }
 
+  /** Claiming can't outlive the live (as sales and lots): every open voucher stops, audited as
+   * the host's. Claims already made stay usable until they lapse. */
+  async onRoomEnded(room: Room): Promise<void> {
+    const host = { id: room.hostId, name: room.hostName };
+    for (const open of (await this.store.list(room.id)).filter((v) => v.status === 'open')) {
+      try {
+        const voucher = await this.store.stop(room.id, open.id, host);
+        this.deps.io.to(roomChannel(room.id)).emit('voucher:stopped', { voucher });
+      } catch (err) {
+        // Its claiming time ran out a moment ago, or the host stopped it meanwhile.
+        if ((err as { code?: string }).code !== 'VOUCHER_CLOSED') throw err;
+      }
+    }
+  }
+
   async close(): Promise<void> {
     this.broadcasts.close();
   }

@@ -177,11 +177,14 @@ const reserve = (user: string, qty: number): Cmd => ({
   toString: () => `reserve(${user}, ${qty})`,
 });
 
-/** Checkout (take) or release (decline) of a hold or offer, mostly by its owner. */
-const settle = (kind: 'checkout' | 'release', holdIndex: number, byOwner: boolean): Cmd => ({
+/** Checkout (take) or release (decline) of a hold or offer, mostly by its owner. `offer`: an
+ * offer still out, when there is one (picked by index, offers are few among the holds: the
+ * coverage check below would see an offer declined or taken only by luck). */
+const settle = (kind: 'checkout' | 'release', holdIndex: number, byOwner: boolean, offer = false): Cmd => ({
   check: () => true,
   async run(m) {
-    const holdId = m.holdAt(holdIndex);
+    const offers = offer ? [...m.holds.entries()].filter(([, h]) => h.state === 'offered').map(([id]) => id) : [];
+    const holdId = offers.length ? offers[holdIndex % offers.length]! : m.holdAt(holdIndex);
     const h = m.holds.get(holdId);
     const user = h && byOwner ? h.user : 'u4';
     const res =
@@ -209,7 +212,7 @@ const settle = (kind: 'checkout' | 'release', holdIndex: number, byOwner: boolea
     }
     await expectSame(m);
   },
-  toString: () => `${kind}(hold#${holdIndex}, ${byOwner ? 'owner' : 'other'})`,
+  toString: () => `${kind}(${offer ? 'offer' : 'hold'}#${holdIndex}, ${byOwner ? 'owner' : 'other'})`,
 });
 
 const join = (user: string, leave: boolean): Cmd => ({
@@ -328,6 +331,7 @@ const commands = [
   fc.tuple(user, fc.integer({ min: 1, max: 2 })).map(([u, q]) => reserve(u, q)),
   fc.tuple(fc.nat(40), fc.nat(5)).map(([h, o]) => settle('checkout', h, o > 0)),
   fc.tuple(fc.nat(40), fc.nat(5)).map(([h, o]) => settle('release', h, o > 0)),
+  fc.tuple(fc.constantFrom('checkout' as const, 'release' as const), fc.nat(3)).map(([k, h]) => settle(k, h, true, true)),
   user.map((u) => join(u, false)),
   user.map((u) => join(u, false)),
   user.map((u) => join(u, false)),
@@ -341,9 +345,22 @@ const commands = [
   fc.nat(3).map((n) => (n === 0 ? stop() : advance(1000))),
 ];
 
+/**
+ * Runs the property (150 random runs) until the runs have reached every one of these outcomes, at
+ * most 5 times: each outcome must be reachable, but 150 runs miss a rare one now and then (about
+ * 1 in 15 before this), and a miss then is the dice, not a defect. Missing after 750 runs is one.
+ */
+async function runUntilSeen(labels: string[], property: () => Promise<void>): Promise<void> {
+  for (let round = 0; round < 5 && (round === 0 || labels.some((l) => !seen.has(l))); round++) await property();
+  for (const label of labels) expect(seen, label).toContain(label);
+}
+
 describe('waitlist scripts against a model', () => {
   it('offer returning units to the waitlist in order, and keep the extended ledger exact', async () => {
-    await fc.assert(
+    await runUntilSeen([
+      'join:ok', 'join:WAITLIST_NOT_SOLD_OUT', 'join:WAITLIST_FULL', 'join:LIMIT_EXCEEDED', 'join:SALE_ENDED',
+      'offer:converted', 'offer:declined', 'offer:after-lapse-or-expiry', 'restock:to-waitlist', 'reserve:SOLD_OUT',
+    ], () => fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 3 }),
         fc.integer({ min: 1, max: 3 }),
@@ -357,18 +374,14 @@ describe('waitlist scripts against a model', () => {
         },
       ),
       { numRuns: 150 },
-    );
-    for (const label of [
-      'join:ok', 'join:WAITLIST_NOT_SOLD_OUT', 'join:WAITLIST_FULL', 'join:LIMIT_EXCEEDED', 'join:SALE_ENDED',
-      'offer:converted', 'offer:declined', 'offer:after-lapse-or-expiry', 'restock:to-waitlist', 'reserve:SOLD_OUT',
-    ]) {
-      expect(seen, label).toContain(label);
-    }
+    ));
   });
 
   it("on a buy-now standing ledger, the host's stock edits go to the list first and never take offers or holds", async () => {
     let run = 0;
-    await fc.assert(
+    await runUntilSeen([
+      'join:ok', 'join:NOT_FOUND', 'stock:to-waitlist', 'stock:decrease-beside-holds', 'stock:off-sale-closes', 'offer:converted', 'offer:declined',
+    ], () => fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 3 }),
         fc.integer({ min: 1, max: 3 }),
@@ -383,11 +396,6 @@ describe('waitlist scripts against a model', () => {
         },
       ),
       { numRuns: 150 },
-    );
-    for (const label of [
-      'join:ok', 'join:NOT_FOUND', 'stock:to-waitlist', 'stock:decrease-beside-holds', 'stock:off-sale-closes', 'offer:converted', 'offer:declined',
-    ]) {
-      expect(seen, label).toContain(label);
-    }
+    ));
   });
 });

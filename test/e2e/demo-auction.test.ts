@@ -7,75 +7,24 @@
  * Bob gets "You won" and checks out. A second lot is cancelled by the host after a confirmation.
  * Screenshots go to test-artifacts/e2e/auction-*.png; axe-core finds nothing serious or critical.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import type { Browser } from 'playwright-core';
-import { spawnServerProcess, type ServerProcess } from '../helpers/stack.js';
-import { startTestRedis, type TestRedis } from '../helpers/test-redis.js';
-import { axeSerious, buildDemo, DESKTOP, launchChromium, newActor, PHONE, screenshot, signIn, type Actor } from './browser.js';
-import { addProduct, hasText } from './page-probes.js';
+import { DESKTOP, PHONE, screenshot, type Actor } from './browser.js';
+import { demoStage, MEDIA_ON } from './demo-stage.js';
+import { accessible, hostGoesLive, hasText, inFirstViewport, watchSignedIn } from './page-probes.js';
 
-let redis: TestRedis;
-let server: ServerProcess;
-let demo: Awaited<ReturnType<typeof buildDemo>>;
-let browser: Browser;
+const stage = demoStage(MEDIA_ON, [
+  { name: 'Hana', viewport: DESKTOP },
+  { name: 'Bob', viewport: PHONE },
+  { name: 'Alice', viewport: PHONE },
+]);
 let host: Actor;
 let bob: Actor;
 let alice: Actor;
 let roomId = '';
-
-beforeAll(async () => {
-  demo = await buildDemo();
-  redis = await startTestRedis();
-  server = await spawnServerProcess(redis, {
-    DEMO_DIR: demo.dir,
-    MEDIA_ENABLED: 'true',
-    MEDIA_WORKERS: '1',
-    MEDIA_PORT_BASE: '0',
-    MEDIA_RTC_MIN_PORT: '20000',
-    MEDIA_RTC_MAX_PORT: '32000',
-  });
-  browser = await launchChromium();
-  host = await newActor(browser, server.url, 'Hana', DESKTOP);
-  bob = await newActor(browser, server.url, 'Bob', PHONE);
-  alice = await newActor(browser, server.url, 'Alice', PHONE);
-  for (const a of [host, bob, alice]) {
-    a.page.setDefaultTimeout(30_000);
-    a.page.setDefaultNavigationTimeout(45_000);
-  }
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  await redis?.stop();
-  await demo?.remove();
+beforeAll(() => {
+  [host, bob, alice] = stage.actors as [Actor, Actor, Actor];
 });
-
-afterEach(() => {
-  const errors = [host, bob, alice].flatMap((a) => a?.errors.splice(0) ?? []);
-  expect(errors).toEqual([]);
-});
-
-async function accessible(actor: Actor, what: string): Promise<void> {
-  expect(await axeSerious(actor.page), `${actor.name} ${what}`).toEqual([]);
-}
-
-async function inFirstViewport(page: Page, selector: string): Promise<boolean> {
-  const box = await page.locator(selector).first().boundingBox();
-  const vp = page.viewportSize()!;
-  return box !== null && box.width > 0 && box.y >= 0 && box.x >= 0 && box.y + box.height <= vp.height && box.x + box.width <= vp.width;
-}
-
-/** Open the room on a phone, sign in, close the sign-in sheet. */
-async function watchSignedIn(actor: Actor): Promise<void> {
-  await actor.page.goto(`/viewer.html?room=${encodeURIComponent(roomId)}`);
-  await actor.page.locator('#room-live').waitFor({ state: 'visible' });
-  await signIn(actor);
-  await actor.page.locator('#chat-input:not([disabled])').waitFor();
-  await actor.page.keyboard.press('Escape');
-  await actor.page.locator('#sheet').waitFor({ state: 'hidden' });
-}
 
 /** Seconds left on the strip's countdown ("…0:23" → 23). */
 async function secondsLeft(page: Page): Promise<number> {
@@ -88,17 +37,8 @@ const strip = (page: Page) => page.getByTestId('auction-panel');
 
 describe('auction UI in Chromium', { timeout: 180_000 }, () => {
   it('host goes live with a bag product; Bob watches on a phone', async () => {
-    const { page } = host;
-    await page.goto('/host.html');
-    await signIn(host);
-    await page.getByLabel('Title').fill('Vintage bags auction');
-    await page.getByRole('button', { name: 'Create room' }).click();
-    await page.locator('#room-name').filter({ hasText: 'Vintage bags auction' }).waitFor();
-    roomId = new URL(page.url()).searchParams.get('room') ?? '';
-    await addProduct(page, 'Kelly-style bag', '18', 'Atelier');
-    await page.getByRole('button', { name: 'Go live' }).click();
-    await page.locator('#live-badge').waitFor({ state: 'visible' });
-    await watchSignedIn(bob);
+    roomId = await hostGoesLive(host, 'Vintage bags auction', [['Kelly-style bag', '18', 'Atelier']]);
+    await watchSignedIn(bob, roomId);
     expect(await strip(bob.page).isVisible()).toBe(false);
   });
 
@@ -114,7 +54,7 @@ describe('auction UI in Chromium', { timeout: 180_000 }, () => {
     expect(await page.getByRole('button', { name: 'Start auction' }).isVisible()).toBe(false);
 
     await strip(bob.page).waitFor({ state: 'visible' });
-    expect(await inFirstViewport(bob.page, '[data-testid="auction-panel"]')).toBe(true);
+    expect(await inFirstViewport(strip(bob.page))).toBe(true);
     await hasText(bob.page.getByTestId('auction-price'), '$18.00');
     await hasText(bob.page.getByTestId('auction-leader'), 'No bids yet');
     // The next valid amounts: the start price, then one $1 increment above it.
@@ -133,7 +73,7 @@ describe('auction UI in Chromium', { timeout: 180_000 }, () => {
   });
 
   it('Alice joins mid-lot and outbids Bob; Bob sees the price move, sets a max bid in the last seconds and the timer extends', async () => {
-    await watchSignedIn(alice);
+    await watchSignedIn(alice, roomId);
     await strip(alice.page).waitFor({ state: 'visible' });
     await hasText(alice.page.getByTestId('auction-bid-1'), 'Bid $19.00');
     await alice.page.getByTestId('auction-bid-1').click();

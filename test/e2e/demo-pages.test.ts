@@ -8,76 +8,28 @@
  * Each step waits on DOM state; screenshots of every role at each key moment go to
  * test-artifacts/e2e/, and axe-core finds no serious or critical violation on any page.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { spawnServerProcess, type ServerProcess } from '../helpers/stack.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { startTestRedis, type TestRedis } from '../helpers/test-redis.js';
-import { axeSerious, buildDemo, DESKTOP, launchChromium, newActor, PHONE, screenshot, sessionUserId, signIn, type Actor } from './browser.js';
-import { addProduct, hasText, heartByKeyboard, waitForFrames, waitForNewFrames } from './page-probes.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { DESKTOP, PHONE, screenshot, sessionUserId, signIn, type Actor } from './browser.js';
+import { demoStage, MEDIA_ON } from './demo-stage.js';
+import { accessible, addProduct, hasText, heartByKeyboard, inFirstViewport, waitForFrames, waitForNewFrames } from './page-probes.js';
 
-let redis: TestRedis;
-let server: ServerProcess;
-let proxy: TcpProxy;
-let demo: Awaited<ReturnType<typeof buildDemo>>;
-let browser: Browser;
+const stage = demoStage(MEDIA_ON, [
+  { name: 'Hana', viewport: DESKTOP },
+  // Alice's network: a proxy the reconnect case cuts. Everyone else reaches the server directly.
+  { name: 'Alice', viewport: PHONE, throughProxy: true },
+  { name: 'Bob', viewport: PHONE },
+  { name: 'Maya', viewport: DESKTOP },
+]);
 let host: Actor;
 let alice: Actor;
 let bob: Actor;
 let maya: Actor;
 let roomId = '';
 const ids: Record<string, string> = {};
-
-beforeAll(async () => {
-  demo = await buildDemo();
-  redis = await startTestRedis();
-  // Video on: one mediasoup worker on free ports, like the in-process test stack.
-  server = await spawnServerProcess(redis, {
-    DEMO_DIR: demo.dir,
-    MEDIA_ENABLED: 'true',
-    MEDIA_WORKERS: '1',
-    MEDIA_PORT_BASE: '0',
-    MEDIA_RTC_MIN_PORT: '20000',
-    MEDIA_RTC_MAX_PORT: '32000',
-  });
-  // Alice's network: a proxy the reconnect case cuts. Everyone else reaches the server directly.
-  proxy = await startTcpProxy(server.url);
-  browser = await launchChromium();
-  host = await newActor(browser, server.url, 'Hana', DESKTOP);
-  alice = await newActor(browser, proxy.url, 'Alice', PHONE);
-  bob = await newActor(browser, server.url, 'Bob', PHONE);
-  maya = await newActor(browser, server.url, 'Maya', DESKTOP);
-  // Generous: the machine running this may be shared and busy (a wait ends as soon as its state shows).
-  for (const a of [host, alice, bob, maya]) {
-    a.page.setDefaultTimeout(30_000);
-    a.page.setDefaultNavigationTimeout(45_000);
-  }
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await proxy?.close();
-  await server?.stop();
-  await redis?.stop();
-  await demo?.remove();
+beforeAll(() => {
+  [host, alice, bob, maya] = stage.actors as [Actor, Actor, Actor, Actor];
 });
-
-afterEach(() => {
-  const errors = [host, alice, bob, maya].flatMap((a) => a?.errors.splice(0) ?? []);
-  expect(errors).toEqual([]);
-});
-
-/** No serious or critical accessibility finding on this page as it is now. */
-async function accessible(actor: Actor, what: string): Promise<void> {
-  expect(await axeSerious(actor.page), `${actor.name} ${what}`).toEqual([]);
-}
-
-/** The element's box lies inside the first viewport (what a phone shows without scrolling). */
-async function inFirstViewport(page: Page, selector: string): Promise<boolean> {
-  const box = await page.locator(selector).first().boundingBox();
-  const vp = page.viewportSize()!;
-  return box !== null && box.width > 0 && box.y >= 0 && box.x >= 0 && box.y + box.height <= vp.height && box.x + box.width <= vp.width;
-}
 
 /** Every button, input, select and textarea inside `root` is disabled. */
 async function everyControlDisabled(page: Page, root: string): Promise<string[]> {
@@ -142,7 +94,7 @@ describe('demo pages in Chromium', { timeout: 180_000 }, () => {
     const card = alice.page.getByTestId('pinned').locator('article[aria-label="Silk scarf"]');
     await card.waitFor();
     expect(await card.textContent()).toContain('$29.99');
-    expect(await inFirstViewport(alice.page, '[data-testid="pinned"] article')).toBe(true);
+    expect(await inFirstViewport(alice.page.locator('[data-testid="pinned"] article'))).toBe(true);
     // No stock of its own: the Buy slot stays hidden (flash sales sell through Reserve).
     expect(await card.locator('[data-slot="buy"]').isHidden()).toBe(true);
     await card.getByRole('button', { name: 'Save Silk scarf' }).click();
@@ -162,7 +114,7 @@ describe('demo pages in Chromium', { timeout: 180_000 }, () => {
     await hp.getByRole('button', { name: 'Pin Linen tote' }).click();
     const card = alice.page.getByTestId('pinned').locator('article[aria-label="Linen tote"]');
     await hasText(card.getByTestId('buy-stock'), '3 left');
-    expect(await inFirstViewport(alice.page, '[data-testid="pinned"] button.buy')).toBe(true);
+    expect(await inFirstViewport(alice.page.locator('[data-testid="pinned"] button.buy'))).toBe(true);
     await card.getByRole('button', { name: 'Buy Linen tote for $25.00' }).click();
     // The hold waits in the sheet with its Check out focused.
     const hold = alice.page.getByTestId('holds').locator('li', { hasText: 'Linen tote' });
@@ -230,13 +182,13 @@ describe('demo pages in Chromium', { timeout: 180_000 }, () => {
     await hasText(aliceSale.getByTestId('sale-countdown'), /Starts in 0:0\d/);
     expect(await alice.page.locator('#video').getAttribute('data-state')).toBe('playing');
     for (const sel of ['[data-testid="sale-countdown"]', '[data-testid="sale-panel"] button.cta', '#chat-input', '#heart']) {
-      expect(await inFirstViewport(alice.page, sel), sel).toBe(true);
+      expect(await inFirstViewport(alice.page.locator(sel)), sel).toBe(true);
     }
     await screenshot(alice, '05-viewer-sale-countdown');
     await screenshot(host, '06-host-sale-countdown');
     await aliceSale.getByRole('button', { name: 'Reserve' }).and(alice.page.locator(':enabled')).waitFor();
     await hasText(aliceSale.getByTestId('sale-countdown'), /Ends in/);
-    expect(await inFirstViewport(alice.page, '[data-testid="sale-panel"] button.cta')).toBe(true);
+    expect(await inFirstViewport(alice.page.locator('[data-testid="sale-panel"] button.cta'))).toBe(true);
     await aliceSale.getByLabel('Quantity').selectOption('2');
     await aliceSale.getByRole('button', { name: 'Reserve' }).click();
     await hasText(aliceSale.getByTestId('hold-timer'), /^[12]:\d\d$/);
@@ -405,7 +357,7 @@ describe('demo pages in Chromium', { timeout: 180_000 }, () => {
 
   it("a viewer's network drops: it shows reconnecting, then catches up on what it missed", async () => {
     await alice.context.setOffline(true);
-    proxy.cut(); // her open connections die, as on a dropped network
+    stage.proxy!.cut(); // her open connections die, as on a dropped network
     await hasText(alice.page.locator('#connection'), 'reconnecting');
     await screenshot(alice, '22-viewer-reconnecting');
 

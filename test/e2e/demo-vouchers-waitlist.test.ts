@@ -14,70 +14,24 @@
  * Screenshots go to test-artifacts/e2e/promo-*.png; axe-core finds nothing serious or critical.
  */
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { spawnServerProcess, type ServerProcess } from '../helpers/stack.js';
-import { startTestRedis, type TestRedis } from '../helpers/test-redis.js';
-import { ARTIFACTS, axeSerious, buildDemo, DESKTOP, launchChromium, newActor, PHONE, screenshot, signIn, type Actor } from './browser.js';
-import { addProduct, hasText } from './page-probes.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { ARTIFACTS, DESKTOP, PHONE, screenshot, type Actor } from './browser.js';
+import { demoStage } from './demo-stage.js';
+import { accessible, hasText, hostGoesLive, inFirstViewport, settled, smallTargets, watchSignedIn } from './page-probes.js';
 
-let redis: TestRedis;
-let server: ServerProcess;
-let demo: Awaited<ReturnType<typeof buildDemo>>;
-let browser: Browser;
+const stage = demoStage({}, [
+  { name: 'Hana', viewport: DESKTOP },
+  { name: 'Alice', viewport: PHONE },
+  { name: 'Bob', viewport: PHONE },
+]);
 let host: Actor;
 let alice: Actor;
 let bob: Actor;
 let roomId = '';
-
-beforeAll(async () => {
-  demo = await buildDemo();
-  redis = await startTestRedis();
-  server = await spawnServerProcess(redis, { DEMO_DIR: demo.dir, MEDIA_ENABLED: 'false' });
-  browser = await launchChromium();
-  host = await newActor(browser, server.url, 'Hana', DESKTOP);
-  alice = await newActor(browser, server.url, 'Alice', PHONE);
-  bob = await newActor(browser, server.url, 'Bob', PHONE);
-  for (const a of [host, alice, bob]) {
-    a.page.setDefaultTimeout(30_000);
-    a.page.setDefaultNavigationTimeout(45_000);
-  }
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  await redis?.stop();
-  await demo?.remove();
+beforeAll(() => {
+  [host, alice, bob] = stage.actors as [Actor, Actor, Actor];
 });
-
-afterEach(() => {
-  const errors = [host, alice, bob].flatMap((a) => a?.errors.splice(0) ?? []);
-  expect(errors).toEqual([]);
-});
-
-async function inFirstViewport(locator: Locator, page: Page): Promise<boolean> {
-  const box = await locator.first().boundingBox();
-  const vp = page.viewportSize()!;
-  return box !== null && box.width > 0 && box.y >= 0 && box.x >= 0 && box.y + box.height <= vp.height && box.x + box.width <= vp.width;
-}
-
-/** Every visible button inside `scope` is at least 44 × 44 CSS px. */
-async function smallTargets(scope: Locator): Promise<string[]> {
-  const buttons = scope.locator('button:visible');
-  const out: string[] = [];
-  for (let i = 0; i < (await buttons.count()); i++) {
-    const box = await buttons.nth(i).boundingBox();
-    if (box && (box.height < 44 || box.width < 44)) out.push(`${await buttons.nth(i).textContent()}: ${box.width}×${box.height}`);
-  }
-  return out;
-}
-
-/** What a person sees once things settle: entrance animations done, no toast covering the page. */
-async function settled(page: Page): Promise<void> {
-  await page.evaluate(() => Promise.all((globalThis as any).document.getAnimations().map((a: any) => a.finished.catch(() => undefined))));
-  await page.waitForFunction(() => !(globalThis as any).document.querySelector('.toast'), undefined, { timeout: 15_000 });
-}
 
 async function shot(actor: Actor, name: string): Promise<void> {
   await settled(actor.page);
@@ -90,15 +44,6 @@ async function hostShot(name: string, selector: string): Promise<void> {
   await settled(host.page);
   await host.page.locator(selector).screenshot({ path: join(ARTIFACTS, `${name}.png`) });
   await host.page.setViewportSize(DESKTOP);
-}
-
-async function watchSignedIn(actor: Actor): Promise<void> {
-  await actor.page.goto(`/viewer.html?room=${encodeURIComponent(roomId)}`);
-  await actor.page.locator('#room-live').waitFor({ state: 'visible' });
-  await signIn(actor);
-  await actor.page.locator('#chat-input:not([disabled])').waitFor();
-  await actor.page.keyboard.press('Escape');
-  await actor.page.locator('#sheet').waitFor({ state: 'hidden' });
 }
 
 async function dropVoucher(o: { kind: 'amount' | 'percent'; value: string; minSpend: string; quantity: string; followersOnly?: boolean }): Promise<void> {
@@ -128,18 +73,8 @@ const saleCard = (page: Page, title: string) => page.getByTestId('sale-panel').l
 
 describe('vouchers and the waitlist in Chromium', { timeout: 240_000 }, () => {
   it('host goes live with two products; Alice watches on a phone, signed in', async () => {
-    const { page } = host;
-    await page.goto('/host.html');
-    await signIn(host);
-    await page.getByLabel('Title').fill('Voucher night');
-    await page.getByRole('button', { name: 'Create room' }).click();
-    await page.locator('#room-name').filter({ hasText: 'Voucher night' }).waitFor();
-    roomId = new URL(page.url()).searchParams.get('room') ?? '';
-    await addProduct(page, 'Silk scarf', '29.99', 'Atelier');
-    await addProduct(page, 'Wool beanie', '15', 'Knitworks');
-    await page.getByRole('button', { name: 'Go live' }).click();
-    await page.locator('#live-badge').waitFor({ state: 'visible' });
-    await watchSignedIn(alice);
+    roomId = await hostGoesLive(host, 'Voucher night', [['Silk scarf', '29.99', 'Atelier'], ['Wool beanie', '15', 'Knitworks']]);
+    await watchSignedIn(alice, roomId);
     expect(await alice.page.getByTestId('voucher-panel').isVisible()).toBe(false);
   });
 
@@ -147,13 +82,13 @@ describe('vouchers and the waitlist in Chromium', { timeout: 240_000 }, () => {
     await dropVoucher({ kind: 'amount', value: '5', minSpend: '20', quantity: '10' });
     const five = voucherCard(alice.page, '$5.00 off');
     await five.waitFor();
-    expect(await inFirstViewport(five, alice.page)).toBe(true);
+    expect(await inFirstViewport(five)).toBe(true);
     await hasText(five, 'Min. spend $20.00');
     await hasText(five.getByTestId('voucher-remaining'), '10 of 10 left');
     await hasText(five.getByTestId('voucher-countdown'), /closes in [45]:\d\d/);
     expect(await smallTargets(alice.page.getByTestId('voucher-panel'))).toEqual([]);
     await shot(alice, 'promo-01-viewer-voucher-card');
-    expect(await axeSerious(alice.page), 'viewer, voucher strip').toEqual([]);
+    await accessible(alice, 'viewer, voucher strip');
 
     await five.getByTestId('voucher-claim').click();
     await hasText(five.getByTestId('voucher-state'), /Claimed ✓ · use within (30|29):\d\d/);
@@ -174,7 +109,7 @@ describe('vouchers and the waitlist in Chromium', { timeout: 240_000 }, () => {
     await ten.getByTestId('voucher-claim').click();
     await hasText(ten.getByTestId('voucher-state'), 'Claimed ✓');
     await hostShot('promo-03-host-vouchers', '#voucher');
-    expect(await axeSerious(host.page), 'studio, vouchers').toEqual([]);
+    await accessible(host, 'studio, vouchers');
   });
 
   it('Alice reserves in a flash sale, a voucher under its minimum spend is refused in words, the $5 one applies; the order shows the discount', async () => {
@@ -202,7 +137,7 @@ describe('vouchers and the waitlist in Chromium', { timeout: 240_000 }, () => {
     expect(await row.getByTestId('voucher-refusal').count()).toBe(0);
     expect(await smallTargets(row)).toEqual([]);
     await shot(alice, 'promo-04-viewer-checkout-voucher');
-    expect(await axeSerious(alice.page), 'viewer, checkout with a voucher').toEqual([]);
+    await accessible(alice, 'viewer, checkout with a voucher');
 
     await row.getByRole('button', { name: 'Check out' }).click();
     await hasText(alice.page.getByTestId('orders'), 'Order placed ✓ 1 × Silk scarf · $20.00 (voucher −$5.00)');
@@ -218,7 +153,7 @@ describe('vouchers and the waitlist in Chromium', { timeout: 240_000 }, () => {
   });
 
   it('a sold-out sale: Bob joins the waitlist, Alice releases, Bob gets the offer card and buys', async () => {
-    await watchSignedIn(bob);
+    await watchSignedIn(bob, roomId);
     await startSale('Wool beanie ($15.00)', '9', '1');
     const aliceBeanie = saleCard(alice.page, 'Wool beanie');
     await aliceBeanie.getByRole('button', { name: 'Reserve' }).and(alice.page.locator(':enabled')).waitFor();
@@ -230,10 +165,10 @@ describe('vouchers and the waitlist in Chromium', { timeout: 240_000 }, () => {
     await bobBeanie.getByTestId('waitlist-join').click();
     await hasText(bobBeanie.getByTestId('waitlist-line'), 'You’re #1 in line · 1 waiting');
     expect(await bobBeanie.getByTestId('waitlist-leave').isVisible()).toBe(true);
-    expect(await inFirstViewport(bobBeanie.getByTestId('waitlist'), bob.page)).toBe(true);
+    expect(await inFirstViewport(bobBeanie.getByTestId('waitlist'))).toBe(true);
     expect(await smallTargets(bobBeanie)).toEqual([]);
     await shot(bob, 'promo-07-viewer-waitlist-position');
-    expect(await axeSerious(bob.page), 'viewer, on the waitlist').toEqual([]);
+    await accessible(bob, 'viewer, on the waitlist');
     const hostBeanie = host.page.getByTestId('host-sales').locator('li', { hasText: 'Wool beanie' });
     await hasText(hostBeanie.getByTestId('host-sale-waitlist'), 'Waitlist: 1 waiting · 0 offered');
 
@@ -243,12 +178,12 @@ describe('vouchers and the waitlist in Chromium', { timeout: 240_000 }, () => {
     await hasText(offer.getByTestId('offer-timer'), /^0:[45]\d$|^1:00$/);
     await hasText(offer, 'A unit is yours for');
     expect(await bobBeanie.getByTestId('waitlist').isVisible()).toBe(false);
-    expect(await inFirstViewport(bobBeanie.getByTestId('offer-buy'), bob.page)).toBe(true);
+    expect(await inFirstViewport(bobBeanie.getByTestId('offer-buy'))).toBe(true);
     // The offer's pop has played out (not played at all with reduced motion).
     await bob.page.evaluate(() => Promise.all((globalThis as any).document.getAnimations().map((a: any) => a.finished.catch(() => undefined))));
     expect(await smallTargets(bobBeanie)).toEqual([]);
     await shot(bob, 'promo-08-viewer-offer');
-    expect(await axeSerious(bob.page), 'viewer, waitlist offer').toEqual([]);
+    await accessible(bob, 'viewer, waitlist offer');
     await hasText(hostBeanie.getByTestId('host-sale-waitlist'), 'Waitlist: 0 waiting · 1 offered · 0 bought');
 
     await bobBeanie.getByTestId('offer-buy').click();

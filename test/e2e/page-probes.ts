@@ -3,6 +3,8 @@
  * matches, frames a <video> decoded, a button reached by keyboard, a product added.
  */
 import type { Locator, Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { axeSerious, signIn, type Actor } from './browser.js';
 
 /** Wait until this element's text matches. */
 export const hasText = (locator: Locator, text: string | RegExp) => locator.filter({ hasText: text }).first().waitFor();
@@ -72,4 +74,59 @@ export async function addProduct(page: Page, title: string, price: string, brand
   await page.getByLabel('Brand').fill(brand);
   await page.getByRole('button', { name: 'Add product' }).click();
   await page.getByTestId('products').getByText(title).waitFor();
+}
+
+/** The host's studio: sign in, create a room titled `title`, add these products and go live.
+ * Returns the room id. */
+export async function hostGoesLive(host: Actor, title: string, products: [name: string, price: string, brand: string][]): Promise<string> {
+  const { page } = host;
+  await page.goto('/host.html');
+  await signIn(host);
+  await page.getByLabel('Title').fill(title);
+  await page.getByRole('button', { name: 'Create room' }).click();
+  await page.locator('#room-name').filter({ hasText: title }).waitFor();
+  const roomId = new URL(page.url()).searchParams.get('room') ?? '';
+  for (const [name, price, brand] of products) await addProduct(page, name, price, brand);
+  await page.getByRole('button', { name: 'Go live' }).click();
+  await page.locator('#live-badge').waitFor({ state: 'visible' });
+  return roomId;
+}
+
+/** Open the room's viewer page, sign in and close the sign-in sheet. */
+export async function watchSignedIn(actor: Actor, roomId: string): Promise<void> {
+  await actor.page.goto(`/viewer.html?room=${encodeURIComponent(roomId)}`);
+  await actor.page.locator('#room-live').waitFor({ state: 'visible' });
+  await signIn(actor);
+  await actor.page.locator('#chat-input:not([disabled])').waitFor();
+  await actor.page.keyboard.press('Escape');
+  await actor.page.locator('#sheet').waitFor({ state: 'hidden' });
+}
+
+/** The element's box lies inside the first viewport (what a phone shows without scrolling). */
+export async function inFirstViewport(locator: Locator): Promise<boolean> {
+  const box = await locator.first().boundingBox();
+  const vp = locator.page().viewportSize()!;
+  return box !== null && box.width > 0 && box.y >= 0 && box.x >= 0 && box.y + box.height <= vp.height && box.x + box.width <= vp.width;
+}
+
+/** Visible buttons inside `scope` smaller than 44 × 44 CSS px (a phone's tap target), described. */
+export async function smallTargets(scope: Locator): Promise<string[]> {
+  const buttons = scope.locator('button:visible');
+  const out: string[] = [];
+  for (let i = 0; i < (await buttons.count()); i++) {
+    const box = await buttons.nth(i).boundingBox();
+    if (box && (box.height < 44 || box.width < 44)) out.push(`${await buttons.nth(i).textContent()}: ${box.width}×${box.height}`);
+  }
+  return out;
+}
+
+/** What a person sees once things settle: entrance animations done, no toast covering the page. */
+export async function settled(page: Page): Promise<void> {
+  await page.evaluate(() => Promise.all((globalThis as any).document.getAnimations().map((a: any) => a.finished.catch(() => undefined))));
+  await page.waitForFunction(() => !(globalThis as any).document.querySelector('.toast'), undefined, { timeout: 15_000 });
+}
+
+/** No serious or critical accessibility finding on this page as it is now. */
+export async function accessible(actor: Actor, what: string): Promise<void> {
+  expect(await axeSerious(actor.page), `${actor.name} ${what}`).toEqual([]);
 }

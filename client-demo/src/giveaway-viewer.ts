@@ -17,7 +17,7 @@ const RESULT_SHOWN_MS = 15_000;
 export const prizeTitle = (p: GiveawayPrize): string => (p.kind === 'product' ? p.title : p.text);
 
 export const RULE_LINES: Record<GiveawayRule, string> = {
-  everyone: 'Everyone signed in can enter',
+  everyone: 'Everyone can enter',
   followers: 'For followers of the host',
   commenters: 'For viewers who commented in this live',
   buyers: 'For viewers who bought in this live',

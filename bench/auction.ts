@@ -54,6 +54,10 @@ const env = z
     GENERATORS: z.coerce.number().int().min(1).max(32).default(4),
     NODES: z.coerce.number().int().min(1).max(8).default(2),
     PAIRS: z.coerce.number().int().min(1).max(20).default(3),
+    /** Pairs run first and left out of the figures (reported apart as `cold…`): the servers',
+     * generators' and Redis's first rush runs code not yet optimised by the JIT, which a server
+     * that has been up for a while does not. 0 counts every round. */
+    WARMUP: z.coerce.number().int().min(0).max(5).default(1),
     CONNECT_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
   })
   .parse(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== '')));
@@ -279,12 +283,15 @@ async function main(): Promise<void> {
     };
 
     const pairs: { ours: RoundResult; baseline: RoundResult }[] = [];
-    for (let p = 1; p <= env.PAIRS; p++) {
+    const warmup: { ours: RoundResult; baseline: RoundResult }[] = [];
+    // (Pair numbers run on through the warm-up: the award count check counts every round of ours.)
+    for (let p = 1; p <= env.WARMUP + env.PAIRS; p++) {
+      if (p === env.WARMUP + 1 && env.WARMUP > 0) log(`(the ${env.WARMUP} warm-up pair${env.WARMUP > 1 ? 's' : ''} above left out of the figures)`);
       // Order flipped every pair, so drift on a shared machine hits both sides alike.
-      const first = p % 2 === 1 ? 'ours' : 'baseline';
+      const first = (p - env.WARMUP) % 2 === 1 ? 'ours' : 'baseline';
       const a = await runRound(first, p);
       const b = await runRound(first === 'ours' ? 'baseline' : 'ours', p);
-      pairs.push(first === 'ours' ? { ours: a, baseline: b } : { ours: b, baseline: a });
+      (p <= env.WARMUP ? warmup : pairs).push(first === 'ours' ? { ours: a, baseline: b } : { ours: b, baseline: a });
     }
 
     const ratios = pairs.map((p) => p.ours.answeredPerSec / p.baseline.answeredPerSec).sort((a, b) => a - b);
@@ -305,17 +312,22 @@ async function main(): Promise<void> {
       p99FromSendMs: Number(median(ours.map((r) => r.p99FromSend)).toFixed(1)),
       baselineP99Ms: Number(median(pairs.map((p) => p.baseline.p99)).toFixed(1)),
       extensions: median(ours.map((r) => r.extensions)),
-      lostBids: pairs.reduce((n, p) => n + p.ours.lostBids + p.baseline.lostBids, 0),
-      unanswered: pairs.reduce((n, p) => n + p.ours.unanswered, 0),
-      acceptedUnacked: pairs.reduce((n, p) => n + p.ours.acceptedUnacked, 0),
-      priceCorrect: pairs.every((p) => p.ours.priceCorrect && p.baseline.priceCorrect),
-      oneWinner: ours.every((r) => r.oneWinner),
-      lateBidRefused: ours.every((r) => r.lateBidRefused),
+      // Integrity over every round, the warm-up's included.
+      lostBids: [...warmup, ...pairs].reduce((n, p) => n + p.ours.lostBids + p.baseline.lostBids, 0),
+      unanswered: [...warmup, ...pairs].reduce((n, p) => n + p.ours.unanswered, 0),
+      acceptedUnacked: [...warmup, ...pairs].reduce((n, p) => n + p.ours.acceptedUnacked, 0),
+      priceCorrect: [...warmup, ...pairs].every((p) => p.ours.priceCorrect && p.baseline.priceCorrect),
+      oneWinner: [...warmup, ...pairs].every((p) => p.ours.oneWinner),
+      lateBidRefused: [...warmup, ...pairs].every((p) => p.ours.lateBidRefused),
       ratio: Number(median(ratios).toFixed(3)),
       ratioMin: Number(ratios[0]!.toFixed(3)),
       ratioMax: Number(ratios[ratios.length - 1]!.toFixed(3)),
       generatorBusyMax: Number(Math.max(...pairs.flatMap((p) => [p.ours.generatorBusyMax, p.baseline.generatorBusyMax])).toFixed(1)),
       pairs: env.PAIRS,
+      warmupPairs: env.WARMUP,
+      // The first (cold) round of ours, for comparison; its integrity counts in the totals above.
+      coldP50Ms: warmup[0] ? Number(warmup[0].ours.p50.toFixed(1)) : null,
+      coldP99Ms: warmup[0] ? Number(warmup[0].ours.p99.toFixed(1)) : null,
       loadAvg: loadavg().map((l) => Number(l.toFixed(2))),
     };
     if (result.generatorBusyMax > 90) log(`note: a generator was ${fmt(result.generatorBusyMax, 0)} % busy: its latency includes queueing in the load generator`);

@@ -7,6 +7,7 @@
  * prompt UNAVAILABLE, never a hang.
  */
 import { Cluster, Redis, type Command, type RedisOptions } from 'ioredis';
+import { CommandDeadlines } from './command-deadlines.js';
 import { commandTimeoutOf, guardOf, recordCommandTimeout } from './redis-guard.js';
 
 export type RedisClient = Redis | Cluster;
@@ -89,36 +90,17 @@ function failFast(cluster: Cluster, timeoutMs: number): void {
   });
 }
 
-/**
- * Fails the command after `ms` unless it was answered. When the timer fires, answers that have
- * already arrived are read first (setImmediate runs after the poll phase): after a long stall of
- * this process's event loop — a rush on a busy machine — the timer and the answer are both due,
- * and the answer must win; "timed out" should mean Redis did not answer, not that we were slow
- * to read it.
- */
-/** Every command the client takes gets armTimeout, once (redirections and retries send the same
- * command again; it keeps its first deadline). */
+/** Every command the client takes gets the client's timeout (command-deadlines.ts: one timer
+ * for all of them; redirections and retries send the same command again and it keeps its first
+ * deadline). */
 function armEveryCommand(client: Redis | Cluster, timeoutMs: number): void {
   recordCommandTimeout(client, timeoutMs);
-  const armed = new WeakSet<Command>();
+  const deadlines = new CommandDeadlines(timeoutMs);
   const send = client.sendCommand.bind(client) as (...args: unknown[]) => Promise<unknown>;
   (client as { sendCommand: unknown }).sendCommand = (command: Command, ...rest: unknown[]) => {
-    if (!armed.has(command)) {
-      armed.add(command);
-      armTimeout(command, timeoutMs);
-    }
+    deadlines.add(command);
     return send(command, ...rest);
   };
-}
-
-function armTimeout(command: Command, ms: number): void {
-  const timer = setTimeout(() => {
-    setImmediate(() => {
-      if (!command.isResolved) command.reject(new Error('Command timed out'));
-    });
-  }, ms);
-  const clear = () => clearTimeout(timer);
-  command.promise.then(clear, clear);
 }
 
 /**

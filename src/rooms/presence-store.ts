@@ -106,8 +106,15 @@ const reapLockKey = (node: string) => `presence:reap:${node}`;
 /** Fields per reap script call: bounds how long one call holds Redis. */
 const REAP_CHUNK = 500;
 
+// KEYS: viewers, staff, stats. One command for the three O(1) reads (a MULTI is four, each with
+// the client's transaction machinery: count runs on every join and presence broadcast).
+const COUNT_SCRIPT = `
+local extra = redis.call('HMGET', KEYS[3], 'peak', 'guestsExtra')
+return {redis.call('HLEN', KEYS[1]), redis.call('HLEN', KEYS[2]), tonumber(extra[1] or '0'), tonumber(extra[2] or '0')}`;
+
 interface PresenceCommands {
   presenceApply(...keysThenArgs: (string | number)[]): Promise<[number, number, number]>;
+  presenceCount(viewers: string, staff: string, stats: string): Promise<[number, number, number, number]>;
   presenceReap(...keysThenArgs: (string | number)[]): Promise<string>;
   presenceRegister(registry: string, node: string): Promise<number>;
   presenceBeat(registry: string, node: string): Promise<number>;
@@ -123,6 +130,7 @@ export class PresenceStore {
     private readonly guestsPerIp = 3,
   ) {
     redis.defineCommand('presenceApply', { numberOfKeys: 5, lua: APPLY_SCRIPT });
+    redis.defineCommand('presenceCount', { numberOfKeys: 3, lua: COUNT_SCRIPT });
     redis.defineCommand('presenceReap', { numberOfKeys: 5, lua: REAP_SCRIPT });
     redis.defineCommand('presenceRegister', { numberOfKeys: 1, lua: REGISTER_SCRIPT });
     redis.defineCommand('presenceBeat', { numberOfKeys: 1, lua: BEAT_SCRIPT });
@@ -151,11 +159,7 @@ export class PresenceStore {
   /** Unique viewers, unique staff and the viewer peak: three O(1) reads. */
   async count(roomId: string): Promise<PresenceCounts> {
     const [v, s, , stats] = this.keys(roomId, '-');
-    const rows = (await this.redis.multi().hlen(v).hlen(s).hmget(stats, 'peak', 'guestsExtra').exec()) ?? [];
-    const [users, staff, [peak, guestsExtra]] = rows.map(([err, value]) => {
-      if (err) throw err;
-      return Array.isArray(value) ? value.map((x) => Number(x ?? 0)) : Number(value ?? 0);
-    }) as [number, number, [number, number]];
+    const [users, staff, peak, guestsExtra] = await this.cmd.presenceCount(v, s, stats);
     const viewers = users + guestsExtra;
     return { viewers, staff, peak: Math.max(peak, viewers) };
   }

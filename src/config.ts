@@ -84,6 +84,9 @@ export const configSchema = z.object({
   WEBHOOK_POLL_MS: z.coerce.number().int().min(20).max(60_000).default(500),
   /** Deliveries one node has in flight at once. */
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  /** An order still failing this long after it was made is given up: taken off the retries and
+   * listed for the host (GET /api/rooms/:roomId/webhooks/failed), who can redeliver it. 3 days. */
+  WEBHOOK_GIVE_UP_AFTER_MS: z.coerce.number().int().min(1000).max(30 * 24 * 3600_000).default(3 * 24 * 3600_000),
   /** Bids per user per lot per second (auction:bid); more are RATE_LIMITED. */
   AUCTION_BID_RATE_PER_SEC: z.coerce.number().int().min(1).max(1000).default(5),
   /** Whether a muted user may still bid (muting is about chat); default: no (MUTED). */

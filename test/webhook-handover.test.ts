@@ -40,7 +40,7 @@ afterAll(async () => {
 function deliverer(): WebhookDeliverer {
   return new WebhookDeliverer(
     redis,
-    { url: refusingUrl, secret: 'handover-secret-0123456789', timeoutMs: 500, group: GROUP, backoffBaseMs: 1, backoffMaxMs: 3, claimIdleMs: CLAIM_IDLE_MS, pollMs: 2, concurrency: 16 },
+    { url: refusingUrl, secret: 'handover-secret-0123456789', timeoutMs: 500, group: GROUP, backoffBaseMs: 1, backoffMaxMs: 3, claimIdleMs: CLAIM_IDLE_MS, pollMs: 2, concurrency: 16, giveUpAfterMs: 3_600_000 },
     (state) => webhookMetrics(new Registry(), state),
     createLogger('silent'),
   );

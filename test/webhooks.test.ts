@@ -29,7 +29,8 @@ class Receiver {
   private port = 0;
   private waiters: { ids: Set<string>; done: () => void }[] = [];
 
-  constructor(private readonly failFirst: number) {}
+  /** Requests answered 500 first; Infinity: every one (until set lower). */
+  constructor(public failFirst: number) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}/hooks/orders`;
@@ -250,6 +251,53 @@ describe('a node stopped gracefully (SIGTERM)', () => {
       await hook.down();
     }
   }, 90_000);
+});
+
+describe('an order still failing WEBHOOK_GIVE_UP_AFTER_MS after it was made', () => {
+  it('is given up (no longer pending), listed for the host only, and redelivered by hand once the receiver is fixed', async () => {
+    await server?.stop();
+    server = null;
+    const hook = new Receiver(Infinity); // answers 500 to everything
+    await hook.up();
+    const node = await spawnServerProcess(redisServer, { ...serverEnv(), WEBHOOK_URL: hook.url, WEBHOOK_GIVE_UP_AFTER_MS: '1500' });
+    try {
+      const { host, roomId, productId } = await liveRoom(node.url, 'Host');
+      expect((await http(node.url, 'PATCH', `/api/rooms/${roomId}/products/${productId}`, host.token, { stock: 5, perUserLimit: 5 })).status).toBe(200);
+      const buyer = await devUser(node.url, 'Ida');
+      const socket = await connect(node.url, buyer);
+      await ok(socket, 'room:join', { roomId });
+      const orderId = await buy(socket, productId);
+      const failedPath = `/api/rooms/${roomId}/webhooks/failed`;
+      await until('the order given up', async () => (await http(node.url, 'GET', failedPath, host.token)).body.failed?.length === 1);
+      const [failed] = (await http(node.url, 'GET', failedPath, host.token)).body.failed;
+      expect(failed).toMatchObject({ orderId, outcome: 'http_error' });
+      expect(failed.attempts).toBeGreaterThan(1);
+      expect(failed.failedAt - failed.orderedAt).toBeGreaterThanOrEqual(1500);
+      // Off the retries: nothing pending in the group, nothing queued on the node.
+      expect(Number(((await redis.xpending(orderStreamKey(roomId), 'webhooks')) as [number])[0])).toBe(0);
+      expect(await metric(node.url, 'webhook_given_up_total')).toBe(1);
+      expect(await metric(node.url, 'webhook_retry_queue')).toBe(0);
+      // The host's only.
+      expect((await http(node.url, 'GET', failedPath, buyer.token)).status).toBe(403);
+      expect((await http(node.url, 'GET', failedPath, null)).status).toBe(401);
+      const redeliver = `${failedPath}/${orderId}/redeliver`;
+      expect((await http(node.url, 'POST', redeliver, buyer.token)).status).toBe(403);
+      // Still refused: 503, stays listed.
+      const refused = await http(node.url, 'POST', redeliver, host.token);
+      expect(refused).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE' } } });
+      expect((await http(node.url, 'GET', failedPath, host.token)).body.failed).toHaveLength(1);
+      // Fixed: delivered once, signed, and off the list.
+      hook.failFirst = 0;
+      expect(await http(node.url, 'POST', redeliver, host.token)).toMatchObject({ status: 200, body: { delivered: true, orderId } });
+      expect(hook.received()).toEqual(new Set([orderId]));
+      expect(hook.deliveries.every((d) => d.signatureOk)).toBe(true);
+      expect((await http(node.url, 'GET', failedPath, host.token)).body.failed).toEqual([]);
+      expect((await http(node.url, 'POST', redeliver, host.token)).status).toBe(404);
+    } finally {
+      await node.stop();
+      await hook.down();
+    }
+  }, 60_000);
 });
 
 describe('webhook signature and backoff (pure)', () => {

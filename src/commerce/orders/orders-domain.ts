@@ -7,7 +7,7 @@ import type { Router } from 'express';
 import type { Domain, DomainDeps } from '../../core/domain.js';
 import { orderStreamKey } from '../sales/sale-keys.js';
 import { OrderQueries } from './order-queries.js';
-import { registerOrderRoutes } from './orders-http.js';
+import { registerOrderRoutes, registerWebhookFailureRoutes } from './orders-http.js';
 import { webhookMetrics } from './orders-metrics.js';
 import { WebhookDeliverer } from './webhook-deliverer.js';
 
@@ -32,6 +32,7 @@ export class OrdersDomain implements Domain {
           claimIdleMs: config.WEBHOOK_CLAIM_IDLE_MS,
           pollMs: config.WEBHOOK_POLL_MS,
           concurrency: config.WEBHOOK_CONCURRENCY,
+          giveUpAfterMs: config.WEBHOOK_GIVE_UP_AFTER_MS,
         },
         (state) => webhookMetrics(deps.metrics, state),
         log,
@@ -50,6 +51,11 @@ export class OrdersDomain implements Domain {
 
   registerHttp(router: Router): void {
     registerOrderRoutes(router, this.deps.rooms, this.queries);
+    const { webhooks } = this;
+    if (webhooks) {
+      const { WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_TIMEOUT_MS } = this.deps.config;
+      registerWebhookFailureRoutes(router, this.deps.rooms, webhooks.failures, { url: WEBHOOK_URL!, secret: WEBHOOK_SECRET!, timeoutMs: WEBHOOK_TIMEOUT_MS });
+    }
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,7 @@ export function webhookMetrics(registry: Registry, state: { retrying(): number; 
     seconds: histogram(registry, 'webhook_attempt_seconds', 'Duration of webhook delivery attempts', [], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
     reclaimed: counter(registry, 'webhook_reclaimed_total', 'Orders this node took over from a consumer that stopped retrying them (XAUTOCLAIM)'),
     delivered: counter(registry, 'webhook_delivered_total', 'Orders delivered (2xx) and acknowledged by this node'),
+    givenUp: counter(registry, 'webhook_given_up_total', 'Orders still failing WEBHOOK_GIVE_UP_AFTER_MS after they were made: no more retries, listed as failed for the host'),
   };
 }
 

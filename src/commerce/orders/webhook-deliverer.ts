@@ -12,6 +12,8 @@
  *   config requires that to exceed MAX + the attempt timeout).
  * - So an order idle that long has lost its node (crash, kill, restart, stall): every node takes
  *   such orders over with XAUTOCLAIM and delivers them itself.
+ * - Until WEBHOOK_GIVE_UP_AFTER_MS after the order was made: then a failed attempt is the last,
+ *   and the order is listed for the room's host to redeliver (webhook-failures.ts).
  * Duplicates are possible (an ack lost after a 2xx, a stalled node waking up after a takeover),
  * always with the same order id in the idempotency key: receivers deduplicate by it.
  *
@@ -28,6 +30,7 @@ import { ORDER_STREAMS } from '../sales/sale-keys.js';
 import { createGroup } from '../../core/redis-util.js';
 import { orderFromEntry } from './order-model.js';
 import type { WebhookMetrics } from './orders-metrics.js';
+import { entryTime, WebhookFailures } from './webhook-failures.js';
 import { postOrder, type WebhookTarget } from './webhook-post.js';
 
 export interface WebhookOptions extends WebhookTarget {
@@ -37,6 +40,8 @@ export interface WebhookOptions extends WebhookTarget {
   claimIdleMs: number;
   pollMs: number;
   concurrency: number;
+  /** Still failing this long after it was made: given up (webhook-failures.ts). */
+  giveUpAfterMs: number;
 }
 
 interface Job {
@@ -89,6 +94,8 @@ export class WebhookDeliverer {
   private readonly fullPassMs: number;
   private lastForget = Date.now();
   private readonly m: WebhookMetrics;
+  /** Orders given up on, listed per room for the host. */
+  readonly failures: WebhookFailures;
 
   constructor(
     private readonly redis: RedisClient,
@@ -97,6 +104,7 @@ export class WebhookDeliverer {
     private readonly log: Logger,
   ) {
     this.fullPassMs = Math.min(opts.claimIdleMs / 2, FULL_PASS_MAX_MS);
+    this.failures = new WebhookFailures(redis, opts.group);
     this.m = metrics({
       retrying: () => this.retries.size,
       inFlight: () => this.inFlight,
@@ -315,6 +323,13 @@ export class WebhookDeliverer {
       // A lost ack only means one more delivery of the same order id later.
       await this.redis.xack(job.stream, this.opts.group, job.id);
       this.m.delivered.inc();
+      return;
+    }
+    if (Date.now() - entryTime(job.id) >= this.opts.giveUpAfterMs) {
+      if (await this.failures.giveUp(job.stream, job.id, order.orderId, outcome, job.attempt)) {
+        this.m.givenUp.inc();
+        this.log.warn({ orderId: order.orderId, outcome, attempts: job.attempt }, 'webhook delivery given up: listed as failed for the host to redeliver');
+      }
       return;
     }
     const wait = backoffMs(job.attempt, this.opts.backoffBaseMs, this.opts.backoffMaxMs);

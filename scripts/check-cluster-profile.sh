@@ -60,7 +60,7 @@ app_ports=()
 for i in 1 2 3; do
   p="$(free_port)"; app_ports+=("$p")
   env "${redis_env[@]}" PORT="$p" HOST=127.0.0.1 JWT_SECRET=check-cluster-secret-0123456789 DEV_TOKENS=true TRUST_PROXY_HOPS=1 \
-    MEDIA_ENABLED=false NODE_OPTIONS= node dist/main.js >"$work/app-$i.log" 2>&1 &
+    MEDIA_ENABLED=false NODE_OPTIONS= node --max-semi-space-size=64 dist/main.js >"$work/app-$i.log" 2>&1 &
   pids+=($!)
   wait_for "$work/app-$i.log" 'listening|failed to start|invalid configuration' 60 || die "server $i did not start"
   grep -q listening "$work/app-$i.log" || { cat "$work/app-$i.log" >&2; die "server $i did not start"; }

@@ -115,12 +115,12 @@ port="$(free_port)"
 # Media on with one worker: the image's worker binary and its libraries must load. Its ports
 # come from a range the tests on this machine do not use (host network).
 rtc_min=$((45000 + RANDOM % 400 * 10))
-log "starting the image: node dist/main.js on 127.0.0.1:$port, redis on $redis_port"
+log "starting the image: node --max-semi-space-size=64 dist/main.js on 127.0.0.1:$port, redis on $redis_port"
 buildah run --isolation chroot \
   --env REDIS_URL="redis://127.0.0.1:$redis_port" --env PORT="$port" --env HOST=127.0.0.1 \
   --env JWT_SECRET=check-image-secret-0123456789 --env DEV_TOKENS=true --env MEDIA_ENABLED="${MEDIA_ENABLED:-true}" \
   --env MEDIA_WORKERS=1 --env MEDIA_PORT_BASE=0 --env MEDIA_RTC_MIN_PORT="$rtc_min" --env MEDIA_RTC_MAX_PORT="$((rtc_min + 9))" \
-  "$container" -- node dist/main.js >"$work/server.log" 2>&1 &
+  "$container" -- node --max-semi-space-size=64 dist/main.js >"$work/server.log" 2>&1 &
 server_pid=$!
 pids+=("$server_pid")
 wait_for "$work/server.log" 'listening|failed to start|invalid configuration' 60 || { cat "$work/server.log" >&2; die "the server did not start within 60 s"; }

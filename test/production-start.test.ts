@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/core/embedded-redis.js';
 import { closeAllSockets, connect, devUser, http, liveRoom, nextEvent, ok } from './helpers/clients.js';
-import { TEST_SECRET } from './helpers/stack.js';
+import { SERVER_NODE_FLAGS, TEST_SECRET } from './helpers/stack.js';
 
 // Inside the repository, so that node finds node_modules and package.json's "type" from there;
 // per process, so that a concurrent `npm run build` into dist/ cannot race with it.
@@ -27,7 +27,7 @@ function filesUnder(dir: string): string[] {
 }
 
 function startCompiled(redisUrl: string): Promise<typeof server> {
-  const child = spawn(process.execPath, [join(OUT, 'main.js')], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, join(OUT, 'main.js')], {
     env: {
       PATH: process.env.PATH,
       // Nothing inherited may load tsx or a loader: this must be plain compiled JavaScript.
@@ -83,7 +83,7 @@ afterAll(async () => {
 describe('production start: node dist/main.js', () => {
   it('npm start runs the compiled build with plain node, npm run build makes it', () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.start).toBe('node dist/main.js');
+    expect(pkg.scripts.start).toBe(`node ${SERVER_NODE_FLAGS.join(' ')} dist/main.js`);
     expect(pkg.scripts.build).toBe('node scripts/build.mjs');
   });
 

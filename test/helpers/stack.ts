@@ -79,6 +79,10 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/** The node flags the production start uses (package.json `start`, the Dockerfile's CMD), so
+ * multi-process tests and benchmarks run the server as it is deployed. */
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=64'];
+
 /** TEST_SERVER_LOGS=<dir>: every spawned server's output also goes to <dir>/server-<pid>.log,
  * for reading what a node did (its drain, say) after a failed multi-node test. */
 function keepServerLog(child: ChildProcess): void {
@@ -95,7 +99,7 @@ function keepServerLog(child: ChildProcess): void {
  * one Redis, or a TestRedis of either topology. */
 export function spawnServerProcess(redis: string | TestRedis, env: Record<string, string> = {}): Promise<ServerProcess> {
   const redisEnv = typeof redis === 'string' ? { REDIS_URL: redis } : redis.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', 'src/main.ts'], {
     env: {
       ...process.env,
       ...redisEnv,

@@ -91,7 +91,7 @@ img_user="${img_user//\"/}" img_stop="${img_stop//\"/}"
 [[ "$img_user" == live ]] || die "the image runs as '$img_user', not the non-root user 'live'"
 [[ "$img_stop" == SIGTERM ]] || die "STOPSIGNAL is '$img_stop'"
 [[ "$img_health" == *"/healthz"* ]] || die "HEALTHCHECK does not probe /healthz: $img_health"
-[[ "$img_cmd" == '["node","dist/main.js"]' ]] || die "CMD is $img_cmd"
+[[ "$img_cmd" == '["node","--max-semi-space-size=64","dist/main.js"]' ]] || die "CMD is $img_cmd"
 for path in usr/bin/gcc usr/bin/g++ usr/bin/chromium usr/bin/ffmpeg usr/bin/npm usr/bin/python3 \
   app/node_modules/typescript app/node_modules/vite app/node_modules/tsx app/node_modules/@roamhq \
   app/node_modules/playwright-core app/node_modules/vitest app/node_modules/esbuild app/src app/test \
@@ -143,7 +143,7 @@ descendants() { local c; for c in $(pgrep -P "$1"); do echo "$c"; descendants "$
 node_pid=""
 for pid in $(descendants "$server_pid"); do
   cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || continue
-  [[ "$cmd" == */node\ dist/main.js\  && "$cmd" != buildah-* ]] && { node_pid=$pid; break; }
+  [[ "$cmd" == *node\ --max-semi-space-size=64\ dist/main.js\  && "$cmd" != buildah-* ]] && { node_pid=$pid; break; }
 done
 [[ -n "$node_pid" ]] || die "could not find the server process under buildah run ($server_pid)"
 stop_start=$(date +%s%N)

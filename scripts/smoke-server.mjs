@@ -72,7 +72,14 @@ if (snap.role !== 'viewer' || snap.room?.status !== 'live') fail(`room:join snap
 console.log(`smoke: socket join ok (room ${room.id}, role ${snap.role})`);
 
 const text = `round trip ${Date.now()}`;
-const received = new Promise((ok) => hostSocket.on('chat:message', (msg) => msg.text === text && ok(msg)));
+const received = new Promise((ok) => {
+  const seen = (msg) => msg?.text === text && ok(msg);
+  hostSocket.on('chat:message', seen);
+  // High-rate room events arrive coalesced in room:batch frames: [[event, payload], …] (docs/PROTOCOL.md).
+  hostSocket.on('room:batch', (batch) => {
+    for (const entry of Array.isArray(batch) ? batch : []) if (Array.isArray(entry) && entry[0] === 'chat:message') seen(entry[1]);
+  });
+});
 const sent = await emit(viewerSocket, 'chat:send', { text });
 const got = await received;
 if (got.id !== sent.id) fail(`chat: host got ${JSON.stringify(got)}, viewer sent ${JSON.stringify(sent)}`);
